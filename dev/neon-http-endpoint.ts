@@ -1,0 +1,105 @@
+// A local stand-in for Neon's SQL-over-HTTP endpoint, speaking the protocol that
+// @neondatabase/serverless's neon() uses (read from its source, v1.2): POST JSON
+// {query, params} or {queries: [...]}, Neon-* headers, text values with field OIDs,
+// Postgres errors as HTTP 400. Dev and tests only: production talks to Neon itself.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-backend";
+
+// The fields neon() copies from a 400 answer onto its NeonDbError.
+const ERROR_FIELDS = [
+  "severity", "code", "detail", "position", "internalPosition", "internalQuery", "where",
+  "schema", "table", "column", "dataType", "constraint", "file", "line", "routine",
+] as const;
+
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+class BadRequest extends Error {}
+
+function parseStatement(value: unknown): Statement {
+  if (typeof value !== "object" || value === null) throw new BadRequest("each query must be an object");
+  const { query, params = [] } = value as { query?: unknown; params?: unknown };
+  if (typeof query !== "string") throw new BadRequest('"query" must be a string');
+  if (!Array.isArray(params)) throw new BadRequest('"params" must be an array');
+  return { query, params };
+}
+
+function parseBool(header: string | string[] | undefined): boolean | undefined {
+  if (header === undefined) return undefined;
+  if (header === "true") return true;
+  if (header === "false") return false;
+  throw new BadRequest(`invalid boolean header value: ${String(header)}`);
+}
+
+function batchOptions(req: IncomingMessage): BatchOptions {
+  const isolationLevel = req.headers["neon-batch-isolation-level"];
+  return {
+    isolationLevel: typeof isolationLevel === "string" ? isolationLevel : undefined,
+    readOnly: parseBool(req.headers["neon-batch-read-only"]),
+    deferrable: parseBool(req.headers["neon-batch-deferrable"]),
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BadRequest("request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new BadRequest("request body is not JSON");
+  }
+}
+
+function answer(result: TextResult) {
+  return { ...result, rowAsArray: true };
+}
+
+function postgresError(error: unknown) {
+  const e = error as Record<string, unknown> & { message?: string };
+  const body: Record<string, unknown> = { message: e.message ?? String(error) };
+  for (const field of ERROR_FIELDS) if (e[field] !== undefined) body[field] = String(e[field]);
+  return body;
+}
+
+export type NeonEndpoint = { url: string; port: number; server: Server; close(): Promise<void> };
+
+export async function startNeonEndpoint(backend: SqlBackend, { port = 0, host = "127.0.0.1" } = {}): Promise<NeonEndpoint> {
+  const server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== "POST" || req.url?.split("?")[0] !== "/sql") return send(404, { message: "POST /sql only" });
+    if (typeof req.headers["neon-connection-string"] !== "string") return send(400, { message: "missing Neon-Connection-String header" });
+    try {
+      const body = (await readBody(req)) as { queries?: unknown };
+      if (Array.isArray(body.queries)) {
+        const results = await backend.batch(body.queries.map(parseStatement), batchOptions(req));
+        return send(200, { results: results.map(answer) });
+      }
+      return send(200, answer(await backend.query(parseStatement(body))));
+    } catch (error) {
+      if (error instanceof BadRequest) return send(400, { message: error.message });
+      return send(400, postgresError(error));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const actualPort = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${actualPort}/sql`,
+    port: actualPort,
+    server,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,127 @@
+// The Postgres behind the local Neon endpoint: embedded PGlite, or any server URL
+// through a pg pool. Both answer in Neon's shape: every value as Postgres text.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import pg from "pg";
+
+export type Field = { name: string; dataTypeID: number; tableID: number; columnID: number; dataTypeSize: number; dataTypeModifier: number; format: "text" };
+export type TextResult = { command: string; rowCount: number | null; rows: (string | null)[][]; fields: Field[] };
+export type Statement = { query: string; params: unknown[] };
+export type BatchOptions = { isolationLevel?: string; readOnly?: boolean; deferrable?: boolean };
+
+export interface SqlBackend {
+  query(statement: Statement): Promise<TextResult>;
+  /** Runs all statements in one transaction: all commit, or none. */
+  batch(statements: Statement[], options: BatchOptions): Promise<TextResult[]>;
+  /** Runs a multi-statement script (migrations) with the simple query protocol. */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const ISOLATION: Record<string, string> = {
+  ReadUncommitted: "READ UNCOMMITTED",
+  ReadCommitted: "READ COMMITTED",
+  RepeatableRead: "REPEATABLE READ",
+  Serializable: "SERIALIZABLE",
+};
+
+export function beginStatement({ isolationLevel, readOnly, deferrable }: BatchOptions): string {
+  const modes: string[] = [];
+  if (isolationLevel) {
+    const level = ISOLATION[isolationLevel];
+    if (!level) throw Object.assign(new Error(`invalid isolation level: ${isolationLevel}`), { code: "22023" });
+    modes.push(`ISOLATION LEVEL ${level}`);
+  }
+  if (readOnly !== undefined) modes.push(readOnly ? "READ ONLY" : "READ WRITE");
+  if (deferrable !== undefined) modes.push(deferrable ? "DEFERRABLE" : "NOT DEFERRABLE");
+  return `BEGIN ${modes.join(", ")}`.trim();
+}
+
+function commandOf(sql: string): string {
+  return /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
+}
+
+// PGlite parses known types into JS values; Neon answers text, so every known
+// parser is replaced by the identity (unknown OIDs already stay text).
+const textParsers = Object.fromEntries(Object.keys(pgliteTypes.parsers).map((oid) => [oid, (value: string) => value]));
+
+export async function openPglite(dataDir: string): Promise<SqlBackend> {
+  mkdirSync(dirname(dataDir), { recursive: true });
+  const db = await PGlite.create({ dataDir });
+  type Runner = Pick<PGlite, "query">;
+  const run = async (runner: Runner, { query, params }: Statement): Promise<TextResult> => {
+    const result = await runner.query<(string | null)[]>(query, params as unknown[], { rowMode: "array", parsers: textParsers });
+    return {
+      command: commandOf(query),
+      rowCount: result.affectedRows ?? result.rows.length,
+      rows: result.rows,
+      fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, tableID: 0, columnID: 0, dataTypeSize: -1, dataTypeModifier: -1, format: "text" })),
+    };
+  };
+  return {
+    query: (statement) => run(db, statement),
+    async batch(statements, options) {
+      // PGlite runs one connection: transaction() holds it exclusively, so a batch
+      // is isolated from concurrent single queries exactly as on a server.
+      return db.transaction(async (tx) => {
+        const begin = beginStatement(options).replace(/^BEGIN\s*/, "");
+        if (begin) await tx.query(`SET TRANSACTION ${begin}`);
+        const results: TextResult[] = [];
+        for (const statement of statements) results.push(await run(tx, statement));
+        return results;
+      });
+    },
+    async exec(script) {
+      await db.exec(script);
+    },
+    close: () => db.close(),
+  };
+}
+
+const rawText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+
+export function openPostgres(connectionString: string, max = 20): SqlBackend {
+  const pool = new pg.Pool({ connectionString, max });
+  // An idle client that loses its server must not crash the dev stack.
+  pool.on("error", () => {});
+  const run = async (client: pg.Pool | pg.PoolClient, { query, params }: Statement): Promise<TextResult> => {
+    const result = await client.query({ text: query, values: params, rowMode: "array", types: rawText });
+    return {
+      command: result.command,
+      rowCount: result.rowCount,
+      rows: result.rows as (string | null)[][],
+      fields: result.fields.map((f) => ({
+        name: f.name,
+        dataTypeID: f.dataTypeID,
+        tableID: f.tableID,
+        columnID: f.columnID,
+        dataTypeSize: f.dataTypeSize,
+        dataTypeModifier: f.dataTypeModifier,
+        format: "text",
+      })),
+    };
+  };
+  return {
+    query: (statement) => run(pool, statement),
+    async batch(statements, options) {
+      const client = await pool.connect();
+      try {
+        await client.query(beginStatement(options));
+        const results: TextResult[] = [];
+        for (const statement of statements) results.push(await run(client, statement));
+        await client.query("COMMIT");
+        return results;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+    close: () => pool.end(),
+  };
+}

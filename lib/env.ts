@@ -1,0 +1,61 @@
+import "server-only";
+import { z } from "zod";
+
+// The one place that reads process.env for Node code. Edge code (auth.config.ts,
+// middleware.ts) reads only the few variables it needs, directly.
+
+const optional = z.string().trim().min(1).optional().catch(undefined);
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      return ["postgres:", "postgresql:"].includes(new URL(value).protocol) && new URL(value).hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "must be a postgres:// or postgresql:// URL with a host");
+
+const schema = z.object({
+  DATABASE_URL: postgresUrl,
+  // Where the Neon driver sends its HTTP queries when DATABASE_URL names a local
+  // server; set by the dev stack (lib/db/endpoint.ts).
+  NEON_LOCAL_ENDPOINT: z.url().optional(),
+  AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
+  CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  TOKEN_ENCRYPTION_KEYS: z.string().min(1),
+  TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  AUTH_GOOGLE_ID: optional,
+  AUTH_GOOGLE_SECRET: optional,
+  AUTH_DISCORD_ID: optional,
+  AUTH_DISCORD_SECRET: optional,
+  AUTH_OIDC_ISSUER: z.url().optional(),
+  AUTH_OIDC_ID: optional,
+  AUTH_OIDC_SECRET: optional,
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validates the environment; the error names every missing or malformed variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return source[name] === undefined ? `${name} is not set` : `${name} ${issue.message}`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
+}
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  cached ??= parseEnv(process.env);
+  return cached;
+}
