@@ -1,0 +1,116 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
+import type { AccountSummary } from "@/lib/accounts";
+import { LocalTime } from "./local-time";
+
+const STATUS_TEXT: Record<AccountSummary["status"], string> = {
+  active: "Active",
+  expiring: "Expiring soon",
+  expired: "Expired",
+  reauth_required: "Sign-in needed",
+  signed_out: "Signed out",
+};
+
+function countdown(expiresAt: string | null, now: number): string {
+  if (!expiresAt) return "no expiry given";
+  const seconds = Math.round((Date.parse(expiresAt) - now) / 1000);
+  if (seconds <= 0) return "expired";
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min ${String(s).padStart(2, "0")} s`;
+}
+
+async function call(method: string, url: string): Promise<unknown> {
+  const response = await fetch(url, { method });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error((body as { message?: string }).message ?? `HTTP ${response.status}`);
+  return body;
+}
+
+export function AccountCard({ account, providerName }: { account: AccountSummary; providerName: string }) {
+  const router = useRouter();
+  const [now, setNow] = useState<number | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [userinfo, setUserinfo] = useState<unknown>(null);
+  const base = `/api/accounts/${encodeURIComponent(account.provider)}`;
+  const needsSignIn = account.status === "reauth_required" || account.status === "signed_out";
+
+  useEffect(() => {
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const run = async (label: string, action: () => Promise<void>) => {
+    setBusy(label);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <article className="card" aria-labelledby={`card-${account.provider}`} data-provider={account.provider}>
+      <div className="row">
+        <h3 id={`card-${account.provider}`}>{providerName}</h3>
+        <span className={`status status-${account.status}`} data-testid="status">
+          {STATUS_TEXT[account.status]}
+        </span>
+      </div>
+      <dl>
+        <dt>Access token</dt>
+        <dd data-testid="countdown">{now === null ? "…" : countdown(account.expiresAt, now)}</dd>
+        <dt>Last refresh</dt>
+        <dd data-testid="refreshed-at">
+          <LocalTime iso={account.refreshedAt} />
+        </dd>
+        {account.lastError ? (
+          <>
+            <dt>Last error</dt>
+            <dd className="error">{account.lastError}</dd>
+          </>
+        ) : null}
+      </dl>
+      <div className="actions">
+        {needsSignIn ? (
+          <a className="button" href={`/signin?callbackUrl=/dashboard`}>
+            Reconnect
+          </a>
+        ) : (
+          <>
+            <button type="button" disabled={busy !== null} onClick={() => run("refresh", async () => {
+              await call("POST", `${base}/refresh`);
+              router.refresh();
+            })}>
+              {busy === "refresh" ? "Refreshing…" : "Refresh now"}
+            </button>
+            <button type="button" className="secondary" disabled={busy !== null} onClick={() => run("userinfo", async () => {
+              setUserinfo(((await call("GET", `${base}/userinfo`)) as { userinfo: unknown }).userinfo);
+              router.refresh();
+            })}>
+              {busy === "userinfo" ? "Calling…" : "Call the provider's API"}
+            </button>
+          </>
+        )}
+        <button type="button" className="danger" disabled={busy !== null} onClick={() => run("disconnect", async () => {
+          if (!window.confirm(`Disconnect ${providerName}? Its tokens are revoked at the provider.`)) return;
+          await call("DELETE", base);
+          router.refresh();
+        })}>
+          {busy === "disconnect" ? "Disconnecting…" : "Disconnect"}
+        </button>
+      </div>
+      {error ? <p className="error" role="alert">{error}</p> : null}
+      {userinfo ? (
+        <pre className="userinfo" data-testid="userinfo" aria-label="Userinfo answer">{JSON.stringify(userinfo, null, 2)}</pre>
+      ) : null}
+    </article>
+  );
+}

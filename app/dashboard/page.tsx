@@ -1,0 +1,95 @@
+import { redirect } from "next/navigation";
+import { auth, signOut } from "@/auth";
+import { enabledAuthProviders } from "@/auth.config";
+import { listAccounts } from "@/lib/accounts";
+import { operatorPanel } from "@/lib/operator";
+import { SignInButtons } from "../sign-in-buttons";
+import { AccountCard } from "./account-card";
+import { LocalTime } from "./local-time";
+
+export const dynamic = "force-dynamic";
+
+export default async function Dashboard() {
+  const session = await auth();
+  if (!session?.user?.id) redirect("/signin?callbackUrl=/dashboard");
+  const [accounts, panel] = await Promise.all([listAccounts(session.user.id), operatorPanel()]);
+  const providerNames = new Map(
+    enabledAuthProviders().map((provider) => {
+      const p = typeof provider === "function" ? provider() : provider;
+      return [p.id, p.name];
+    }),
+  );
+
+  return (
+    <>
+      <div className="row">
+        <div>
+          <h1>Your connected accounts</h1>
+          <p className="muted">Signed in as {session.user.name ?? session.user.email ?? session.user.id}</p>
+        </div>
+        <form
+          action={async () => {
+            "use server";
+            await signOut({ redirectTo: "/" });
+          }}
+        >
+          <button type="submit" className="secondary">
+            Sign out
+          </button>
+        </form>
+      </div>
+
+      {accounts.length === 0 ? <p>No provider account is linked.</p> : null}
+      <section className="cards" aria-label="Connected accounts">
+        {accounts.map((account) => (
+          <AccountCard key={account.provider} account={account} providerName={providerNames.get(account.provider) ?? account.provider} />
+        ))}
+      </section>
+
+      <h2>Link another provider</h2>
+      <SignInButtons callbackUrl="/dashboard" label="Link" />
+
+      <h2>Operator panel</h2>
+      <div className="panel">
+        <p>
+          <strong>{panel.expiringWithinHour}</strong> active access token{panel.expiringWithinHour === 1 ? "" : "s"} expire within the next hour.
+        </p>
+        {panel.runs.length === 0 ? (
+          <p className="muted">The refresh sweep has not run yet. It runs every 10 minutes on Vercel (see the README to run it by hand).</p>
+        ) : (
+          <table>
+            <caption className="muted">Last sweep runs</caption>
+            <thead>
+              <tr>
+                <th scope="col">Started</th>
+                <th scope="col">Claimed</th>
+                <th scope="col">Refreshed</th>
+                <th scope="col">Failed</th>
+                <th scope="col">Re-auth</th>
+                <th scope="col">Skipped</th>
+                <th scope="col">Duration</th>
+              </tr>
+            </thead>
+            <tbody>
+              {panel.runs.map((run) => (
+                <tr key={run.startedAt}>
+                  <td>
+                    <LocalTime iso={run.startedAt} />
+                    {run.error ? <span className="error"> — {run.error}</span> : null}
+                    {!run.finishedAt && !run.error ? <span className="muted"> (running or stopped)</span> : null}
+                  </td>
+                  <td>{run.claimed}</td>
+                  <td>{run.refreshed}</td>
+                  <td>{run.failed}</td>
+                  <td>{run.reauthRequired}</td>
+                  <td>{run.skipped}</td>
+                  <td>{run.durationMs === null ? "—" : `${run.durationMs} ms`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,70 @@
+import "server-only";
+import { PrismaAdapter } from "@auth/prisma-adapter";
+import NextAuth, { type DefaultSession, type NextAuthConfig } from "next-auth";
+import type { Adapter } from "next-auth/adapters";
+import { cache } from "react";
+import { authConfig } from "./auth.config";
+import { db } from "./lib/db/client";
+import { logger } from "./lib/log";
+import { encryptAccountTokens, clearUserTokens, storeSignInTokens } from "./lib/tokens/capture";
+import { keyring } from "./lib/tokens/crypto";
+
+declare module "next-auth" {
+  interface Session {
+    user: { id: string } & DefaultSession["user"];
+  }
+}
+
+const log = logger("auth");
+
+/** The Prisma adapter, with the first link's tokens encrypted like every later write. */
+function tokenkeeperAdapter(): Adapter {
+  const adapter = PrismaAdapter(db() as unknown as Parameters<typeof PrismaAdapter>[0]);
+  return {
+    ...adapter,
+    async linkAccount(account) {
+      await adapter.linkAccount!(await encryptAccountTokens(keyring(), account));
+    },
+  };
+}
+
+/** The full config: the edge-safe part plus the adapter and the token events (Node only). */
+export function nodeAuthConfig(): NextAuthConfig {
+  return {
+    ...authConfig,
+    adapter: tokenkeeperAdapter(),
+    session: { strategy: "jwt" },
+    events: {
+      // Auth.js stores tokens on the first link only; every later sign-in lands here.
+      async signIn({ account }) {
+        if (!account) return;
+        try {
+          await storeSignInTokens(db(), keyring(), account);
+        } catch (error) {
+          log.error("signin.store_failed", { provider: account.provider, error });
+        }
+      },
+      // With the JWT strategy the user is the token's subject. Never throws into Auth.js.
+      async signOut(message) {
+        const userId = "token" in message ? message.token?.sub : message.session?.userId;
+        if (!userId) return;
+        try {
+          await clearUserTokens(db(), userId);
+        } catch (error) {
+          log.error("signout.clear_failed", { error });
+        }
+      },
+    },
+    logger: {
+      error: (error) => log.error("authjs.error", { error }),
+      warn: (code) => log.warn("authjs.warn", { code }),
+      debug: () => {},
+    },
+  };
+}
+
+const nextAuth = NextAuth(nodeAuthConfig);
+
+export const { handlers, signIn, signOut } = nextAuth;
+/** The session, read once per request. */
+export const auth = cache(async () => nextAuth.auth());

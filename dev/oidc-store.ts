@@ -1,0 +1,75 @@
+// Storage for oidc-provider's models (grants, sessions, tokens). The library's own
+// memory adapter is an LRU of 1000 entries, which silently drops grants under load
+// and forgets everything on restart; this one keeps every entry until it expires
+// and, given a file, persists them so a dev-stack restart keeps users' grants.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+type Payload = Record<string, unknown> & { grantId?: string; uid?: string; userCode?: string };
+type Entry = { payload: Payload; expiresAt?: number };
+
+const now = () => Math.floor(Date.now() / 1000);
+
+export function createOidcStore(file?: string) {
+  const entries = new Map<string, Entry>(
+    file && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as [string, Entry][]) : [],
+  );
+  const persist = () => {
+    if (!file) return;
+    for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now()) entries.delete(key);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(`${file}.tmp`, JSON.stringify([...entries]));
+    renameSync(`${file}.tmp`, file); // never a half-written store
+  };
+  const live = (key: string): Payload | undefined => {
+    const entry = entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry.payload;
+  };
+
+  // The adapter contract of oidc-provider (lib/adapters/memory_adapter.js).
+  return class OidcStoreAdapter {
+    constructor(private readonly model: string) {}
+    private key(id: string) {
+      return `${this.model}:${id}`;
+    }
+    async upsert(id: string, payload: Payload, expiresIn?: number) {
+      entries.set(this.key(id), { payload, expiresAt: expiresIn ? now() + expiresIn : undefined });
+      persist();
+    }
+    async find(id: string) {
+      return live(this.key(id));
+    }
+    private findBy(field: "uid" | "userCode", value: string) {
+      for (const [key] of entries) {
+        if (!key.startsWith(`${this.model}:`)) continue;
+        const payload = live(key);
+        if (payload?.[field] === value) return payload;
+      }
+      return undefined;
+    }
+    async findByUid(uid: string) {
+      return this.findBy("uid", uid);
+    }
+    async findByUserCode(userCode: string) {
+      return this.findBy("userCode", userCode);
+    }
+    async consume(id: string) {
+      const payload = live(this.key(id));
+      if (payload) payload.consumed = now();
+      persist();
+    }
+    async destroy(id: string) {
+      entries.delete(this.key(id));
+      persist();
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const [key, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(key);
+      persist();
+    }
+  };
+}

@@ -1,0 +1,144 @@
+import "server-only";
+import type { Db } from "./client";
+import { Prisma, type Account } from "./generated/client";
+
+// The refresh engine's statements. Each is ONE statement: the Neon HTTP driver has
+// no interactive transactions, so claims are conditional UPDATE … RETURNING and
+// write-backs are compare-and-set on the lease owner.
+
+export type AccountRow = Account;
+
+export function findAccount(db: Db, userId: string, provider: string): Promise<AccountRow | null> {
+  return db.account.findFirst({ where: { userId, provider } });
+}
+
+export function findAccountById(db: Db, id: string): Promise<AccountRow | null> {
+  return db.account.findUnique({ where: { id } });
+}
+
+export type ClaimOptions = {
+  owner: string;
+  leaseMs: number;
+  /** Claim only while the access token expires before this epoch second (undefined: always). */
+  staleBefore?: number;
+};
+
+/**
+ * Takes the refresh lease of one account if it is free (or its holder's lease ran
+ * out), the account is active and not backing off. Returns the row as it is now,
+ * or null when someone else holds the lease or there is nothing to refresh.
+ */
+export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBefore }: ClaimOptions): Promise<AccountRow | null> {
+  const stale = staleBefore === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at < ${staleBefore})`;
+  const rows = await db.$queryRaw<AccountRow[]>`
+    UPDATE "Account"
+       SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE id = ${id}
+       AND status = 'active'
+       AND refresh_token IS NOT NULL
+       AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
+       AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+       AND ${stale}
+    RETURNING *`;
+  return rows[0] ?? null;
+}
+
+export type SweepClaim = {
+  owner: string;
+  leaseMs: number;
+  limit: number;
+  /** Access tokens expiring before this epoch second are due. */
+  expiresBefore: number;
+  /** Accounts not refreshed since this instant are due too (keeps idle refresh tokens alive). */
+  idleSince: Date;
+};
+
+/** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
+export function claimDueAccounts(db: Db, { owner, leaseMs, limit, expiresBefore, idleSince }: SweepClaim): Promise<AccountRow[]> {
+  return db.$queryRaw<AccountRow[]>`
+    UPDATE "Account"
+       SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE id IN (
+       SELECT id FROM "Account"
+        WHERE status = 'active'
+          AND refresh_token IS NOT NULL
+          AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
+          AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+          AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
+        ORDER BY expires_at ASC NULLS LAST
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED)
+    RETURNING *`;
+}
+
+/** New tokens for one claimed account, already encrypted. */
+export type TokenWrite = {
+  id: string;
+  owner: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number | null;
+  scope: string | null;
+  tokenType: string | null;
+  idToken: string | null;
+};
+
+/**
+ * Stores refreshed tokens for many accounts in one statement, each only if its
+ * writer still holds the lease. Returns the ids written with their new version.
+ */
+export async function writeTokens(db: Db, writes: TokenWrite[]): Promise<Map<string, number>> {
+  if (writes.length === 0) return new Map();
+  const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
+  const rows = await db.$queryRaw<{ id: string; tokenVersion: number }[]>`
+    UPDATE "Account" AS a
+       SET access_token = v.access_token,
+           refresh_token = v.refresh_token,
+           expires_at = v.expires_at,
+           scope = COALESCE(v.scope, a.scope),
+           token_type = COALESCE(v.token_type, a.token_type),
+           id_token = COALESCE(v.id_token, a.id_token),
+           "tokenVersion" = a."tokenVersion" + 1,
+           "refreshedAt" = now(),
+           "failureCount" = 0,
+           "lastError" = NULL,
+           "retryAfter" = NULL,
+           "leaseOwner" = NULL,
+           "leaseUntil" = NULL,
+           "updatedAt" = now()
+      FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
+                  ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
+                  ${column("tokenType")}::text[], ${column("idToken")}::text[])
+           AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token)
+     WHERE a.id = v.id AND a."leaseOwner" = v.owner
+    RETURNING a.id, a."tokenVersion"`;
+  return new Map(rows.map((row) => [row.id, row.tokenVersion]));
+}
+
+export type FailureWrite = {
+  id: string;
+  owner: string;
+  error: string;
+  retryAfter: Date | null;
+  /** Set to stop all refreshing until the user signs in again. */
+  reauthRequired: boolean;
+};
+
+/** Records a failed refresh and frees the lease; the stored tokens stay as they are. */
+export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired }: FailureWrite): Promise<boolean> {
+  const count = await db.$executeRaw`
+    UPDATE "Account"
+       SET "failureCount" = "failureCount" + 1,
+           "lastError" = ${error},
+           "retryAfter" = ${retryAfter},
+           status = CASE WHEN ${reauthRequired} THEN 'reauth_required' ELSE status END,
+           "leaseOwner" = NULL,
+           "leaseUntil" = NULL,
+           "updatedAt" = now()
+     WHERE id = ${id} AND "leaseOwner" = ${owner}`;
+  return count === 1;
+}
+
+export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
+  await db.$executeRaw`UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${id} AND "leaseOwner" = ${owner}`;
+}

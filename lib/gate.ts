@@ -1,0 +1,22 @@
+// Which requests the edge middleware lets through. Pure, so the edge suite, the
+// unit tests and middleware.ts all judge paths by the same rules.
+
+export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "signin"; callbackUrl: string };
+
+export const PROTECTED_PAGE_PREFIXES = ["/dashboard"];
+export const PROTECTED_API_PREFIXES = ["/api/accounts"];
+
+const under = (pathname: string, prefix: string) => pathname === prefix || pathname.startsWith(`${prefix}/`);
+
+export function gate(url: URL, signedIn: boolean): GateDecision {
+  if (signedIn) return { kind: "pass" };
+  if (PROTECTED_API_PREFIXES.some((prefix) => under(url.pathname, prefix))) return { kind: "unauthorized" };
+  if (PROTECTED_PAGE_PREFIXES.some((prefix) => under(url.pathname, prefix))) {
+    return { kind: "signin", callbackUrl: url.pathname + url.search };
+  }
+  return { kind: "pass" };
+}
+
+export function unauthorizedResponse(): Response {
+  return Response.json({ error: "unauthorized", message: "Sign in first." }, { status: 401 });
+}

@@ -1,0 +1,39 @@
+import "server-only";
+import { writeTokens } from "../db/accounts";
+import type { Db } from "../db/client";
+import type { TokenWriter } from "./engine";
+
+/**
+ * A TokenWriter that groups writes arriving within `delayMs` into one UPDATE (up
+ * to `maxBatch`), so a sweep pays about one round trip per group, not per account.
+ * Each caller still waits until its own row is stored before going on.
+ */
+export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): TokenWriter & { statements: () => number } {
+  type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
+  let queue: Pending[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let statements = 0;
+
+  const flush = async () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const items = queue;
+    queue = [];
+    if (items.length === 0) return;
+    statements += 1;
+    try {
+      const versions = await writeTokens(db, items.map((item) => item.write));
+      for (const item of items) item.resolve(versions.get(item.write.id));
+    } catch (error) {
+      for (const item of items) item.reject(error);
+    }
+  };
+
+  const writer = (write: Parameters<TokenWriter>[0]) =>
+    new Promise<number | undefined>((resolve, reject) => {
+      queue.push({ write, resolve, reject });
+      if (queue.length >= maxBatch) void flush();
+      else timer ??= setTimeout(() => void flush(), delayMs);
+    });
+  return Object.assign(writer, { statements: () => statements });
+}

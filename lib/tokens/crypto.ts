@@ -1,0 +1,79 @@
+import "server-only";
+import { createHash } from "node:crypto";
+import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
+import { ConfigError, env } from "../env";
+
+// Tokens at rest are JWE compact strings (dir + A256GCM). The kid names the key, so
+// TOKEN_ENCRYPTION_KEYS can list new keys first and keep old ones for decryption.
+
+export type Keyring = { current: Key; byKid: Map<string, Key> };
+type Key = { kid: string; secret: Uint8Array };
+
+const VARIABLE = "TOKEN_ENCRYPTION_KEYS";
+
+/** Parses "key1,key2" (base64url, 32 bytes each, newest first). */
+export function parseKeyring(value: string | undefined): Keyring {
+  if (!value?.trim()) throw new ConfigError(`${VARIABLE} is not set: generate one with \`npm run keygen\`.`);
+  const keys = value.split(",").map((text, index) => {
+    const secret = Buffer.from(text.trim(), "base64url");
+    if (secret.length !== 32) {
+      throw new ConfigError(`${VARIABLE} key #${index + 1} is not 32 bytes of base64url: generate one with \`npm run keygen\`.`);
+    }
+    // A short hash names the key without revealing it.
+    const kid = createHash("sha256").update(secret).digest("base64url").slice(0, 12);
+    return { kid, secret: new Uint8Array(secret) };
+  });
+  return { current: keys[0]!, byKid: new Map(keys.map((key) => [key.kid, key])) };
+}
+
+export function generateKey(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+}
+
+export class TokenDecryptionError extends Error {
+  override name = "TokenDecryptionError";
+}
+
+export async function encryptToken(keyring: Keyring, plaintext: string): Promise<string> {
+  return new CompactEncrypt(new TextEncoder().encode(plaintext))
+    .setProtectedHeader({ alg: "dir", enc: "A256GCM", kid: keyring.current.kid })
+    .encrypt(keyring.current.secret);
+}
+
+export function keyIdOf(ciphertext: string): string | undefined {
+  try {
+    return decodeProtectedHeader(ciphertext).kid;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function decryptToken(keyring: Keyring, ciphertext: string): Promise<string> {
+  const kid = keyIdOf(ciphertext);
+  if (kid === undefined) throw new TokenDecryptionError("stored token is not an encrypted value (JWE)");
+  const key = keyring.byKid.get(kid);
+  if (!key) throw new TokenDecryptionError(`stored token was encrypted with key ${kid}, which ${VARIABLE} no longer lists`);
+  try {
+    const { plaintext } = await compactDecrypt(ciphertext, key.secret, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+    return new TextDecoder().decode(plaintext);
+  } catch (cause) {
+    throw new TokenDecryptionError(`stored token does not decrypt with key ${kid} of ${VARIABLE}`, { cause });
+  }
+}
+
+export async function encryptOptional(keyring: Keyring, value: string | null | undefined): Promise<string | null> {
+  return value ? encryptToken(keyring, value) : null;
+}
+
+export async function decryptOptional(keyring: Keyring, value: string | null | undefined): Promise<string | null> {
+  return value ? decryptToken(keyring, value) : null;
+}
+
+let cached: { source: string; keyring: Keyring } | undefined;
+
+/** The keyring from TOKEN_ENCRYPTION_KEYS, parsed once per value. */
+export function keyring(): Keyring {
+  const source = env().TOKEN_ENCRYPTION_KEYS;
+  if (cached?.source !== source) cached = { source, keyring: parseKeyring(source) };
+  return cached.keyring;
+}

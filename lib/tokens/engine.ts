@@ -1,0 +1,185 @@
+import "server-only";
+import { randomUUID } from "node:crypto";
+import { claimLease, findAccount, findAccountById, recordFailure, releaseLease, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
+import type { Db } from "../db/client";
+import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
+import { logger } from "../log";
+import type { ProviderSpec } from "../providers/types";
+import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
+import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
+import { shouldRefresh } from "./status";
+
+const log = logger("tokens");
+
+export type EngineOptions = {
+  db: Db;
+  keyring: Keyring;
+  providers: Map<string, ProviderSpec>;
+  skewSeconds: number;
+  /** How long a refresh lease lasts; must exceed the provider timeout. */
+  leaseMs?: number;
+  /** How often a caller waiting on another instance's refresh re-reads the row. */
+  pollMs?: number;
+  providerTimeoutMs?: number;
+  now?: () => Date;
+};
+
+/** Persists one refresh; resolves to the new token version, or undefined if the lease was lost. */
+export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
+
+export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
+
+/** Back-off after a failure without Retry-After: 1 s, 2 s, 4 s … capped at 10 minutes. */
+export function backoffMs(failureCount: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, failureCount - 1), 10 * 60 * 1000);
+}
+
+export function createTokenEngine(options: EngineOptions) {
+  const { db, keyring, providers, skewSeconds } = options;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 100;
+  const providerTimeoutMs = options.providerTimeoutMs ?? PROVIDER_TIMEOUT_MS;
+  const now = options.now ?? (() => new Date());
+  const instance = randomUUID().slice(0, 8);
+  let claims = 0;
+  const inFlight = new Map<string, Promise<string>>();
+
+  const newOwner = () => `${instance}:${++claims}`;
+  const directWriter: TokenWriter = async (write) => (await writeTokens(db, [write])).get(write.id);
+
+  function spec(provider: string): ProviderSpec {
+    const found = providers.get(provider);
+    if (!found) throw notFound(`provider "${provider}" is not enabled`);
+    return found;
+  }
+
+  function unusable(row: AccountRow): TokenError {
+    if (row.status === "signed_out") return new ReauthRequiredError(`${row.provider} tokens were cleared at sign-out: sign in again`);
+    if (row.status === "reauth_required") return new ReauthRequiredError(`${row.provider} needs a new sign-in: ${row.lastError ?? "the grant was revoked"}`);
+    return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
+  }
+
+  /**
+   * The one refresh path, for on-demand reads and the sweep alike: the caller holds
+   * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
+   * before the access token is handed to anyone.
+   */
+  async function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter): Promise<RefreshOutcome> {
+    const provider = spec(row.provider);
+    const started = Date.now();
+    let refreshToken: string;
+    try {
+      refreshToken = await decryptToken(keyring, row.refresh_token ?? "");
+    } catch (error) {
+      await releaseLease(db, row.id, owner);
+      throw error;
+    }
+    try {
+      const tokens = await refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+      const version = await writer({
+        id: row.id,
+        owner,
+        accessToken: await encryptToken(keyring, tokens.accessToken),
+        refreshToken: await encryptToken(keyring, tokens.refreshToken),
+        expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
+        scope: tokens.scope,
+        tokenType: tokens.tokenType,
+        idToken: await encryptOptional(keyring, tokens.idToken),
+      });
+      if (version === undefined) {
+        // Our lease ran out and another holder took over: what we got cannot be stored.
+        log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
+        throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
+      }
+      log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
+      return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated };
+    } catch (error) {
+      if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
+      const reauthRequired = error instanceof ReauthRequiredError;
+      const retryAfter = reauthRequired
+        ? null
+        : error instanceof ProviderUnavailableError && error.retryAfter
+          ? error.retryAfter
+          : new Date(now().getTime() + backoffMs(row.failureCount + 1));
+      await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired });
+      log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
+      if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
+        throw new ProviderUnavailableError(error.message, retryAfter, { cause: error.cause });
+      }
+      throw error;
+    }
+  }
+
+  /** Claims and refreshes, or waits (bounded) for whoever holds the lease. */
+  async function refreshAccount(first: AccountRow, force: boolean): Promise<string> {
+    const deadline = Date.now() + leaseMs + 2 * pollMs;
+    let row: AccountRow = first;
+    for (;;) {
+      if (row.status !== "active" || !row.refresh_token) throw unusable(row);
+      const current = now();
+      if (row.retryAfter && row.retryAfter > current && !row.leaseOwner) {
+        // Backing off: a token that has not yet expired is still worth handing out.
+        if (!force && row.access_token && row.expires_at !== null && row.expires_at > current.getTime() / 1000) {
+          return decryptToken(keyring, row.access_token);
+        }
+        throw new ProviderUnavailableError(`${row.provider} is backing off after: ${row.lastError ?? "an error"}`, row.retryAfter);
+      }
+      const leaseFree = !row.leaseOwner || !row.leaseUntil || row.leaseUntil <= current;
+      if (leaseFree) {
+        const owner = newOwner();
+        const staleBefore = force ? undefined : Math.floor(current.getTime() / 1000) + skewSeconds;
+        const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
+        if (claimed) return (await refreshClaimed(claimed, owner)).accessToken;
+      }
+
+      // Someone else holds the lease, or has refreshed already: look again.
+      const next = await findAccountById(db, row.id);
+      if (!next) throw notFound(`the ${row.provider} account was unlinked`);
+      row = next;
+      const decision = shouldRefresh(row, now(), skewSeconds);
+      const usable = row.access_token && !decision.should && (decision.reason === "fresh" || decision.reason === "no_expiry");
+      if (usable && (!force || row.tokenVersion > first.tokenVersion)) return decryptToken(keyring, row.access_token!);
+      if (Date.now() > deadline) throw new TokenError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
+      if (row.leaseOwner) await sleep(pollMs);
+    }
+  }
+
+  function singleFlight(key: string, work: () => Promise<string>): Promise<string> {
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = work().finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  async function load(userId: string, provider: string): Promise<AccountRow> {
+    spec(provider);
+    const row = await findAccount(db, userId, provider);
+    if (!row) throw notFound(`no ${provider} account is linked`);
+    return row;
+  }
+
+  /** A valid access token for the user at the provider: the stored one, or a fresh one. */
+  async function getAccessToken(userId: string, provider: string): Promise<string> {
+    const row = await load(userId, provider);
+    const decision = shouldRefresh(row, now(), skewSeconds);
+    if (!decision.should) {
+      if ((decision.reason === "fresh" || decision.reason === "no_expiry") && row.access_token) return decryptToken(keyring, row.access_token);
+      throw unusable(row);
+    }
+    return singleFlight(row.id, () => refreshAccount(row, false));
+  }
+
+  /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
+  async function forceRefresh(userId: string, provider: string): Promise<void> {
+    const row = await load(userId, provider);
+    await singleFlight(row.id, () => refreshAccount(row, true));
+  }
+
+  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, spec };
+}
+
+export type TokenEngine = ReturnType<typeof createTokenEngine>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,26 @@
+import "server-only";
+import { db } from "../db/client";
+import { env } from "../env";
+import { enabledProviders } from "../providers";
+import { keyring } from "./crypto";
+import { createTokenEngine, type TokenEngine } from "./engine";
+
+export { ReauthRequiredError, ProviderUnavailableError } from "../errors";
+
+// The app's engine: one per process, so single-flight spans every request it serves.
+const globalForEngine = globalThis as unknown as { tokenkeeperEngine?: TokenEngine };
+
+export function tokenEngine(): TokenEngine {
+  globalForEngine.tokenkeeperEngine ??= createTokenEngine({
+    db: db(),
+    keyring: keyring(),
+    providers: enabledProviders(),
+    skewSeconds: env().TOKEN_REFRESH_SKEW_SECONDS,
+  });
+  return globalForEngine.tokenkeeperEngine;
+}
+
+/** A valid access token for the user at the provider, refreshed if needed. */
+export function getAccessToken(userId: string, provider: string): Promise<string> {
+  return tokenEngine().getAccessToken(userId, provider);
+}

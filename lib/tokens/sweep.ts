@@ -1,0 +1,125 @@
+import "server-only";
+import { claimDueAccounts, releaseLease } from "../db/accounts";
+import type { Db } from "../db/client";
+import { ProviderUnavailableError, ReauthRequiredError } from "../errors";
+import { logger } from "../log";
+import { batchingWriter } from "./batch-writer";
+import type { TokenEngine } from "./engine";
+
+const log = logger("sweep");
+
+export type SweepReport = {
+  claimed: number;
+  refreshed: number;
+  failed: number;
+  reauthRequired: number;
+  skipped: number;
+  durationMs: number;
+};
+
+export type SweepOptions = {
+  db: Db;
+  engine: TokenEngine;
+  /** Refresh access tokens expiring within this many seconds (default: two 10-minute cron intervals). */
+  horizonSeconds?: number;
+  /** Also refresh accounts not refreshed for this many days, so idle refresh tokens stay alive. */
+  idleDays?: number;
+  batchSize?: number;
+  /** Refreshes in flight at once, per provider. */
+  concurrency?: number;
+  /** Stop claiming (and skip what is left) after this long; below the function's maxDuration. */
+  budgetMs?: number;
+  leaseMs?: number;
+  now?: () => Date;
+};
+
+/** A tiny semaphore: at most `limit` tasks run at once. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active += 1;
+    try {
+      return await task();
+    } finally {
+      active -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Claims batches of due accounts (one statement each, SKIP LOCKED, the same lease as
+ * on-demand refreshes) and refreshes them through the engine's one refresh path.
+ * Safe to run twice at once or to kill midway: an account is claimed by one sweep,
+ * and a killed sweep's leases simply expire.
+ */
+export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport> {
+  const { db, engine } = options;
+  const now = options.now ?? (() => new Date());
+  const horizonSeconds = options.horizonSeconds ?? 20 * 60;
+  const idleDays = options.idleDays ?? 7;
+  const batchSize = options.batchSize ?? 50;
+  const concurrency = options.concurrency ?? 8;
+  const budgetMs = options.budgetMs ?? 45_000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const started = Date.now();
+  const deadline = started + budgetMs;
+  const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
+  const run = await db.sweepRun.create({ data: {} });
+  const writer = batchingWriter(db);
+  const limits = new Map<string, ReturnType<typeof limiter>>();
+  // A provider that answered 429/5xx is left alone until then.
+  const pausedUntil = new Map<string, number>();
+  let failure: unknown;
+
+  try {
+    while (Date.now() < deadline) {
+      const owner = engine.newOwner();
+      const at = now();
+      const batch = await claimDueAccounts(db, {
+        owner,
+        leaseMs,
+        limit: batchSize,
+        expiresBefore: Math.floor(at.getTime() / 1000) + horizonSeconds,
+        idleSince: new Date(at.getTime() - idleDays * 86_400_000),
+      });
+      report.claimed += batch.length;
+      await Promise.all(
+        batch.map((row) => {
+          let limit = limits.get(row.provider);
+          if (!limit) limits.set(row.provider, (limit = limiter(concurrency)));
+          return limit(async () => {
+            if (Date.now() >= deadline || (pausedUntil.get(row.provider) ?? 0) > Date.now()) {
+              report.skipped += 1;
+              await releaseLease(db, row.id, owner);
+              return;
+            }
+            try {
+              await engine.refreshClaimed(row, owner, writer);
+              report.refreshed += 1;
+            } catch (error) {
+              if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
+              else report.failed += 1;
+              if (error instanceof ProviderUnavailableError) {
+                pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
+              }
+            }
+          });
+        }),
+      );
+      if (batch.length < batchSize) break;
+    }
+  } catch (error) {
+    failure = error;
+  }
+  report.durationMs = Date.now() - started;
+  await db.sweepRun.update({
+    where: { id: run.id },
+    data: { ...report, finishedAt: new Date(), error: failure ? String((failure as Error).message ?? failure) : null },
+  });
+  log.info("sweep.done", { ...report, writeStatements: writer.statements(), error: failure ? (failure as Error).message : undefined });
+  if (failure) throw failure;
+  return report;
+}
