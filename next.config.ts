@@ -1,8 +1,9 @@
 import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
-  // PGlite, oidc-provider and the other dev/ parts never reach the app bundle.
-  serverExternalPackages: ["@prisma/client", "@prisma/adapter-neon"],
+  // One copy of the Neon driver: lib/db sets neonConfig.fetchEndpoint on the same
+  // module instance that @prisma/adapter-neon uses.
+  serverExternalPackages: ["@prisma/client", "@prisma/adapter-neon", "@neondatabase/serverless"],
   poweredByHeader: false,
 };
 
