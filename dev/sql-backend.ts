@@ -42,19 +42,31 @@ function commandOf(sql: string): string {
   return /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "";
 }
 
-// PGlite parses known types into JS values; Neon answers text, so every known
-// parser is replaced by the identity (unknown OIDs already stay text).
-const textParsers = Object.fromEntries(Object.keys(pgliteTypes.parsers).map((oid) => [oid, (value: string) => value]));
+// PGlite parses known types (and the array types it registers at start) into JS
+// values, and serializes params by type. Neon speaks text both ways, so every known
+// parser and serializer becomes the identity (unknown OIDs already stay text).
+function identityFor(...maps: object[]) {
+  const identity = (value: unknown) => value;
+  return Object.fromEntries(maps.flatMap((map) => Object.keys(map)).map((oid) => [oid, identity]));
+}
 
 export async function openPglite(dataDir: string): Promise<SqlBackend> {
   mkdirSync(dirname(dataDir), { recursive: true });
   const db = await PGlite.create({ dataDir });
+  const own = db as unknown as { parsers: object; serializers: object };
+  const textOptions = {
+    rowMode: "array" as const,
+    parsers: identityFor(pgliteTypes.parsers, own.parsers),
+    serializers: identityFor(pgliteTypes.serializers, own.serializers),
+  };
   type Runner = Pick<PGlite, "query">;
   const run = async (runner: Runner, { query, params }: Statement): Promise<TextResult> => {
-    const result = await runner.query<(string | null)[]>(query, params as unknown[], { rowMode: "array", parsers: textParsers });
+    const result = await runner.query<(string | null)[]>(query, params as unknown[], textOptions);
+    const command = commandOf(query);
     return {
-      command: commandOf(query),
-      rowCount: result.affectedRows ?? result.rows.length,
+      command,
+      // PGlite counts only the rows a write affected; Postgres counts SELECTed rows too.
+      rowCount: command === "SELECT" || command === "WITH" || command === "VALUES" ? result.rows.length : (result.affectedRows ?? 0),
       rows: result.rows,
       fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, tableID: 0, columnID: 0, dataTypeSize: -1, dataTypeModifier: -1, format: "text" })),
     };

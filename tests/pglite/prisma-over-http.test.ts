@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/accounts";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// Prisma 7 through @prisma/adapter-neon's HTTP adapter, against the local endpoint:
+// the exact path production takes to Neon.
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+});
+afterAll(() => stack?.stop());
+
+async function account(providerAccountId: string, fields: Record<string, unknown> = {}) {
+  const user = await stack.db.user.create({ data: { name: providerAccountId } });
+  return stack.db.account.create({ data: { userId: user.id, type: "oidc", provider: "oidc", providerAccountId, refresh_token: "r", ...fields } });
+}
+
+describe("Prisma over PrismaNeonHttp", () => {
+  it("creates, finds and updates by the compound key", async () => {
+    await account("compound-1", { expires_at: 100 });
+    const key = { provider_providerAccountId: { provider: "oidc", providerAccountId: "compound-1" } };
+    expect(await stack.db.account.findUnique({ where: key })).toMatchObject({ expires_at: 100, status: "active", tokenVersion: 0 });
+    const updated = await stack.db.account.update({ where: key, data: { expires_at: 200, tokenVersion: { increment: 1 } } });
+    expect(updated).toMatchObject({ expires_at: 200, tokenVersion: 1 });
+  });
+
+  it("runs updateMany (prisma/orm #29748 wrapped it in a transaction in 7.8-7.9)", async () => {
+    const a = await account("many-1");
+    await account("many-2", { userId: a.userId });
+    const result = await stack.db.account.updateMany({ where: { userId: a.userId }, data: { status: "signed_out" } });
+    expect(result).toStrictEqual({ count: 2 });
+  });
+
+  it("refuses interactive transactions, which the HTTP driver cannot run", async () => {
+    await expect(stack.db.$transaction(async (tx) => tx.user.count())).rejects.toThrow(/Transactions are not supported in HTTP mode/);
+  });
+
+  it("claims due accounts with one UPDATE … FOR UPDATE SKIP LOCKED … RETURNING", async () => {
+    const due = await account("claim-due", { expires_at: 10 });
+    const later = await account("claim-later", { expires_at: 2_000_000_000, refreshedAt: new Date() });
+    const claimed = await claimDueAccounts(stack.db, { owner: "sweep-a", leaseMs: 60_000, limit: 100, expiresBefore: 1_000, idleSince: new Date(0) });
+    const ids = claimed.map((row) => row.id);
+    expect(ids).toContain(due.id);
+    expect(ids).not.toContain(later.id);
+    expect(claimed.find((row) => row.id === due.id)).toMatchObject({ leaseOwner: "sweep-a" });
+    // Leased rows are not claimed again, by a sweep or by the on-demand path.
+    expect((await claimDueAccounts(stack.db, { owner: "sweep-b", leaseMs: 60_000, limit: 100, expiresBefore: 1_000, idleSince: new Date(0) })).map((r) => r.id)).not.toContain(due.id);
+    expect(await claimLease(stack.db, due.id, { owner: "on-demand", leaseMs: 1000 })).toBeNull();
+  });
+
+  it("writes back only under the lease it holds (compare-and-set)", async () => {
+    const row = await account("cas", { expires_at: 10 });
+    expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
+    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null };
+    expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }])).toStrictEqual(new Map());
+    expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }])).toStrictEqual(new Map([[row.id, 1]]));
+    expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999, leaseOwner: null, tokenVersion: 1 });
+  });
+});

@@ -1,0 +1,64 @@
+// Real grants at the dev provider (authorization code + PKCE, through its login and
+// consent forms) and Account rows holding their tokens, encrypted as the app does.
+import * as o from "oauth4webapi";
+import type { Db } from "@/lib/db/client";
+import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { Agent, loginAtDevProvider } from "./browserless";
+import type { TestStack } from "./stack";
+
+export type IssuedTokens = { accessToken: string; refreshToken: string; idToken?: string; expiresIn: number };
+
+const REDIRECT = "http://localhost:3999/api/auth/callback/oidc";
+
+export async function issueTokens(stack: TestStack, login: string): Promise<IssuedTokens> {
+  const issuer = new URL(stack.env.AUTH_OIDC_ISSUER!);
+  const options = { [o.allowInsecureRequests]: true };
+  const as = await o.processDiscoveryResponse(issuer, await o.discoveryRequest(issuer, options));
+  const client: o.Client = { client_id: stack.env.AUTH_OIDC_ID! };
+  const verifier = o.generateRandomCodeVerifier();
+  const state = o.generateRandomState();
+  const url = new URL(as.authorization_endpoint!);
+  url.search = new URLSearchParams({
+    client_id: client.client_id,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    scope: "openid profile email offline_access",
+    prompt: "consent",
+    state,
+    code_challenge: await o.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+  }).toString();
+  const back = await loginAtDevProvider(new Agent(), url.href, login, REDIRECT);
+  const params = o.validateAuthResponse(as, client, new URL(back), state);
+  const auth = o.ClientSecretBasic(stack.env.AUTH_OIDC_SECRET!);
+  const response = await o.authorizationCodeGrantRequest(as, client, auth, params, REDIRECT, verifier, options);
+  const result = await o.processAuthorizationCodeResponse(as, client, response);
+  if (!result.refresh_token) throw new Error("the dev provider issued no refresh token");
+  return { accessToken: result.access_token, refreshToken: result.refresh_token, idToken: result.id_token, expiresIn: result.expires_in ?? 0 };
+}
+
+export type SeededAccount = { userId: string; accountId: string; tokens: IssuedTokens };
+
+/** A user with an `oidc` Account holding `tokens`, expiring at `expiresAt` (epoch seconds). */
+export async function seedAccount(db: Db, stack: TestStack, login: string, tokens: IssuedTokens, expiresAt: number, fields: Record<string, unknown> = {}): Promise<SeededAccount> {
+  const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+  const user = await db.user.create({ data: { name: login, email: `${login}@dev.tokenkeeper.test` } });
+  const account = await db.account.create({
+    data: {
+      userId: user.id,
+      type: "oidc",
+      provider: "oidc",
+      providerAccountId: login,
+      access_token: await encryptToken(keyring, tokens.accessToken),
+      refresh_token: await encryptToken(keyring, tokens.refreshToken),
+      id_token: tokens.idToken ? await encryptToken(keyring, tokens.idToken) : null,
+      expires_at: expiresAt,
+      token_type: "bearer",
+      refreshedAt: new Date(),
+      ...fields,
+    },
+  });
+  return { userId: user.id, accountId: account.id, tokens };
+}
+
+export const epochNow = () => Math.floor(Date.now() / 1000);

@@ -1,0 +1,49 @@
+// Test wiring: a real database behind the local Neon endpoint (PGlite, or a fresh
+// database on the Postgres server named by TEST_POSTGRES_URL), the dev OpenID
+// Connect provider, and a token engine built on them.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { startStack, type Stack } from "@/dev/stack";
+import { createDb, type Db } from "@/lib/db/client";
+import { oidc } from "@/lib/providers/oidc";
+import { createTokenEngine, type EngineOptions } from "@/lib/tokens/engine";
+import { parseKeyring } from "@/lib/tokens/crypto";
+
+export type Backend = "pglite" | "postgres";
+
+/** A new empty database on the test server, so suites never see each other's rows. */
+export async function freshPostgresDatabase(): Promise<string> {
+  const admin = process.env.TEST_POSTGRES_URL;
+  if (!admin) throw new Error("TEST_POSTGRES_URL is not set: the postgres suite needs a server (see .ci/run)");
+  const name = `tk_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+export type TestStack = Stack & { home: string; db: Db };
+
+export async function startTestStack(backend: Backend, env: Record<string, string> = {}): Promise<TestStack> {
+  const home = mkdtempSync(join(tmpdir(), "tokenkeeper-test-"));
+  const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
+  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort: 3999, oidcPort: 0 });
+  // What the app's own modules read (lib/env.ts) in this test process.
+  Object.assign(process.env, stack.env, { TOKENKEEPER_QUIET: "1" });
+  return { ...stack, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
+}
+
+export function engineFor(stack: TestStack, options: Partial<EngineOptions> = {}) {
+  return createTokenEngine({
+    db: stack.db,
+    keyring: parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS),
+    providers: new Map([["oidc", oidc(stack.env.AUTH_OIDC_ISSUER!, stack.env.AUTH_OIDC_ID!, stack.env.AUTH_OIDC_SECRET!)]]),
+    skewSeconds: 60,
+    ...options,
+  });
+}

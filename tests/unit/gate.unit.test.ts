@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { gate } from "@/lib/gate";
+
+const url = (path: string) => new URL(path, "http://localhost:3000");
+
+describe("gate", () => {
+  it("lets signed-in requests through", () => {
+    expect(gate(url("/dashboard"), true)).toStrictEqual({ kind: "pass" });
+    expect(gate(url("/api/accounts"), true)).toStrictEqual({ kind: "pass" });
+  });
+  it("sends signed-out page requests to sign in with the path to come back to", () => {
+    expect(gate(url("/dashboard/x?tab=1"), false)).toStrictEqual({ kind: "signin", callbackUrl: "/dashboard/x?tab=1" });
+  });
+  it("answers 401 for signed-out API requests", () => {
+    expect(gate(url("/api/accounts/oidc/refresh"), false)).toStrictEqual({ kind: "unauthorized" });
+  });
+  it("does not treat look-alike prefixes as protected", () => {
+    expect(gate(url("/dashboards"), false)).toStrictEqual({ kind: "pass" });
+    expect(gate(url("/api/accountsx"), false)).toStrictEqual({ kind: "pass" });
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "@/lib/env";
+import { redact } from "@/lib/log";
+import { backoffMs } from "@/lib/tokens/engine";
+import { parseRetryAfter } from "@/lib/providers/requests";
+
+const valid = {
+  DATABASE_URL: "postgresql://u:p@ep-x.neon.tech/db",
+  AUTH_SECRET: "a".repeat(32),
+  TOKEN_ENCRYPTION_KEYS: "k",
+};
+
+describe("parseEnv", () => {
+  it("applies defaults", () => {
+    expect(parseEnv(valid).TOKEN_REFRESH_SKEW_SECONDS).toBe(60);
+  });
+  it("names each missing or malformed variable in one sentence", () => {
+    expect(() => parseEnv({ ...valid, DATABASE_URL: "mysql://x/y", AUTH_SECRET: undefined })).toThrow(
+      "Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host; AUTH_SECRET is not set.",
+    );
+  });
+});
+
+describe("redact", () => {
+  it("hides token, secret and cookie fields at any depth and keeps the rest", () => {
+    expect(redact({ accountId: "a1", access_token: "x", nested: { refreshToken: "y", list: [{ client_secret: "z", ok: 1 }] }, cookie: "c" })).toStrictEqual({
+      accountId: "a1",
+      access_token: "[redacted]",
+      nested: { refreshToken: "[redacted]", list: [{ client_secret: "[redacted]", ok: 1 }] },
+      cookie: "[redacted]",
+    });
+  });
+});
+
+describe("parseRetryAfter", () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  it("reads seconds and HTTP dates", () => {
+    expect(parseRetryAfter("7", now)).toStrictEqual(new Date("2026-01-01T00:00:07Z"));
+    expect(parseRetryAfter("Thu, 01 Jan 2026 00:01:00 GMT", now)).toStrictEqual(new Date("2026-01-01T00:01:00Z"));
+  });
+  it("ignores absent or unreadable values", () => {
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+  });
+});
+
+describe("backoffMs", () => {
+  it("doubles from one second and stops at ten minutes", () => {
+    expect([1, 2, 3, 20].map(backoffMs)).toStrictEqual([1000, 2000, 4000, 600_000]);
+  });
+});
