@@ -29,7 +29,11 @@ export type DevOidcServer = {
   issuer: string;
   provider: Provider;
   stats: { refreshRequests: number; refreshSuccesses: number; invalidGrants: number };
-  faults: { token?: (request: TokenRequest) => TokenFault | undefined };
+  faults: {
+    token?: (request: TokenRequest) => TokenFault | undefined;
+    /** Rewrites a successful token response (e.g. to drop the refresh token, as Google does). */
+    tokenResponse?: (body: Record<string, unknown>, request: TokenRequest) => Record<string, unknown>;
+  };
   close(): Promise<void>;
 };
 
@@ -107,6 +111,7 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
       return;
     }
     await next();
+    if (ctx.status === 200 && state.faults.tokenResponse) ctx.body = state.faults.tokenResponse({ ...(ctx.body as object) }, request);
     if (request.grantType !== "refresh_token") return;
     if (ctx.status === 200) state.stats.refreshSuccesses += 1;
     else if ((ctx.body as { error?: string } | undefined)?.error === "invalid_grant") state.stats.invalidGrants += 1;

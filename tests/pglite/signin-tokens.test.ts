@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decryptToken, keyIdOf, parseKeyring } from "@/lib/tokens/crypto";
+import { reencryptAll } from "@/lib/tokens/reencrypt";
+import { clearUserTokens } from "@/lib/tokens/capture";
+import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// Sign-in and sign-out through Auth.js's real callback path against the real dev
+// provider; assertions read the Account row straight from the database.
+let stack: TestStack;
+let fetcher: Fetcher;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  fetcher = await appFetcher();
+});
+afterAll(() => stack?.stop());
+
+const keyring = () => parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+const row = (login: string) => stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider: "oidc", providerAccountId: login } } });
+const plain = async (login: string) => {
+  const account = await row(login);
+  return {
+    account,
+    accessToken: await decryptToken(keyring(), account.access_token!),
+    refreshToken: await decryptToken(keyring(), account.refresh_token!),
+  };
+};
+const userinfoStatus = async (accessToken: string) =>
+  (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+
+describe("sign-in", () => {
+  it("links the account on first sign-in and stores its tokens encrypted", async () => {
+    await signInThroughApp(APP_URL, "first-user", fetcher);
+    const { account, accessToken, refreshToken } = await plain("first-user");
+    expect(await userinfoStatus(accessToken)).toBe(200); // a real, working token
+    expect(account).toMatchObject({ status: "active", type: "oidc" });
+    expect(account.expires_at).toBeGreaterThan(Date.now() / 1000);
+    // The raw row holds no issued token in plain text.
+    const raw = JSON.stringify((await stack.backend.query({ query: `SELECT * FROM "Account" WHERE id = $1`, params: [account.id] })).rows);
+    expect(raw).not.toContain(accessToken);
+    expect(raw).not.toContain(refreshToken);
+    for (const field of [account.access_token, account.refresh_token, account.id_token]) expect(keyIdOf(field!)).toBe(keyring().current.kid);
+  });
+
+  it("stores the new tokens on every later sign-in (Auth.js alone never does)", async () => {
+    await signInThroughApp(APP_URL, "repeat-user", fetcher);
+    const before = await plain("repeat-user");
+    await signInThroughApp(APP_URL, "repeat-user", fetcher);
+    const after = await plain("repeat-user");
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(after.account.tokenVersion).toBeGreaterThan(before.account.tokenVersion);
+    expect(await userinfoStatus(after.accessToken)).toBe(200);
+  });
+
+  it("keeps the stored refresh token when the provider sends none", async () => {
+    await signInThroughApp(APP_URL, "no-rt-user", fetcher);
+    const before = await plain("no-rt-user");
+    stack.oidc!.faults.tokenResponse = (body, request) => {
+      if (request.grantType === "authorization_code") delete body.refresh_token;
+      return body;
+    };
+    try {
+      await signInThroughApp(APP_URL, "no-rt-user", fetcher);
+    } finally {
+      stack.oidc!.faults.tokenResponse = undefined;
+    }
+    const after = await plain("no-rt-user");
+    expect(after.accessToken).not.toBe(before.accessToken);
+    expect(after.refreshToken).toBe(before.refreshToken);
+  });
+
+  it("clears the reauth state of an account on a new sign-in", async () => {
+    await signInThroughApp(APP_URL, "reauth-user", fetcher);
+    await stack.db.account.updateMany({ where: { providerAccountId: "reauth-user" }, data: { status: "reauth_required", failureCount: 3, lastError: "invalid_grant" } });
+    await signInThroughApp(APP_URL, "reauth-user", fetcher);
+    expect(await row("reauth-user")).toMatchObject({ status: "active", failureCount: 0, lastError: null });
+  });
+});
+
+describe("sign-out", () => {
+  it("clears the user's tokens, and a second sign-out is harmless", async () => {
+    const agent = await signInThroughApp(APP_URL, "leaving-user", fetcher);
+    const session = async () => (await agent.request(`${APP_URL}/api/auth/session`)).json();
+    expect(await session()).toMatchObject({ user: { name: "leaving-user" } });
+    const response = await signOutThroughApp(agent);
+    expect(response.status).toBe(302);
+    expect(await row("leaving-user")).toMatchObject({ status: "signed_out", access_token: null, refresh_token: null, id_token: null, expires_at: null });
+    // The session cookie is gone; signing out again (no session) changes nothing.
+    expect(await session()).toBeNull();
+    expect((await signOutThroughApp(agent)).status).toBe(302);
+    expect(await clearUserTokens(stack.db, (await row("leaving-user")).userId)).toBe(1);
+    expect(await row("leaving-user")).toMatchObject({ status: "signed_out", access_token: null });
+  });
+
+  it("is a no-op for a user who has no tokens", async () => {
+    const user = await stack.db.user.create({ data: { name: "tokenless" } });
+    expect(await clearUserTokens(stack.db, user.id)).toBe(0);
+  });
+});
+
+describe("key rotation", () => {
+  it("still decrypts rows under an old key, and re-encryption moves them to the newest", async () => {
+    await signInThroughApp(APP_URL, "rotating-user", fetcher);
+    const old = await plain("rotating-user");
+    const oldKid = keyring().current.kid;
+    const rotated = parseKeyring(`${Buffer.alloc(32, 7).toString("base64url")},${stack.env.TOKEN_ENCRYPTION_KEYS}`);
+    expect(await decryptToken(rotated, old.account.access_token!)).toBe(old.accessToken);
+
+    const report = await reencryptAll(stack.db, rotated);
+    expect(report.reencrypted).toBeGreaterThanOrEqual(1);
+    const moved = await row("rotating-user");
+    for (const field of [moved.access_token, moved.refresh_token, moved.id_token]) expect(keyIdOf(field!)).toBe(rotated.current.kid);
+    expect(keyIdOf(moved.access_token!)).not.toBe(oldKid);
+    expect(await decryptToken(parseKeyring(Buffer.alloc(32, 7).toString("base64url")), moved.refresh_token!)).toBe(old.refreshToken);
+    // A second run finds nothing left to move.
+    expect((await reencryptAll(stack.db, rotated)).reencrypted).toBe(0);
+  });
+});
