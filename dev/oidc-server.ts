@@ -10,7 +10,11 @@ import { createOidcStore } from "./oidc-store";
 
 export type DevClient = { clientId: string; clientSecret: string; redirectUris: string[] };
 
-/** What the token endpoint does instead of its normal answer (tests only). */
+/**
+ * What the token endpoint does instead of its normal answer (tests only): wait
+ * `delayMs`, then answer `status` without processing the request (a hang that ends
+ * in a gateway error), or, without `status`, process it late.
+ */
 export type TokenFault = { delayMs?: number; status?: number; error?: string; retryAfterSeconds?: number };
 export type TokenRequest = { grantType: string; refreshToken?: string };
 

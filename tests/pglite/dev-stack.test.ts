@@ -1,0 +1,65 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { StackConfigError, startStack } from "@/dev/stack";
+import { createDb } from "@/lib/db/client";
+
+describe("the dev stack", () => {
+  it("keeps data, secrets and the provider's grants across a restart", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-restart-"));
+    const first = await startStack({ home, env: {}, appPort: 3999, oidcPort: 0 });
+    const db = createDb(first.env.DATABASE_URL!, first.env.NEON_LOCAL_ENDPOINT);
+    await db.user.create({ data: { name: "survivor", email: "survivor@example.test" } });
+    // A real grant at the dev provider, with its refresh token.
+    const tokens = await (async () => {
+      const { issueTokens } = await import("../support/grants");
+      return issueTokens({ ...first, home, db }, "survivor");
+    })();
+    await first.stop();
+
+    const second = await startStack({ home, env: {}, appPort: 3999, oidcPort: 0 });
+    try {
+      expect(second.env.AUTH_SECRET).toBe(first.env.AUTH_SECRET);
+      expect(second.env.TOKEN_ENCRYPTION_KEYS).toBe(first.env.TOKEN_ENCRYPTION_KEYS);
+      expect(second.env.CRON_SECRET).toBe(first.env.CRON_SECRET);
+      const again = createDb(second.env.DATABASE_URL!, second.env.NEON_LOCAL_ENDPOINT);
+      expect(await again.user.findUnique({ where: { email: "survivor@example.test" } })).toMatchObject({ name: "survivor" });
+      // The refresh token issued before the restart still refreshes after it.
+      const response = await fetch(`${second.oidc!.issuer}/token`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${second.env.AUTH_OIDC_ID}:${second.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
+        },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: tokens.refreshToken }).toString(),
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it("lets every set variable win over the generated defaults", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-env-"));
+    const stack = await startStack({ home, env: { CRON_SECRET: "from-the-environment-123", AUTH_OIDC_ISSUER: "https://issuer.example" }, oidcPort: 0 });
+    try {
+      expect(stack.env.CRON_SECRET).toBe("from-the-environment-123");
+      expect(stack.oidc).toBeUndefined(); // a configured provider means no dev provider
+      expect(stack.env.AUTH_OIDC_ISSUER).toBeUndefined();
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  it("stops with one sentence naming DATABASE_URL when it is malformed or unreachable", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-bad-"));
+    await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(
+      new StackConfigError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
+    );
+    await expect(startStack({ home, env: { DATABASE_URL: "mysql://localhost/db" } })).rejects.toThrow(/^DATABASE_URL must be a postgres/);
+    await expect(startStack({ home, env: { DATABASE_URL: "postgresql://nobody@127.0.0.1:9/none" } })).rejects.toThrow(
+      "DATABASE_URL names a database that cannot be reached (127.0.0.1:9, ECONNREFUSED).",
+    );
+  });
+});

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { callUserinfo, disconnect } from "@/lib/accounts";
+import { claimLease } from "@/lib/db/accounts";
+import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
+import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { engineFor, startTestStack, type TestStack } from "../support/stack";
+
+// The on-demand path against the real dev provider (rotating refresh tokens) and a
+// real database. Races across instances run in the postgres suite.
+let stack: TestStack;
+let seq = 0;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+});
+afterAll(() => stack?.stop());
+beforeEach(() => {
+  stack.oidc!.faults.token = undefined;
+});
+
+const refreshCalls = () => stack.oidc!.stats.refreshRequests;
+const keyring = () => parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+async function seeded(expiresAt = epochNow() - 10): Promise<SeededAccount> {
+  const login = `engine-${++seq}`;
+  return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt);
+}
+const load = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
+const userinfoStatus = async (accessToken: string) =>
+  (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+
+describe("getAccessToken", () => {
+  it("returns a token valid beyond the skew without calling the provider", async () => {
+    const account = await seeded(epochNow() + 3600);
+    const before = refreshCalls();
+    expect(await engineFor(stack).getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
+    expect(refreshCalls()).toBe(before);
+  });
+
+  it("refreshes an expired token and persists the rotated refresh token first", async () => {
+    const account = await seeded();
+    const token = await engineFor(stack).getAccessToken(account.userId, "oidc");
+    expect(token).not.toBe(account.tokens.accessToken);
+    expect(await userinfoStatus(token)).toBe(200);
+    const row = await load(account);
+    expect(await decryptToken(keyring(), row.access_token!)).toBe(token);
+    expect(await decryptToken(keyring(), row.refresh_token!)).not.toBe(account.tokens.refreshToken);
+    expect(row).toMatchObject({ tokenVersion: 1, leaseOwner: null, failureCount: 0 });
+    expect(row.expires_at).toBeGreaterThan(epochNow());
+  });
+
+  it("shares one refresh among concurrent callers in one process", async () => {
+    const account = await seeded();
+    const engine = engineFor(stack);
+    const before = refreshCalls();
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => engine.getAccessToken(account.userId, "oidc")));
+    expect(new Set(tokens).size).toBe(1);
+    expect(refreshCalls() - before).toBe(1);
+  });
+
+  it("marks invalid_grant as reauth_required, then fails fast without calling the provider", async () => {
+    const account = await seeded();
+    // Really revoke the grant at the provider, as a user removing the app would.
+    const revoke = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/token/revocation`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${stack.env.AUTH_OIDC_ID}:${stack.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
+      },
+      body: new URLSearchParams({ token: account.tokens.refreshToken, token_type_hint: "refresh_token" }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    const engine = engineFor(stack);
+    await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await load(account)).toMatchObject({ status: "reauth_required", failureCount: 1, leaseOwner: null });
+    expect((await load(account)).lastError).toMatch(/invalid_grant/);
+    const before = refreshCalls();
+    await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(refreshCalls()).toBe(before);
+  });
+
+  it.each([
+    ["a 500", { status: 500 }],
+    ["a 429 with Retry-After", { status: 429, error: "slow_down", retryAfterSeconds: 1 }],
+    ["a hang past the timeout", { delayMs: 1500, status: 504 }],
+  ])("keeps the old tokens on %s, records it, backs off, then succeeds", async (_label, fault) => {
+    const account = await seeded();
+    const before = await load(account);
+    const engine = engineFor(stack, { providerTimeoutMs: 500 });
+    stack.oidc!.faults.token = () => fault;
+    const error = await engine.getAccessToken(account.userId, "oidc").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderUnavailableError);
+    const retryAfter = (error as ProviderUnavailableError).retryAfter!;
+    expect(retryAfter.getTime()).toBeGreaterThan(Date.now());
+    const failed = await load(account);
+    expect(failed).toMatchObject({ access_token: before.access_token, refresh_token: before.refresh_token, status: "active", failureCount: 1, leaseOwner: null });
+    expect(failed.lastError).toBeTruthy();
+
+    // Within the back-off: no provider call at all.
+    stack.oidc!.faults.token = undefined;
+    const calls = refreshCalls();
+    await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect(refreshCalls()).toBe(calls);
+
+    await new Promise((resolve) => setTimeout(resolve, retryAfter.getTime() - Date.now() + 50));
+    const token = await engine.getAccessToken(account.userId, "oidc");
+    expect(await userinfoStatus(token)).toBe(200);
+    expect(await load(account)).toMatchObject({ failureCount: 0, lastError: null, retryAfter: null });
+  });
+
+  it("refreshes after the lease of a holder that died has expired", async () => {
+    const account = await seeded();
+    expect(await claimLease(stack.db, account.accountId, { owner: "crashed-instance", leaseMs: 1500 })).not.toBeNull();
+    const started = Date.now();
+    const before = refreshCalls();
+    const token = await engineFor(stack, { leaseMs: 5000, pollMs: 100 }).getAccessToken(account.userId, "oidc");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(refreshCalls() - before).toBe(1);
+    expect(await userinfoStatus(token)).toBe(200);
+  });
+});
+
+describe("account actions", () => {
+  it("retries the userinfo call once after a refresh when the provider answers 401", async () => {
+    const account = await seeded(epochNow() + 3600);
+    // The stored access token looks valid, but the provider does not accept it.
+    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted") } });
+    expect(await userinfoStatus("no-longer-accepted")).toBe(401);
+    const before = refreshCalls();
+    expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ sub: `engine-${seq}` });
+    expect(refreshCalls() - before).toBe(1);
+  });
+
+  it("revokes at the provider on disconnect, then unlinks", async () => {
+    const account = await seeded(epochNow() + 3600);
+    expect(await disconnect(account.userId, "oidc")).toStrictEqual({ provider: "oidc", revoked: true, revocationError: null });
+    expect(await stack.db.account.findUnique({ where: { id: account.accountId } })).toBeNull();
+    expect(await userinfoStatus(account.tokens.accessToken)).toBe(401);
+    const refresh = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/token`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${stack.env.AUTH_OIDC_ID}:${stack.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
+      },
+      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: account.tokens.refreshToken }).toString(),
+    });
+    expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
+  });
+});
