@@ -51,6 +51,8 @@ export class ProviderUnavailableError extends TokenError {
     message: string,
     readonly retryAfter?: Date,
     options?: ErrorOptions,
+    /** The provider's HTTP status; undefined for timeouts and network errors. */
+    readonly providerStatus?: number,
   ) {
     super("provider_unavailable", message, options);
   }

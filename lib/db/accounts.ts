@@ -51,10 +51,12 @@ export type SweepClaim = {
   expiresBefore: number;
   /** Accounts not refreshed since this instant are due too (keeps idle refresh tokens alive). */
   idleSince: Date;
+  /** Accounts refreshed at or after this instant are not due: one sweep refreshes an account once. */
+  notRefreshedSince: Date;
 };
 
 /** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
-export function claimDueAccounts(db: Db, { owner, leaseMs, limit, expiresBefore, idleSince }: SweepClaim): Promise<AccountRow[]> {
+export function claimDueAccounts(db: Db, { owner, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince }: SweepClaim): Promise<AccountRow[]> {
   return db.$queryRaw<AccountRow[]>`
     UPDATE "Account"
        SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
@@ -64,6 +66,7 @@ export function claimDueAccounts(db: Db, { owner, leaseMs, limit, expiresBefore,
           AND refresh_token IS NOT NULL
           AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
           AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+          AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
           AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
         ORDER BY expires_at ASC NULLS LAST
         LIMIT ${limit}

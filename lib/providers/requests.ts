@@ -47,7 +47,7 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
       return new ReauthRequiredError(`${spec.id} rejected the refresh token (invalid_grant): sign in again`, { cause: error });
     }
     if (error.status >= 500 || error.status === 429) {
-      return new ProviderUnavailableError(`${spec.id} answered ${error.status} (${error.error})`, retryAfter, { cause: error });
+      return new ProviderUnavailableError(`${spec.id} answered ${error.status} (${error.error})`, retryAfter, { cause: error }, error.status);
     }
     return new TokenError("provider_rejected", `${spec.id} answered ${error.status} (${error.error})`, { cause: error });
   }
@@ -55,7 +55,7 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
     const { status } = error.cause;
     if (status >= 500 || status === 429) {
       const retryAfter = parseRetryAfter(error.cause.headers.get("retry-after"), now);
-      return new ProviderUnavailableError(`${spec.id} answered ${status}`, retryAfter, { cause: error });
+      return new ProviderUnavailableError(`${spec.id} answered ${status}`, retryAfter, { cause: error }, status);
     }
     return new TokenError("provider_rejected", `${spec.id} answered ${status}`, { cause: error });
   }

@@ -104,7 +104,7 @@ export function createTokenEngine(options: EngineOptions) {
       await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired });
       log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
       if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
-        throw new ProviderUnavailableError(error.message, retryAfter, { cause: error.cause });
+        throw new ProviderUnavailableError(error.message, retryAfter, { cause: error.cause }, error.providerStatus);
       }
       throw error;
     }

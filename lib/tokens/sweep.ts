@@ -33,6 +33,8 @@ export type SweepOptions = {
   now?: () => Date;
 };
 
+const PAUSE_AFTER = 3;
+
 /** A tiny semaphore: at most `limit` tasks run at once. */
 function limiter(limit: number) {
   let active = 0;
@@ -65,13 +67,16 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
   const budgetMs = options.budgetMs ?? 45_000;
   const leaseMs = options.leaseMs ?? 60_000;
   const started = Date.now();
+  const startedAt = new Date(started);
   const deadline = started + budgetMs;
   const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
   const run = await db.sweepRun.create({ data: {} });
   const writer = batchingWriter(db);
   const limits = new Map<string, ReturnType<typeof limiter>>();
-  // A provider that answered 429/5xx is left alone until then.
+  // A provider is left alone until then after a 429 (its rate limit is for the whole
+  // client) or after PAUSE_AFTER 5xx/timeouts in a row (an outage, not one bad account).
   const pausedUntil = new Map<string, number>();
+  const unavailableInARow = new Map<string, number>();
   let failure: unknown;
 
   try {
@@ -84,6 +89,9 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
         limit: batchSize,
         expiresBefore: Math.floor(at.getTime() / 1000) + horizonSeconds,
         idleSince: new Date(at.getTime() - idleDays * 86_400_000),
+        // A token whose lifetime is shorter than the horizon is due again right
+        // after its refresh; it waits for the next run.
+        notRefreshedSince: startedAt,
       });
       report.claimed += batch.length;
       await Promise.all(
@@ -99,11 +107,16 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
             try {
               await engine.refreshClaimed(row, owner, writer);
               report.refreshed += 1;
+              unavailableInARow.set(row.provider, 0);
             } catch (error) {
               if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
               else report.failed += 1;
               if (error instanceof ProviderUnavailableError) {
-                pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
+                const inARow = (unavailableInARow.get(row.provider) ?? 0) + 1;
+                unavailableInARow.set(row.provider, inARow);
+                if (inARow >= PAUSE_AFTER || error.providerStatus === 429) {
+                  pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
+                }
               }
             }
           });

@@ -62,3 +62,19 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
 }
 
 export const epochNow = () => Math.floor(Date.now() / 1000);
+
+/** `count` accounts with real grants, issued `parallel` at a time; `expiresAt(i)` per account. */
+export async function seedMany(db: Db, stack: TestStack, prefix: string, count: number, expiresAt: (i: number) => number, parallel = 8): Promise<SeededAccount[]> {
+  const seeded: SeededAccount[] = new Array(count);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < count) {
+        const i = next++;
+        const login = `${prefix}-${i}`;
+        seeded[i] = await seedAccount(db, stack, login, await issueTokens(stack, login), expiresAt(i));
+      }
+    }),
+  );
+  return seeded;
+}

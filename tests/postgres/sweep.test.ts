@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { sweepExpiringTokens } from "@/lib/tokens/sweep";
+import { epochNow, seedMany, type SeededAccount } from "../support/grants";
+import { engineFor, startTestStack, type TestStack } from "../support/stack";
+
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack("postgres");
+});
+afterAll(() => stack?.stop());
+beforeEach(async () => {
+  stack.oidc!.faults.token = undefined;
+  // Each test starts with no due accounts left over from the one before.
+  await stack.db.account.updateMany({ data: { status: "signed_out" } });
+});
+
+// The dev provider's access tokens live 600 s: a 300 s horizon leaves freshly
+// refreshed accounts alone (the first test keeps the default 20 minutes on purpose).
+const sweep = (options: Partial<Parameters<typeof sweepExpiringTokens>[0]> = {}) =>
+  sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), horizonSeconds: 300, ...options });
+const versions = async (accounts: SeededAccount[]) => {
+  const rows = await stack.db.account.findMany({ where: { id: { in: accounts.map((a) => a.accountId) } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return accounts.map((a) => byId.get(a.accountId)!);
+};
+
+describe("sweepExpiringTokens", () => {
+  let accounts: SeededAccount[];
+  beforeAll(async () => {
+    // 200 real grants; the even ones expire within the horizon.
+    accounts = await seedMany(stack.db, stack, "sweep", 200, (i) => epochNow() + (i % 2 === 0 ? 120 : 7200));
+  }, 300_000);
+
+  it("refreshes exactly the expiring accounts, each once; then two concurrent sweeps do the same", async () => {
+    await stack.db.account.updateMany({ where: { id: { in: accounts.map((a) => a.accountId) } }, data: { status: "active" } });
+    const before = { ...stack.oidc!.stats };
+    // Default horizon (20 min) > token lifetime (10 min): refreshed accounts are due
+    // again at once, and still each is refreshed once per run.
+    const report = await sweep({ concurrency: 16, horizonSeconds: undefined });
+    expect(report).toMatchObject({ claimed: 100, refreshed: 100, failed: 0, reauthRequired: 0, skipped: 0 });
+    expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(100);
+    const rows = await versions(accounts);
+    rows.forEach((row, i) => expect(row.tokenVersion).toBe(i % 2 === 0 ? 1 : 0));
+
+    // Make the same half due again and run two sweeps at once (a cron delivered twice).
+    await stack.db.account.updateMany({ where: { id: { in: accounts.filter((_, i) => i % 2 === 0).map((a) => a.accountId) } }, data: { expires_at: epochNow() + 120 } });
+    const [a, b] = await Promise.all([sweep({ concurrency: 16, batchSize: 20 }), sweep({ concurrency: 16, batchSize: 20 })]);
+    expect(a.refreshed + b.refreshed).toBe(100);
+    expect(a.claimed + b.claimed).toBe(100);
+    expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(200);
+    expect(stack.oidc!.stats.invalidGrants - before.invalidGrants).toBe(0);
+    (await versions(accounts)).forEach((row, i) => expect(row.tokenVersion).toBe(i % 2 === 0 ? 2 : 0));
+    const runs = await stack.db.sweepRun.findMany({ orderBy: { startedAt: "desc" }, take: 3 });
+    expect(runs.every((run) => run.finishedAt !== null && run.error === null)).toBe(true);
+  });
+
+  it("never sends signed-out or reauth_required accounts to the provider", async () => {
+    const some = accounts.slice(0, 10);
+    await stack.db.account.updateMany({ where: { id: { in: some.slice(0, 5).map((a) => a.accountId) } }, data: { status: "reauth_required", expires_at: epochNow() - 10 } });
+    await stack.db.account.updateMany({ where: { id: { in: some.slice(5).map((a) => a.accountId) } }, data: { expires_at: epochNow() - 10 } });
+    const before = stack.oidc!.stats.refreshRequests;
+    expect(await sweep()).toMatchObject({ claimed: 0, refreshed: 0 });
+    expect(stack.oidc!.stats.refreshRequests).toBe(before);
+  });
+
+  it("keeps the tokens of accounts the provider fails, retries them next run, and marks invalid_grant", async () => {
+    const group = accounts.slice(20, 40);
+    // Distinct expiries fix the claim order: failing accounts never come three in a row.
+    for (const [i, account] of group.entries()) {
+      await stack.db.account.update({ where: { id: account.accountId }, data: { status: "active", expires_at: epochNow() + 60 + i } });
+    }
+    const current = await versions(group);
+    const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+    const currentRefresh = await Promise.all(current.map((row) => decryptToken(keyring, row.refresh_token!)));
+    const failing = new Set([0, 4, 8, 12, 16].map((i) => currentRefresh[i]));
+    const revoked = new Set([2, 6, 10].map((i) => currentRefresh[i]));
+    stack.oidc!.faults.token = ({ refreshToken }) =>
+      failing.has(refreshToken!) ? { status: 500 } : revoked.has(refreshToken!) ? { status: 400, error: "invalid_grant" } : undefined;
+
+    const first = await sweep({ concurrency: 1 });
+    expect(first).toMatchObject({ claimed: 20, refreshed: 12, failed: 5, reauthRequired: 3, skipped: 0 });
+    const after = await versions(group);
+    for (const [i, row] of after.entries()) {
+      if (failing.has(currentRefresh[i])) expect(row).toMatchObject({ access_token: current[i]!.access_token, refresh_token: current[i]!.refresh_token, status: "active", failureCount: 1 });
+      else if (revoked.has(currentRefresh[i])) expect(row.status).toBe("reauth_required");
+      else expect(row).toMatchObject({ status: "active", tokenVersion: current[i]!.tokenVersion + 1 });
+    }
+
+    stack.oidc!.faults.token = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // the back-off after one failure
+    expect(await sweep()).toMatchObject({ claimed: 5, refreshed: 5, failed: 0, reauthRequired: 0 });
+  });
+
+  it("backs off a provider that answers 429 for the rest of the run", async () => {
+    const group = accounts.slice(80, 90);
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    stack.oidc!.faults.token = () => ({ status: 429, error: "rate_limited", retryAfterSeconds: 30 });
+    const before = stack.oidc!.stats.refreshRequests;
+    expect(await sweep({ concurrency: 1 })).toMatchObject({ claimed: 10, refreshed: 0, failed: 1, skipped: 9 });
+    expect(stack.oidc!.stats.refreshRequests - before).toBe(1);
+    // The skipped ones were released, not left leased.
+    expect((await versions(group)).filter((row) => row.leaseOwner !== null)).toHaveLength(0);
+  });
+
+  it("stops on its time budget with a slow provider, and the next run finishes the rest", async () => {
+    const group = accounts.slice(40, 70);
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    stack.oidc!.faults.token = () => ({ delayMs: 200 });
+    const started = Date.now();
+    const first = await sweep({ budgetMs: 600, concurrency: 2, batchSize: 10 });
+    const elapsed = Date.now() - started;
+    // On time: the budget plus at most the refreshes already in flight.
+    expect(elapsed).toBeLessThan(600 + 2 * 200 + 500);
+    expect(first.refreshed).toBeLessThan(30);
+    expect(first.refreshed).toBeGreaterThan(0);
+    stack.oidc!.faults.token = undefined;
+    const second = await sweep();
+    expect(first.refreshed + second.refreshed).toBe(30);
+    (await versions(group)).forEach((row) => expect(row.status).toBe("active"));
+  });
+});
