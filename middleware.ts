@@ -1,8 +1,19 @@
-import NextAuth from "next-auth";
-import { authConfig } from "./auth.config";
+import { NextResponse, type NextRequest } from "next/server";
+import { gate, unauthorizedResponse } from "./lib/gate";
+import { hasSession, sessionSecrets } from "./lib/session-check";
 
-// Edge runtime: checks the JWT session cookie only (auth.config.ts, no database).
-export default NextAuth(authConfig).auth;
+// Edge runtime: checks the Auth.js JWT session cookie only. No database, no token
+// keys, no Node APIs (the edge suite runs this file in workerd to prove it).
+export async function middleware(request: NextRequest): Promise<Response> {
+  const decision = gate(request.nextUrl, await hasSession(request, sessionSecrets(process.env.AUTH_SECRET)));
+  if (decision.kind === "unauthorized") return unauthorizedResponse();
+  if (decision.kind === "signin") {
+    const url = new URL("/signin", request.nextUrl);
+    url.searchParams.set("callbackUrl", decision.callbackUrl);
+    return NextResponse.redirect(url);
+  }
+  return NextResponse.next();
+}
 
 export const config = {
   // Never for Auth.js itself, the cron route or static assets.

@@ -1,0 +1,27 @@
+// Bundles a middleware for workerd the way an edge bundle is built: ESM, neutral
+// platform, edge/worker/browser export conditions, no Node built-ins available.
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+export type EdgeBundle = { code: string; bytes: number; gzipBytes: number; inputs: string[] };
+
+export async function bundleMiddleware(middlewareFile: string, env: Record<string, string>): Promise<EdgeBundle> {
+  const result = await build({
+    entryPoints: [new URL("./entries/worker.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    minify: true,
+    write: false,
+    metafile: true,
+    conditions: ["edge-light", "workerd", "worker", "browser", "import"],
+    mainFields: ["module", "main"],
+    alias: { "middleware-under-test": middlewareFile },
+    // Next's own edge build defines these too; some compiled modules in next/server read them.
+    define: { __EDGE_ENV__: JSON.stringify(env), "process.env.NODE_ENV": '"production"', __dirname: '"/"' },
+    logLevel: "silent",
+  });
+  const code = result.outputFiles[0]!.text;
+  return { code, bytes: Buffer.byteLength(code), gzipBytes: gzipSync(code).length, inputs: Object.keys(result.metafile.inputs) };
+}
