@@ -52,7 +52,7 @@ export default async function Dashboard() {
       <h2>Operator panel</h2>
       <div className="panel">
         <p>
-          <strong>{panel.expiringWithinHour}</strong> active access token{panel.expiringWithinHour === 1 ? "" : "s"} expire within the next hour.
+          <strong>{panel.expiringWithinHour}</strong> active access {panel.expiringWithinHour === 1 ? "token expires" : "tokens expire"} within the next hour.
         </p>
         {panel.runs.length === 0 ? (
           <p className="muted">The refresh sweep has not run yet. It runs every 10 minutes on Vercel (see the README to run it by hand).</p>

@@ -29,10 +29,10 @@ export async function freshPostgresDatabase(): Promise<string> {
 
 export type TestStack = Stack & { home: string; db: Db };
 
-export async function startTestStack(backend: Backend, env: Record<string, string> = {}): Promise<TestStack> {
+export async function startTestStack(backend: Backend, env: Record<string, string> = {}, appPort = 3999): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), "tokenkeeper-test-"));
   const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
-  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort: 3999, oidcPort: 0 });
+  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 });
   // What the app's own modules read (lib/env.ts) in this test process.
   Object.assign(process.env, stack.env, { TOKENKEEPER_QUIET: "1" });
   return { ...stack, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };

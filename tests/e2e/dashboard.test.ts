@@ -1,0 +1,117 @@
+import { mkdirSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decryptOptional, parseKeyring } from "@/lib/tokens/crypto";
+import { buildAndStart, type NextServer } from "../support/next-server";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// A person's whole visit, in Debian's Chromium against `next start`: sign in at the
+// dev provider, watch the card, refresh, call the API, disconnect, sign out.
+const PORT = 3210;
+const ARTIFACTS = new URL("../../artifacts/", import.meta.url).pathname;
+let stack: TestStack;
+let server: NextServer;
+let browser: Browser;
+const seen: { url: string; body: string }[] = [];
+const issued = new Set<string>();
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  stack = await startTestStack("pglite", { PORT: String(PORT) }, PORT);
+  server = await buildAndStart({ ...stack.env, TOKENKEEPER_QUIET: "1" }, PORT);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await stack?.stop();
+});
+
+/** Every token value stored so far, decrypted, to look for in what the browser got. */
+async function collectIssuedTokens() {
+  const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+  for (const row of await stack.db.account.findMany()) {
+    for (const value of [row.access_token, row.refresh_token, row.id_token]) {
+      const plain = await decryptOptional(keyring, value);
+      if (plain) issued.add(plain);
+    }
+  }
+}
+
+async function newPage(width: number): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  page.on("response", async (response) => {
+    if (!response.url().startsWith(server.url)) return;
+    const type = response.headers()["content-type"] ?? "";
+    if (/json|html|text\/x-component/.test(type)) seen.push({ url: response.url(), body: await response.text().catch(() => "") });
+  });
+  return page;
+}
+
+describe("the dashboard in Chromium", () => {
+  it("signs in, refreshes, calls the API, disconnects and signs out, showing no token", async () => {
+    const page = await newPage(1280);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/signin\?callbackUrl=/);
+    await page.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
+
+    await page.locator('input[name="login"]').fill("ada");
+    await page.locator('input[name="password"]').fill("anything");
+    await page.locator('button[type="submit"]').click();
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForURL(`${server.url}/dashboard`);
+
+    const card = page.locator('article[data-provider="oidc"]');
+    await expect.poll(() => card.getByTestId("status").textContent()).toBe("Active");
+    await expect.poll(() => card.getByTestId("countdown").textContent()).toMatch(/\d+ min \d\d s/);
+    await collectIssuedTokens();
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-desktop.png`, fullPage: true });
+
+    const refreshedBefore = await card.getByTestId("refreshed-at").locator("time").getAttribute("datetime");
+    await page.waitForTimeout(1100); // refreshedAt has millisecond precision; make the change visible
+    await card.getByRole("button", { name: "Refresh now" }).click();
+    await expect.poll(() => card.getByTestId("refreshed-at").locator("time").getAttribute("datetime")).not.toBe(refreshedBefore);
+    await collectIssuedTokens();
+
+    await card.getByRole("button", { name: "Call the provider's API" }).click();
+    await expect.poll(() => card.getByTestId("userinfo").textContent()).toContain('"name": "ada"');
+
+    const narrow = await newPage(375);
+    await narrow.goto(`${server.url}/dashboard`).catch(() => {});
+    // A new context has no session: sign in there too, for the 375 px screenshot.
+    if (narrow.url().includes("/signin")) {
+      await narrow.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
+      await narrow.locator('input[name="login"]').fill("ada");
+      await narrow.locator('input[name="password"]').fill("anything");
+      await narrow.locator('button[type="submit"]').click();
+      await narrow.getByRole("button", { name: "Continue" }).click();
+      await narrow.waitForURL(`${server.url}/dashboard`);
+    }
+    await narrow.locator('article[data-provider="oidc"]').waitFor();
+    const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await narrow.screenshot({ path: `${ARTIFACTS}dashboard-375.png`, fullPage: true });
+    await collectIssuedTokens();
+
+    page.once("dialog", (dialog) => void dialog.accept());
+    await card.getByRole("button", { name: "Disconnect" }).click();
+    await expect.poll(() => page.locator('article[data-provider="oidc"]').count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-disconnected.png`, fullPage: true });
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${server.url}/`);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/signin\?callbackUrl=/);
+
+    expect(issued.size).toBeGreaterThanOrEqual(4);
+    expect(seen.length).toBeGreaterThan(5);
+    for (const { url, body } of seen) {
+      for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
+    }
+    for (const token of issued) expect(server.output().includes(token), "server logs must not contain a token").toBe(false);
+  });
+});
