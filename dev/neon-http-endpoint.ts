@@ -66,10 +66,19 @@ function postgresError(error: unknown) {
   return body;
 }
 
-export type NeonEndpoint = { url: string; port: number; server: Server; close(): Promise<void> };
+export type NeonEndpoint = {
+  url: string;
+  port: number;
+  server: Server;
+  /** HTTP requests served: each is one database round trip for the driver. */
+  requests(): number;
+  close(): Promise<void>;
+};
 
 export async function startNeonEndpoint(backend: SqlBackend, { port = 0, host = "127.0.0.1" } = {}): Promise<NeonEndpoint> {
+  let served = 0;
   const server = createServer(async (req, res) => {
+    served += 1;
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
@@ -97,6 +106,7 @@ export async function startNeonEndpoint(backend: SqlBackend, { port = 0, host = 
     url: `http://${host}:${actualPort}/sql`,
     port: actualPort,
     server,
+    requests: () => served,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -31,8 +31,22 @@ describe("Prisma over PrismaNeonHttp", () => {
     expect(result).toStrictEqual({ count: 2 });
   });
 
-  it("refuses interactive transactions, which the HTTP driver cannot run", async () => {
-    await expect(stack.db.$transaction(async (tx) => tx.user.count())).rejects.toThrow(/Transactions are not supported in HTTP mode/);
+  it("runs createMany, updateManyAndReturn and deleteMany", async () => {
+    const stamp = Date.now();
+    expect(await stack.db.user.createMany({ data: [{ email: `m1-${stamp}@x` }, { email: `m2-${stamp}@x` }] })).toStrictEqual({ count: 2 });
+    expect(await stack.db.user.updateManyAndReturn({ where: { email: `m1-${stamp}@x` }, data: { name: "m" } })).toHaveLength(1);
+    expect(await stack.db.user.deleteMany({ where: { email: { in: [`m1-${stamp}@x`, `m2-${stamp}@x`] } } })).toStrictEqual({ count: 2 });
+  });
+
+  // Prisma 7.10 runs these inside a transaction, which Neon's HTTP driver cannot
+  // open: Tokenkeeper's code uses none of them (nested writes, upsert, $transaction).
+  it.each([
+    ["an interactive $transaction", () => stack.db.$transaction(async (tx) => tx.user.count())],
+    ["a batch $transaction([...])", () => stack.db.$transaction([stack.db.user.count(), stack.db.account.count()])],
+    ["upsert", () => stack.db.user.upsert({ where: { email: "upsert@x" }, create: { email: "upsert@x" }, update: {} })],
+    ["a nested create", () => stack.db.user.create({ data: { accounts: { create: { type: "oidc", provider: "oidc", providerAccountId: "nested" } } } })],
+  ])("refuses %s over HTTP", async (_label, operation) => {
+    await expect(operation()).rejects.toThrow(/Transactions are not supported in HTTP mode/);
   });
 
   it("claims due accounts with one UPDATE … FOR UPDATE SKIP LOCKED … RETURNING", async () => {
