@@ -79,12 +79,14 @@ async function naiveStorm(stack: TestStack, callers: number) {
     return tokens.accessToken;
   };
   const results = await Promise.allSettled(Array.from({ length: callers }, request));
+  const providerCalls = stack.oidc!.stats.refreshRequests - provider;
+  const invalidGrants = stack.oidc!.stats.invalidGrants - invalid;
   // What the user is left with: does the stored token still work at the provider?
   const after = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
   const stillWorks = await refreshGrant(spec, await decryptToken(keyring, after.refresh_token!)).then(() => true, () => false);
   return {
-    providerCalls: stack.oidc!.stats.refreshRequests - provider - 1,
-    invalidGrants: stack.oidc!.stats.invalidGrants - invalid,
+    providerCalls,
+    invalidGrants,
     answered: results.filter((r) => r.status === "fulfilled").length,
     grantSurvived: stillWorks,
   };

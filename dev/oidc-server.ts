@@ -47,6 +47,7 @@ export async function generateSigningKey(): Promise<JWK> {
 }
 
 export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServer> {
+  const store = createOidcStore(options.storeFile);
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -54,7 +55,7 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
-    adapter: createOidcStore(options.storeFile),
+    adapter: store.Adapter,
     clients: options.clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
@@ -128,7 +129,10 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
     ...state,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
-      server.close(() => resolve());
+      server.close(() => {
+        store.flush();
+        resolve();
+      });
     }),
   };
 }

@@ -10,16 +10,24 @@ type Entry = { payload: Payload; expiresAt?: number };
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** Returns the adapter class for oidc-provider and a flush() to call before exit. */
 export function createOidcStore(file?: string) {
   const entries = new Map<string, Entry>(
     file && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as [string, Entry][]) : [],
   );
-  const persist = () => {
+  // Writes are coalesced: a burst of token grants rewrites the file once.
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(pending);
+    pending = undefined;
     if (!file) return;
     for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now()) entries.delete(key);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(`${file}.tmp`, JSON.stringify([...entries]));
     renameSync(`${file}.tmp`, file); // never a half-written store
+  };
+  const persist = () => {
+    if (file) pending ??= setTimeout(flush, 100);
   };
   const live = (key: string): Payload | undefined => {
     const entry = entries.get(key);
@@ -32,7 +40,7 @@ export function createOidcStore(file?: string) {
   };
 
   // The adapter contract of oidc-provider (lib/adapters/memory_adapter.js).
-  return class OidcStoreAdapter {
+  class OidcStoreAdapter {
     constructor(private readonly model: string) {}
     private key(id: string) {
       return `${this.model}:${id}`;
@@ -71,5 +79,6 @@ export function createOidcStore(file?: string) {
       for (const [key, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(key);
       persist();
     }
-  };
+  }
+  return { Adapter: OidcStoreAdapter, flush };
 }

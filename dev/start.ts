@@ -2,6 +2,8 @@
 // Usage: tsx dev/start.ts start|dev
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import { ConfigError, parseEnv } from "../lib/env";
+import { parseKeyring } from "../lib/tokens/crypto";
 import { StackConfigError, startStack } from "./stack";
 
 const mode = process.argv[2] === "dev" ? "dev" : "start";
@@ -21,6 +23,15 @@ try {
   throw error;
 }
 const env = { ...process.env, ...stack.env, PORT: port };
+// The app would only find a bad variable at its first request: say it now.
+try {
+  parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`[tokenkeeper] ${error.message}`);
+  await stack.stop();
+  process.exit(1);
+}
 
 if (mode === "start") {
   say("building the app (next build)…");

@@ -1,5 +1,5 @@
 import "server-only";
-import { claimDueAccounts, releaseLease } from "../db/accounts";
+import { claimDueAccounts, releaseLease, type AccountRow } from "../db/accounts";
 import type { Db } from "../db/client";
 import { ProviderUnavailableError, ReauthRequiredError } from "../errors";
 import { logger } from "../log";
@@ -35,20 +35,30 @@ export type SweepOptions = {
 
 const PAUSE_AFTER = 3;
 
-/** A tiny semaphore: at most `limit` tasks run at once. */
+/** A tiny semaphore: at most `limit` tasks run at once; drained() waits for an empty queue. */
 function limiter(limit: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+  let onDrained: (() => void)[] = [];
+  const start = () => {
     active += 1;
+    if (waiting.length === 0) {
+      for (const resolve of onDrained) resolve();
+      onDrained = [];
+    }
+  };
+  const run = async (task: () => Promise<void>): Promise<void> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    start();
     try {
-      return await task();
+      await task();
     } finally {
       active -= 1;
       waiting.shift()?.();
     }
   };
+  const drained = () => (waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => onDrained.push(resolve)));
+  return Object.assign(run, { drained });
 }
 
 /**
@@ -79,6 +89,30 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
   const unavailableInARow = new Map<string, number>();
   let failure: unknown;
 
+  const refreshOne = async (row: AccountRow, owner: string) => {
+    if (Date.now() >= deadline || (pausedUntil.get(row.provider) ?? 0) > Date.now()) {
+      report.skipped += 1;
+      await releaseLease(db, row.id, owner);
+      return;
+    }
+    try {
+      await engine.refreshClaimed(row, owner, writer);
+      report.refreshed += 1;
+      unavailableInARow.set(row.provider, 0);
+    } catch (error) {
+      if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
+      else report.failed += 1;
+      if (error instanceof ProviderUnavailableError) {
+        const inARow = (unavailableInARow.get(row.provider) ?? 0) + 1;
+        unavailableInARow.set(row.provider, inARow);
+        if (inARow >= PAUSE_AFTER || error.providerStatus === 429) {
+          pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
+        }
+      }
+    }
+  };
+
+  const tasks: Promise<void>[] = [];
   try {
     while (Date.now() < deadline) {
       const owner = engine.newOwner();
@@ -94,39 +128,20 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
         notRefreshedSince: startedAt,
       });
       report.claimed += batch.length;
-      await Promise.all(
-        batch.map((row) => {
-          let limit = limits.get(row.provider);
-          if (!limit) limits.set(row.provider, (limit = limiter(concurrency)));
-          return limit(async () => {
-            if (Date.now() >= deadline || (pausedUntil.get(row.provider) ?? 0) > Date.now()) {
-              report.skipped += 1;
-              await releaseLease(db, row.id, owner);
-              return;
-            }
-            try {
-              await engine.refreshClaimed(row, owner, writer);
-              report.refreshed += 1;
-              unavailableInARow.set(row.provider, 0);
-            } catch (error) {
-              if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
-              else report.failed += 1;
-              if (error instanceof ProviderUnavailableError) {
-                const inARow = (unavailableInARow.get(row.provider) ?? 0) + 1;
-                unavailableInARow.set(row.provider, inARow);
-                if (inARow >= PAUSE_AFTER || error.providerStatus === 429) {
-                  pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
-                }
-              }
-            }
-          });
-        }),
-      );
+      for (const row of batch) {
+        let limit = limits.get(row.provider);
+        if (!limit) limits.set(row.provider, (limit = limiter(concurrency)));
+        tasks.push(limit(() => refreshOne(row, owner)).catch((error: unknown) => void (failure ??= error)));
+      }
       if (batch.length < batchSize) break;
+      // Claim more once every claimed account has started: refreshes overlap batch
+      // boundaries, and a claimed account never waits long under its lease.
+      await Promise.all([...limits.values()].map((limit) => limit.drained()));
     }
   } catch (error) {
     failure = error;
   }
+  await Promise.all(tasks);
   report.durationMs = Date.now() - started;
   await db.sweepRun.update({
     where: { id: run.id },
