@@ -52,18 +52,22 @@ async function newPage(width: number): Promise<Page> {
   return page;
 }
 
+/** From the sign-in page: the dev provider's login and consent forms, back to /dashboard. */
+async function signInAtDevProvider(page: Page, login: string) {
+  await page.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
+  await page.locator('input[name="login"]').fill(login);
+  await page.locator('input[name="password"]').fill("anything");
+  await page.locator('button[type="submit"]').click();
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL(`${server.url}/dashboard`);
+}
+
 describe("the dashboard in Chromium", () => {
   it("signs in, refreshes, calls the API, disconnects and signs out, showing no token", async () => {
     const page = await newPage(1280);
     await page.goto(`${server.url}/dashboard`);
     await page.waitForURL(/\/signin\?callbackUrl=/);
-    await page.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
-
-    await page.locator('input[name="login"]').fill("ada");
-    await page.locator('input[name="password"]').fill("anything");
-    await page.locator('button[type="submit"]').click();
-    await page.getByRole("button", { name: "Continue" }).click();
-    await page.waitForURL(`${server.url}/dashboard`);
+    await signInAtDevProvider(page, "ada");
 
     const card = page.locator('article[data-provider="oidc"]');
     await expect.poll(() => card.getByTestId("status").textContent()).toBe("Active");
@@ -80,17 +84,11 @@ describe("the dashboard in Chromium", () => {
     await card.getByRole("button", { name: "Call the provider's API" }).click();
     await expect.poll(() => card.getByTestId("userinfo").textContent()).toContain('"name": "ada"');
 
+    // A new browser context has no session: sign in there too, for the 375 px view.
     const narrow = await newPage(375);
-    await narrow.goto(`${server.url}/dashboard`).catch(() => {});
-    // A new context has no session: sign in there too, for the 375 px screenshot.
-    if (narrow.url().includes("/signin")) {
-      await narrow.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
-      await narrow.locator('input[name="login"]').fill("ada");
-      await narrow.locator('input[name="password"]').fill("anything");
-      await narrow.locator('button[type="submit"]').click();
-      await narrow.getByRole("button", { name: "Continue" }).click();
-      await narrow.waitForURL(`${server.url}/dashboard`);
-    }
+    await narrow.goto(`${server.url}/dashboard`);
+    await narrow.waitForURL(/\/signin\?callbackUrl=/);
+    await signInAtDevProvider(narrow, "ada");
     await narrow.locator('article[data-provider="oidc"]').waitFor();
     const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { StackConfigError, startStack } from "@/dev/stack";
 import { createDb } from "@/lib/db/client";
+import { issueTokens, postToProvider } from "../support/grants";
 
 describe("the dev stack", () => {
   it("keeps data, secrets and the provider's grants across a restart", async () => {
@@ -12,10 +13,7 @@ describe("the dev stack", () => {
     const db = createDb(first.env.DATABASE_URL!, first.env.NEON_LOCAL_ENDPOINT);
     await db.user.create({ data: { name: "survivor", email: "survivor@example.test" } });
     // A real grant at the dev provider, with its refresh token.
-    const tokens = await (async () => {
-      const { issueTokens } = await import("../support/grants");
-      return issueTokens({ ...first, home, db }, "survivor");
-    })();
+    const tokens = await issueTokens({ ...first, home, db }, "survivor");
     await first.stop();
 
     const second = await startStack({ home, env: {}, appPort: 3999, oidcPort: 0 });
@@ -26,14 +24,7 @@ describe("the dev stack", () => {
       const again = createDb(second.env.DATABASE_URL!, second.env.NEON_LOCAL_ENDPOINT);
       expect(await again.user.findUnique({ where: { email: "survivor@example.test" } })).toMatchObject({ name: "survivor" });
       // The refresh token issued before the restart still refreshes after it.
-      const response = await fetch(`${second.oidc!.issuer}/token`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          authorization: `Basic ${Buffer.from(`${second.env.AUTH_OIDC_ID}:${second.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
-        },
-        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: tokens.refreshToken }).toString(),
-      });
+      const response = await postToProvider(second, "/token", { grant_type: "refresh_token", refresh_token: tokens.refreshToken });
       expect(response.status).toBe(200);
     } finally {
       await second.stop();

@@ -3,7 +3,7 @@ import { callUserinfo, disconnect } from "@/lib/accounts";
 import { claimLease } from "@/lib/db/accounts";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 
 // The on-demand path against the real dev provider (rotating refresh tokens) and a
@@ -60,14 +60,7 @@ describe("getAccessToken", () => {
   it("marks invalid_grant as reauth_required, then fails fast without calling the provider", async () => {
     const account = await seeded();
     // Really revoke the grant at the provider, as a user removing the app would.
-    const revoke = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/token/revocation`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        authorization: `Basic ${Buffer.from(`${stack.env.AUTH_OIDC_ID}:${stack.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
-      },
-      body: new URLSearchParams({ token: account.tokens.refreshToken, token_type_hint: "refresh_token" }).toString(),
-    });
+    const revoke = await postToProvider(stack, "/token/revocation", { token: account.tokens.refreshToken, token_type_hint: "refresh_token" });
     expect(revoke.status).toBe(200);
     const engine = engineFor(stack);
     await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toBeInstanceOf(ReauthRequiredError);
@@ -135,14 +128,7 @@ describe("account actions", () => {
     expect(await disconnect(account.userId, "oidc")).toStrictEqual({ provider: "oidc", revoked: true, revocationError: null });
     expect(await stack.db.account.findUnique({ where: { id: account.accountId } })).toBeNull();
     expect(await userinfoStatus(account.tokens.accessToken)).toBe(401);
-    const refresh = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/token`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        authorization: `Basic ${Buffer.from(`${stack.env.AUTH_OIDC_ID}:${stack.env.AUTH_OIDC_SECRET}`).toString("base64")}`,
-      },
-      body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: account.tokens.refreshToken }).toString(),
-    });
+    const refresh = await postToProvider(stack, "/token", { grant_type: "refresh_token", refresh_token: account.tokens.refreshToken });
     expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
   });
 });

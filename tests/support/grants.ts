@@ -63,6 +63,16 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
 
 export const epochNow = () => Math.floor(Date.now() / 1000);
 
+/** A form POST to the dev provider as the app's client (client_secret_basic). */
+export function postToProvider(stack: Pick<TestStack, "env">, path: string, fields: Record<string, string>): Promise<Response> {
+  const credentials = Buffer.from(`${stack.env.AUTH_OIDC_ID}:${stack.env.AUTH_OIDC_SECRET}`).toString("base64");
+  return fetch(`${stack.env.AUTH_OIDC_ISSUER}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${credentials}` },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
 /** `count` accounts with real grants, issued `parallel` at a time; `expiresAt(i)` per account. */
 export async function seedMany(db: Db, stack: TestStack, prefix: string, count: number, expiresAt: (i: number) => number, parallel = 8): Promise<SeededAccount[]> {
   const seeded: SeededAccount[] = new Array(count);
