@@ -33,7 +33,6 @@ export function nodeAuthConfig(): NextAuthConfig {
   return {
     ...authConfig,
     adapter: tokenkeeperAdapter(),
-    session: { strategy: "jwt" },
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.
       async signIn({ account }) {

@@ -45,6 +45,8 @@ export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBefo
 
 export type SweepClaim = {
   owner: string;
+  /** Only accounts of these (enabled) providers. */
+  providers: string[];
   leaseMs: number;
   limit: number;
   /** Access tokens expiring before this epoch second are due. */
@@ -56,13 +58,14 @@ export type SweepClaim = {
 };
 
 /** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
-export function claimDueAccounts(db: Db, { owner, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince }: SweepClaim): Promise<AccountRow[]> {
+export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince }: SweepClaim): Promise<AccountRow[]> {
   return db.$queryRaw<AccountRow[]>`
     UPDATE "Account"
        SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
      WHERE id IN (
        SELECT id FROM "Account"
         WHERE status = 'active'
+          AND provider = ANY(${providers}::text[])
           AND refresh_token IS NOT NULL
           AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
           AND ("retryAfter" IS NULL OR "retryAfter" <= now())

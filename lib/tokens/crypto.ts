@@ -30,7 +30,8 @@ export function generateKey(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
-export class TokenDecryptionError extends Error {
+/** A stored token that the configured keys cannot open: a configuration problem. */
+export class TokenDecryptionError extends ConfigError {
   override name = "TokenDecryptionError";
 }
 

@@ -112,7 +112,8 @@ export function createTokenEngine(options: EngineOptions) {
 
   /** Claims and refreshes, or waits (bounded) for whoever holds the lease. */
   async function refreshAccount(first: AccountRow, force: boolean): Promise<string> {
-    const deadline = Date.now() + leaseMs + 2 * pollMs;
+    // A holder's lease ends by then; the margin absorbs clock skew between app and database.
+    const deadline = Date.now() + leaseMs + 2_000;
     let row: AccountRow = first;
     for (;;) {
       if (row.status !== "active" || !row.refresh_token) throw unusable(row);
@@ -177,7 +178,7 @@ export function createTokenEngine(options: EngineOptions) {
     await singleFlight(row.id, () => refreshAccount(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, spec };
+  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

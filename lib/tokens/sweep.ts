@@ -119,6 +119,7 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
       const at = now();
       const batch = await claimDueAccounts(db, {
         owner,
+        providers: engine.providerIds(),
         leaseMs,
         limit: batchSize,
         expiresBefore: Math.floor(at.getTime() / 1000) + horizonSeconds,
