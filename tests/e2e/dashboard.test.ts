@@ -65,6 +65,8 @@ async function signInAtDevProvider(page: Page, login: string) {
 describe("the dashboard in Chromium", () => {
   it("signs in, refreshes, calls the API, disconnects and signs out, showing no token", async () => {
     const page = await newPage(1280);
+    await page.goto(server.url);
+    await page.screenshot({ path: `${ARTIFACTS}landing-desktop.png`, fullPage: true });
     await page.goto(`${server.url}/dashboard`);
     await page.waitForURL(/\/signin\?callbackUrl=/);
     await signInAtDevProvider(page, "ada");
