@@ -32,6 +32,7 @@ export default defineConfig({
       project("pglite", ["tests/pglite/**/*.test.ts"], slow),
       project("postgres", ["tests/postgres/**/*.test.ts"], slow),
       project("edge", ["tests/edge/**/*.test.ts"], slow),
+      project("vercel", ["tests/vercel/**/*.test.ts"]),
       project("browser", ["tests/e2e/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
     ],
   },
