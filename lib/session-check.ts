@@ -11,9 +11,12 @@ export async function hasSession(request: Request, secret: string | string[]): P
   return typeof token?.sub === "string";
 }
 
-/** AUTH_SECRET may list several secrets (newest first) while one is being rotated. */
-export function sessionSecrets(value: string | undefined): string | string[] {
-  if (!value) throw new Error("AUTH_SECRET is not set: the middleware cannot check sessions.");
-  const secrets = value.split(",").map((secret) => secret.trim()).filter(Boolean);
-  return secrets.length === 1 ? secrets[0]! : secrets;
+/**
+ * The session secrets exactly as Auth.js collects them (@auth/core setEnvDefaults):
+ * AUTH_SECRET_1..3 (rotation) before AUTH_SECRET, so both sides accept the same cookies.
+ */
+export function sessionSecrets(env: Record<string, string | undefined>): string[] {
+  const secrets = [env.AUTH_SECRET_3, env.AUTH_SECRET_2, env.AUTH_SECRET_1, env.AUTH_SECRET].filter((s): s is string => Boolean(s));
+  if (secrets.length === 0) throw new Error("AUTH_SECRET is not set: the middleware cannot check sessions.");
+  return secrets;
 }

@@ -19,3 +19,12 @@ describe("gate", () => {
     expect(gate(url("/api/accountsx"), false)).toStrictEqual({ kind: "pass" });
   });
 });
+
+describe("sessionSecrets", () => {
+  it("collects the secrets in Auth.js's order, rotation secrets first", async () => {
+    const { sessionSecrets } = await import("@/lib/session-check");
+    expect(sessionSecrets({ AUTH_SECRET: "new", AUTH_SECRET_1: "old" })).toStrictEqual(["old", "new"]);
+    expect(sessionSecrets({ AUTH_SECRET: "a,b" })).toStrictEqual(["a,b"]);
+    expect(() => sessionSecrets({})).toThrow(/AUTH_SECRET is not set/);
+  });
+});
