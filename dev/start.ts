@@ -1,6 +1,6 @@
 // `npm start` / `npm run dev`: the whole app on embedded defaults, no env needed.
 // Usage: tsx dev/start.ts start|dev
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { ConfigError, parseEnv } from "../lib/env";
 import { parseKeyring } from "../lib/tokens/crypto";
@@ -9,7 +9,7 @@ import { StackConfigError, startStack } from "./stack";
 const mode = process.argv[2] === "dev" ? "dev" : "start";
 const port = process.env.PORT ?? "3000";
 const root = join(import.meta.dirname, "..");
-const next = join(root, "node_modules", "next", "dist", "bin", "next");
+const nextBin = join(root, "node_modules", "next", "dist", "bin", "next");
 const say = (line: string) => console.log(`[tokenkeeper] ${line}`);
 
 let stack;
@@ -33,25 +33,30 @@ try {
   process.exit(1);
 }
 
-if (mode === "start") {
-  say("building the app (next build)…");
-  const build = spawnSync(process.execPath, [next, "build"], { cwd: root, env, stdio: "inherit" });
-  if (build.status !== 0) {
-    await stack.stop();
-    process.exit(build.status ?? 1);
-  }
-}
-const app = spawn(process.execPath, [next, mode, "-p", port], { cwd: root, env, stdio: "inherit" });
-say(`app: http://localhost:${port}`);
-
+// The build runs as a child like the server, so the local endpoint and the dev
+// provider keep answering and Ctrl-C stops whichever is running.
+let child: ChildProcess | undefined;
 let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
-  app.kill("SIGTERM");
+  child?.kill("SIGTERM");
   await stack.stop();
   process.exit(code);
 };
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
-app.on("exit", (code) => void shutdown(code ?? 0));
+
+const next = (args: string[]) =>
+  new Promise<number>((resolve) => {
+    child = spawn(process.execPath, [nextBin, ...args], { cwd: root, env, stdio: "inherit" });
+    child.on("exit", (code) => resolve(code ?? 1));
+  });
+
+if (mode === "start") {
+  say("building the app (next build)…");
+  const status = await next(["build"]);
+  if (status !== 0) await shutdown(status);
+}
+say(`app: http://localhost:${port}`);
+await shutdown(await next([mode, "-p", port]));

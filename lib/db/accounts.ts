@@ -59,22 +59,26 @@ export type SweepClaim = {
 
 /** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
 export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince }: SweepClaim): Promise<AccountRow[]> {
+  // UPDATE … RETURNING has no order of its own: the outer SELECT hands the batch
+  // back soonest-expiring first, the order the sweep refreshes in.
   return db.$queryRaw<AccountRow[]>`
-    UPDATE "Account"
-       SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
-     WHERE id IN (
-       SELECT id FROM "Account"
-        WHERE status = 'active'
-          AND provider = ANY(${providers}::text[])
-          AND refresh_token IS NOT NULL
-          AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
-          AND ("retryAfter" IS NULL OR "retryAfter" <= now())
-          AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
-          AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
-        ORDER BY expires_at ASC NULLS LAST
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED)
-    RETURNING *`;
+    WITH claimed AS (
+      UPDATE "Account"
+         SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
+       WHERE id IN (
+         SELECT id FROM "Account"
+          WHERE status = 'active'
+            AND provider = ANY(${providers}::text[])
+            AND refresh_token IS NOT NULL
+            AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
+            AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+            AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
+            AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
+          ORDER BY expires_at ASC NULLS LAST
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+      RETURNING *)
+    SELECT * FROM claimed ORDER BY expires_at ASC NULLS LAST, id`;
 }
 
 /** New tokens for one claimed account, already encrypted. */

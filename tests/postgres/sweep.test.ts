@@ -67,8 +67,9 @@ describe("sweepExpiringTokens", () => {
   it("keeps the tokens of accounts the provider fails, retries them next run, and marks invalid_grant", async () => {
     const group = accounts.slice(20, 40);
     // Distinct expiries fix the claim order: failing accounts never come three in a row.
+    const base = epochNow() + 60;
     for (const [i, account] of group.entries()) {
-      await stack.db.account.update({ where: { id: account.accountId }, data: { status: "active", expires_at: epochNow() + 60 + i } });
+      await stack.db.account.update({ where: { id: account.accountId }, data: { status: "active", expires_at: base + i } });
     }
     const current = await versions(group);
     const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
