@@ -31,6 +31,14 @@ export function enabledAuthProviders(env: Record<string, string | undefined> = p
   return providers;
 }
 
+/** Id and display name of each enabled provider, for buttons and cards. */
+export function authProviderLabels(): { id: string; name: string }[] {
+  return enabledAuthProviders().map((provider) => {
+    const { id, name } = typeof provider === "function" ? provider() : provider;
+    return { id, name };
+  });
+}
+
 export const authConfig = {
   providers: enabledAuthProviders(),
   pages: { signIn: "/signin" },

@@ -1,12 +1,9 @@
 import { signIn } from "@/auth";
-import { enabledAuthProviders } from "@/auth.config";
+import { authProviderLabels } from "@/auth.config";
 
 /** One sign-in button per enabled provider (a server action each). */
 export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in with" }: { callbackUrl?: string; label?: string }) {
-  const providers = enabledAuthProviders().map((provider) => {
-    const p = typeof provider === "function" ? provider() : provider;
-    return { id: p.id, name: p.name };
-  });
+  const providers = authProviderLabels();
   if (providers.length === 0) return <p className="error">No provider is configured: set AUTH_OIDC_*, AUTH_GOOGLE_* or AUTH_DISCORD_*.</p>;
   return (
     <ul className="providers">

@@ -1,6 +1,6 @@
 import { redirect } from "next/navigation";
 import { auth, signOut } from "@/auth";
-import { enabledAuthProviders } from "@/auth.config";
+import { authProviderLabels } from "@/auth.config";
 import { listAccounts } from "@/lib/accounts";
 import { operatorPanel } from "@/lib/operator";
 import { SignInButtons } from "../sign-in-buttons";
@@ -13,12 +13,7 @@ export default async function Dashboard() {
   const session = await auth();
   if (!session?.user?.id) redirect("/signin?callbackUrl=/dashboard");
   const [accounts, panel] = await Promise.all([listAccounts(session.user.id), operatorPanel()]);
-  const providerNames = new Map(
-    enabledAuthProviders().map((provider) => {
-      const p = typeof provider === "function" ? provider() : provider;
-      return [p.id, p.name];
-    }),
-  );
+  const providerNames = new Map(authProviderLabels().map(({ id, name }) => [id, name]));
 
   return (
     <>

@@ -2,11 +2,12 @@
 // Neon's HTTP driver posts to differs. Neon hosts get the driver's own default
 // (https://api.<host>/sql); a loopback host means the dev stack's local endpoint.
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+import { isLoopbackHost } from "../loopback";
+
 export const DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:4444/sql";
 
 export function isLocalDatabase(databaseUrl: string): boolean {
-  return LOOPBACK.has(new URL(databaseUrl).hostname);
+  return isLoopbackHost(new URL(databaseUrl).hostname);
 }
 
 /** The value for neonConfig.fetchEndpoint, or undefined to keep Neon's default. */

@@ -1,7 +1,7 @@
 import * as o from "oauth4webapi";
+import { isLoopbackHost } from "../loopback";
 import type { ProviderSpec } from "./types";
 
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const DISCOVERY_TIMEOUT_MS = 5_000;
 
 // Discovery is cached per issuer for the life of the process; a failed discovery
@@ -24,7 +24,7 @@ export function discover(issuer: URL, allowHttp: boolean): Promise<o.Authorizati
 /** Any OpenID Connect provider, configured from its issuer's discovery document. */
 export function oidc(issuer: string, clientId: string, clientSecret: string): ProviderSpec {
   const url = new URL(issuer);
-  const allowHttp = url.protocol === "http:" && LOOPBACK.has(url.hostname);
+  const allowHttp = url.protocol === "http:" && isLoopbackHost(url.hostname);
   return {
     id: "oidc",
     clientId,

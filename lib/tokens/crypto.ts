@@ -70,11 +70,10 @@ export async function decryptOptional(keyring: Keyring, value: string | null | u
   return value ? decryptToken(keyring, value) : null;
 }
 
-let cached: { source: string; keyring: Keyring } | undefined;
+let cached: Keyring | undefined;
 
-/** The keyring from TOKEN_ENCRYPTION_KEYS, parsed once per value. */
+/** The keyring from TOKEN_ENCRYPTION_KEYS (env() is read once, so this is parsed once). */
 export function keyring(): Keyring {
-  const source = env().TOKEN_ENCRYPTION_KEYS;
-  if (cached?.source !== source) cached = { source, keyring: parseKeyring(source) };
-  return cached.keyring;
+  cached ??= parseKeyring(env().TOKEN_ENCRYPTION_KEYS);
+  return cached;
 }
