@@ -6,7 +6,8 @@ import { cache } from "react";
 import { authConfig } from "./auth.config";
 import { db } from "./lib/db/client";
 import { logger } from "./lib/log";
-import { encryptAccountTokens, clearUserTokens, storeSignInTokens } from "./lib/tokens/capture";
+import { clearUserTokens } from "./lib/db/accounts";
+import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
 import { keyring } from "./lib/tokens/crypto";
 
 declare module "next-auth" {

@@ -3,7 +3,7 @@
 import { benchEdge } from "./edge";
 import { benchTokens } from "./tokens";
 
-process.env.TOKENKEEPER_QUIET = "1";
+process.env.TOKENKEEPER_LOG_LEVEL = "warn";
 const only = process.argv[2];
 if (!only || only === "tokens") await benchTokens();
 if (!only || only === "edge") await benchEdge();

@@ -2,22 +2,21 @@
 // (embedded PGlite, or the server DATABASE_URL names), migrations, the local Neon
 // HTTP endpoint in front of it, and the dev OpenID Connect provider. It returns the
 // environment the Next.js app runs with.
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isLocalDatabase } from "../lib/db/endpoint";
-import { applyMigrations } from "./migrations";
-import { startNeonEndpoint, type NeonEndpoint } from "./neon-http-endpoint";
+import { configError } from "../lib/errors";
+import { openDatabase, STACK_PID_FILE, tokenkeeperHome } from "../lib/ops/database";
+import { applyMigrations } from "../lib/ops/migrations";
+import { startNeonEndpoint, type NeonEndpoint } from "../lib/ops/neon-endpoint";
+import type { SqlBackend } from "../lib/ops/sql-backend";
 import { startDevOidc, type DevOidcServer } from "./oidc-server";
 import { loadOrCreateSecrets } from "./secrets";
-import { openPglite, openPostgres, type SqlBackend } from "./sql-backend";
 
-export const DEFAULT_HOME = join(import.meta.dirname, "..", ".tokenkeeper");
-export const EMBEDDED_DATABASE_URL = "postgresql://tokenkeeper@localhost/tokenkeeper";
 export const DEV_OIDC_CLIENT_ID = "tokenkeeper-dev";
 
-/** A configuration problem, said in one sentence that names the variable. */
-export class StackConfigError extends Error {
-  override name = "StackConfigError";
-}
+// Neon's own hosts get Neon's own HTTP endpoint; every other database gets the
+// local one, so the app's driver code is the same everywhere.
+const isNeonHost = (databaseUrl: string) => new URL(databaseUrl).hostname.endsWith(".neon.tech");
 
 export type StackOptions = {
   home?: string;
@@ -37,42 +36,21 @@ export type Stack = {
   stop(): Promise<void>;
 };
 
-function checkDatabaseUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new StackConfigError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database.");
-  }
-  if (!["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
-    throw new StackConfigError(`DATABASE_URL must be a postgres:// or postgresql:// URL with a host, not "${url.protocol}//…".`);
-  }
-  return url;
-}
-
-async function openDatabase(databaseUrl: string | undefined, home: string): Promise<{ backend: SqlBackend; appUrl: string }> {
-  if (!databaseUrl) return { backend: await openPglite(join(home, "pglite")), appUrl: EMBEDDED_DATABASE_URL };
-  const url = checkDatabaseUrl(databaseUrl);
-  const backend = openPostgres(databaseUrl);
-  try {
-    await backend.query({ query: "SELECT 1", params: [] });
-  } catch (error) {
-    await backend.close().catch(() => {});
-    const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
-    throw new StackConfigError(`DATABASE_URL names a database that cannot be reached (${url.hostname}:${url.port || 5432}, ${reason}).`);
-  }
-  return { backend, appUrl: databaseUrl };
-}
-
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const source = options.env ?? process.env;
-  const home = options.home ?? source.TOKENKEEPER_HOME ?? DEFAULT_HOME;
+  const home = options.home ?? tokenkeeperHome(source);
   const log = options.log ?? (() => {});
   const appPort = options.appPort ?? Number(source.PORT ?? 3000);
   const secrets = await loadOrCreateSecrets(home);
 
-  const { backend, appUrl } = await openDatabase(source.DATABASE_URL, home);
+  const { backend, url: appUrl, embedded } = await openDatabase({ ...source, TOKENKEEPER_HOME: home }, { poolSize: 20 });
   const stoppers: (() => Promise<void>)[] = [() => backend.close()];
+  if (embedded) {
+    // Operations commands refuse to open the embedded database while this runs.
+    const pidFile = join(home, STACK_PID_FILE);
+    writeFileSync(pidFile, String(process.pid));
+    stoppers.push(async () => rmSync(pidFile, { force: true }));
+  }
   const stop = async () => {
     for (const stopper of stoppers.reverse()) await stopper().catch(() => {});
   };
@@ -87,7 +65,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       AUTH_TRUST_HOST: "true",
     };
     let endpoint: NeonEndpoint | undefined;
-    if (isLocalDatabase(appUrl)) {
+    if (!isNeonHost(appUrl)) {
       endpoint = await startNeonEndpoint(backend);
       stoppers.push(() => endpoint!.close());
       env.NEON_LOCAL_ENDPOINT = endpoint.url;
@@ -98,7 +76,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     let oidc: DevOidcServer | undefined;
     if (!source.AUTH_OIDC_ISSUER) {
       const ttl = Number(source.DEV_OIDC_ACCESS_TOKEN_TTL ?? 600);
-      if (!Number.isInteger(ttl) || ttl < 5) throw new StackConfigError("DEV_OIDC_ACCESS_TOKEN_TTL must be a whole number of seconds, at least 5.");
+      if (!Number.isInteger(ttl) || ttl < 5) throw configError("DEV_OIDC_ACCESS_TOKEN_TTL must be a whole number of seconds, at least 5.");
       oidc = await startDevOidc({
         port: options.oidcPort ?? Number(source.DEV_OIDC_PORT ?? 3001),
         clients: [{

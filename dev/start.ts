@@ -2,9 +2,10 @@
 // Usage: tsx dev/start.ts start|dev
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { ConfigError, parseEnv } from "../lib/env";
+import { parseEnv } from "../lib/env";
+import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
-import { StackConfigError, startStack } from "./stack";
+import { startStack } from "./stack";
 
 const mode = process.argv[2] === "dev" ? "dev" : "start";
 const port = process.env.PORT ?? "3000";
@@ -16,7 +17,7 @@ let stack;
 try {
   stack = await startStack({ appPort: Number(port), log: say });
 } catch (error) {
-  if (error instanceof StackConfigError) {
+  if (error instanceof TokenError && error.code === "config") {
     console.error(`[tokenkeeper] ${error.message}`);
     process.exit(1);
   }
@@ -27,7 +28,7 @@ const env = { ...process.env, ...stack.env, PORT: port };
 try {
   parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
+  if (!(error instanceof TokenError && error.code === "config")) throw error;
   console.error(`[tokenkeeper] ${error.message}`);
   await stack.stop();
   process.exit(1);

@@ -1,5 +1,6 @@
 import "server-only";
 import { z } from "zod";
+import { configError } from "./errors";
 
 // The one place that reads process.env for Node code. Edge code (auth.config.ts,
 // middleware.ts) reads only the few variables it needs, directly.
@@ -19,8 +20,8 @@ const postgresUrl = z
 
 const schema = z.object({
   DATABASE_URL: postgresUrl,
-  // Where the Neon driver sends its HTTP queries when DATABASE_URL names a local
-  // server; set by the dev stack (lib/db/endpoint.ts).
+  // Where the Neon driver posts its queries instead of Neon: set by the dev stack
+  // (and the operations commands) in front of a database that is not Neon.
   NEON_LOCAL_ENDPOINT: z.url().optional(),
   AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
@@ -33,14 +34,12 @@ const schema = z.object({
   AUTH_OIDC_ISSUER: z.url().optional(),
   AUTH_OIDC_ID: optional,
   AUTH_OIDC_SECRET: optional,
+  AUTH_OIDC_NAME: optional,
+  AUTH_OIDC_API_BASE_URL: z.url().optional(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 
 export type Env = z.infer<typeof schema>;
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
 
 /** Validates the environment; the error names every missing or malformed variable. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
@@ -50,7 +49,16 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
     const name = String(issue.path[0]);
     return source[name] === undefined ? `${name} is not set` : `${name} ${issue.message}`;
   });
-  throw new ConfigError(`Invalid configuration: ${problems.join("; ")}.`);
+  throw configError(`Invalid configuration: ${problems.join("; ")}.`);
+}
+
+/**
+ * CRON_SECRET alone, unvalidated by the rest: the cron route checks the bearer
+ * before anything else, so a caller without it never learns what is misconfigured.
+ */
+export function cronSecret(): string | undefined {
+  const value = process.env.CRON_SECRET?.trim();
+  return value && value.length >= 16 ? value : undefined;
 }
 
 let cached: Env | undefined;

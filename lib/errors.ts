@@ -1,80 +1,82 @@
-// One catalogue of error codes, and one function that turns any error into an
-// HTTP answer: it decides what is logged and what is shown (never a token).
-import { ConfigError } from "./env";
+// One error type with one catalogue of codes, and one function that turns any
+// error into an HTTP answer: it decides what is logged and what is shown (never a
+// token). Edge-safe: the middleware answers its 401 through the same function.
 import { logger } from "./log";
 
-export type ErrorCode =
-  | "reauth_required" // the provider will not refresh: the user must sign in again
-  | "provider_unavailable" // 5xx, 429, timeout, network: tokens kept, try later
-  | "provider_rejected" // the provider refused the request for another reason
-  | "refresh_busy" // another instance holds the refresh lease for too long
-  | "not_found"
-  | "bad_request"
-  | "unauthorized"
-  | "config";
-
-const STATUS: Record<ErrorCode, number> = {
-  reauth_required: 409,
-  provider_unavailable: 503,
-  provider_rejected: 502,
-  refresh_busy: 503,
+const CATALOGUE = {
+  reauth_required: 409, // the provider will not refresh: the user must sign in again
+  ambiguous_account: 409, // a provider id where the user has several accounts there
+  provider_unavailable: 503, // 5xx, 429, timeout, network: tokens kept, try later
+  provider_rejected: 502, // the provider refused the request for another reason
+  refresh_busy: 503, // another instance holds the refresh lease for too long
+  rate_limited: 429, // this client asked too often (a forced refresh, say)
   not_found: 404,
   bad_request: 400,
   unauthorized: 401,
-  config: 500,
+  config: 500, // a missing or malformed setting, named in the message
+  undecryptable: 500, // a stored token none of TOKEN_ENCRYPTION_KEYS opens
+} as const;
+
+export type ErrorCode = keyof typeof CATALOGUE;
+
+export type TokenErrorOptions = {
+  cause?: unknown;
+  /** No point in trying again before this instant (sent as Retry-After). */
+  retryAfter?: Date;
+  /** The provider's HTTP status, when a provider answer caused this. */
+  providerStatus?: number;
 };
 
 export class TokenError extends Error {
   override name = "TokenError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+  readonly code: ErrorCode;
+  readonly retryAfter?: Date;
+  readonly providerStatus?: number;
+  constructor(code: ErrorCode, message: string, { cause, retryAfter, providerStatus }: TokenErrorOptions = {}) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.retryAfter = retryAfter;
+    this.providerStatus = providerStatus;
   }
-  get status() {
-    return STATUS[this.code];
+  get status(): number {
+    return CATALOGUE[this.code];
   }
 }
 
+// The two a library caller tells apart (the contract of getAccessToken).
 export class ReauthRequiredError extends TokenError {
   override name = "ReauthRequiredError";
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(message: string, options?: TokenErrorOptions) {
     super("reauth_required", message, options);
   }
 }
 
 export class ProviderUnavailableError extends TokenError {
   override name = "ProviderUnavailableError";
-  constructor(
-    message: string,
-    readonly retryAfter?: Date,
-    options?: ErrorOptions,
-    /** The provider's HTTP status; undefined for timeouts and network errors. */
-    readonly providerStatus?: number,
-  ) {
+  constructor(message: string, options?: TokenErrorOptions) {
     super("provider_unavailable", message, options);
   }
 }
 
 export const badRequest = (message: string) => new TokenError("bad_request", message);
 export const notFound = (message: string) => new TokenError("not_found", message);
+export const configError = (message: string, options?: TokenErrorOptions) => new TokenError("config", message, options);
+export const unauthorized = (message = "Sign in first.") => new TokenError("unauthorized", message);
 
 const log = logger("http");
+
+/** Whole seconds until `at`, at least 1: what a Retry-After header carries. */
+export function retryAfterSeconds(at: Date, now = Date.now()): number {
+  return Math.max(1, Math.ceil((at.getTime() - now) / 1000));
+}
 
 export function errorResponse(error: unknown): Response {
   if (error instanceof TokenError) {
     const headers = new Headers({ "content-type": "application/json" });
-    if (error instanceof ProviderUnavailableError && error.retryAfter) {
-      headers.set("retry-after", String(Math.max(1, Math.ceil((error.retryAfter.getTime() - Date.now()) / 1000))));
-    }
-    if (error.status >= 500) log.warn("request.failed", { code: error.code, error });
+    if (error.retryAfter) headers.set("retry-after", String(retryAfterSeconds(error.retryAfter)));
+    if (error.code === "config" || error.code === "undecryptable") log.error("request.misconfigured", { code: error.code, error });
+    else if (error.status >= 500) log.warn("request.failed", { code: error.code, error });
     return new Response(JSON.stringify({ error: error.code, message: error.message }), { status: error.status, headers });
-  }
-  if (error instanceof ConfigError) {
-    log.error("config.invalid", { message: error.message });
-    return Response.json({ error: "config", message: error.message }, { status: 500 });
   }
   log.error("request.crashed", { error });
   return Response.json({ error: "internal", message: "Internal error" }, { status: 500 });

@@ -1,5 +1,6 @@
 // Which requests the edge middleware lets through. Pure, so the edge suite, the
-// unit tests and middleware.ts all judge paths by the same rules.
+// unit tests and middleware.ts all judge paths by the same rules. middleware.ts's
+// matcher must cover exactly these prefixes (a unit test holds them together).
 
 export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "signin"; callbackUrl: string };
 
@@ -15,8 +16,4 @@ export function gate(url: URL, signedIn: boolean): GateDecision {
     return { kind: "signin", callbackUrl: url.pathname + url.search };
   }
   return { kind: "pass" };
-}
-
-export function unauthorizedResponse(): Response {
-  return Response.json({ error: "unauthorized", message: "Sign in first." }, { status: 401 });
 }

@@ -1,5 +1,6 @@
 import "server-only";
 import { db } from "./db/client";
+import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
 
 export type OperatorPanel = {
   runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
@@ -9,8 +10,8 @@ export type OperatorPanel = {
 /** The last sweep runs and how many active tokens expire within the hour. */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
   const [runs, expiringWithinHour] = await Promise.all([
-    db().sweepRun.findMany({ orderBy: { startedAt: "desc" }, take: 5 }),
-    db().account.count({ where: { status: "active", expires_at: { lt: Math.floor(now.getTime() / 1000) + 3600 } } }),
+    recentSweepRuns(db(), 5),
+    countActiveExpiringBefore(db(), Math.floor(now.getTime() / 1000) + 3600),
   ]);
   return {
     runs: runs.map((run) => ({

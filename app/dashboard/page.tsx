@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import { auth, signOut } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
-import { listAccounts } from "@/lib/accounts";
+import { listAccounts } from "@/lib/account-actions";
 import { operatorPanel } from "@/lib/operator";
 import { SignInButtons } from "../sign-in-buttons";
 import { AccountCard } from "./account-card";

@@ -2,14 +2,24 @@ import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
 
-// The refresh engine's statements. Each is ONE statement: the Neon HTTP driver has
-// no interactive transactions, so claims are conditional UPDATE … RETURNING and
-// write-backs are compare-and-set on the lease owner.
+// Every statement on Account. Each is ONE statement: the Neon HTTP driver has no
+// interactive transactions, so claims are conditional UPDATE … RETURNING and
+// write-backs are compare-and-set on the lease owner or the token version.
 
 export type AccountRow = Account;
 
 export function findAccount(db: Db, userId: string, provider: string): Promise<AccountRow | null> {
   return db.account.findFirst({ where: { userId, provider } });
+}
+
+/** The user's accounts, oldest link first (the dashboard's order). */
+export function findUserAccounts(db: Db, userId: string): Promise<AccountRow[]> {
+  return db.account.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
+}
+
+/** Unlinks one account; true when it existed. */
+export async function deleteAccount(db: Db, id: string): Promise<boolean> {
+  return (await db.account.deleteMany({ where: { id } })).count === 1;
 }
 
 export function findAccountById(db: Db, id: string): Promise<AccountRow | null> {
@@ -55,10 +65,14 @@ export type SweepClaim = {
   idleSince: Date;
   /** Accounts refreshed at or after this instant are not due: one sweep refreshes an account once. */
   notRefreshedSince: Date;
+  /** Accounts this run claimed already: never claimed twice in one run, whatever became of them. */
+  excludeIds: string[];
+  /** lastError prefix of rows the current keys could not decrypt: not claimed until the keys change. */
+  undecryptableMarker: string;
 };
 
 /** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
-export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince }: SweepClaim): Promise<AccountRow[]> {
+export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince, excludeIds, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
   // UPDATE … RETURNING has no order of its own: the outer SELECT hands the batch
   // back soonest-expiring first, the order the sweep refreshes in.
   return db.$queryRaw<AccountRow[]>`
@@ -73,6 +87,8 @@ export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, exp
             AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
             AND ("retryAfter" IS NULL OR "retryAfter" <= now())
             AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
+            AND id <> ALL(${excludeIds}::text[])
+            AND NOT starts_with(COALESCE("lastError", ''), ${undecryptableMarker})
             AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
           ORDER BY expires_at ASC NULLS LAST
           LIMIT ${limit}
@@ -151,4 +167,85 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
 
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
   await db.$executeRaw`UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${id} AND "leaseOwner" = ${owner}`;
+}
+
+/** The tokens of a sign-in, already encrypted; refreshToken undefined keeps the stored one. */
+export type SignInWrite = {
+  provider: string;
+  providerAccountId: string;
+  accessToken: string;
+  refreshToken: string | undefined;
+  idToken: string | null;
+  expiresAt: number | null;
+  scope: string | null;
+  tokenType: string | null;
+};
+
+/**
+ * Stores a sign-in's tokens on exactly that (provider, providerAccountId), resets
+ * the failure and reauth state, and takes the lease away from any refresh still in
+ * flight, so that refresh's older result cannot overwrite these (its write-back
+ * compares the lease owner). Returns false when no such account exists.
+ */
+export async function writeSignInTokens(db: Db, write: SignInWrite): Promise<boolean> {
+  const { count } = await db.account.updateMany({
+    where: { provider: write.provider, providerAccountId: write.providerAccountId },
+    data: {
+      access_token: write.accessToken,
+      ...(write.refreshToken ? { refresh_token: write.refreshToken } : {}),
+      id_token: write.idToken,
+      expires_at: write.expiresAt,
+      scope: write.scope,
+      token_type: write.tokenType,
+      status: "active",
+      tokenVersion: { increment: 1 },
+      refreshedAt: new Date(),
+      failureCount: 0,
+      lastError: null,
+      retryAfter: null,
+      leaseOwner: null,
+      leaseUntil: null,
+    },
+  });
+  return count > 0;
+}
+
+/** Clears every token of the user (sign-out) and frees any lease. Safe to repeat. */
+export async function clearUserTokens(db: Db, userId: string): Promise<number> {
+  const { count } = await db.account.updateMany({
+    where: { userId },
+    data: {
+      access_token: null,
+      refresh_token: null,
+      id_token: null,
+      expires_at: null,
+      status: "signed_out",
+      tokenVersion: { increment: 1 },
+      leaseOwner: null,
+      leaseUntil: null,
+      retryAfter: null,
+    },
+  });
+  return count;
+}
+
+export type StoredTokens = Pick<Account, "id" | "tokenVersion" | "access_token" | "refresh_token" | "id_token">;
+
+/** One page of stored tokens by id, for re-encryption (keyset paging: stable under writes). */
+export function readTokenPage(db: Db, afterId: string, pageSize: number): Promise<StoredTokens[]> {
+  return db.account.findMany({
+    where: { id: { gt: afterId } },
+    orderBy: { id: "asc" },
+    take: pageSize,
+    select: { id: true, tokenVersion: true, access_token: true, refresh_token: true, id_token: true },
+  });
+}
+
+/**
+ * Replaces token ciphertexts (same plaintexts, another key) only if the row's token
+ * version is still the one read: a refresh that landed meanwhile wrote newer tokens.
+ */
+export async function rewrapTokens(db: Db, id: string, tokenVersion: number, ciphertexts: Partial<Pick<Account, "access_token" | "refresh_token" | "id_token">>): Promise<boolean> {
+  const { count } = await db.account.updateMany({ where: { id, tokenVersion }, data: ciphertexts });
+  return count === 1;
 }

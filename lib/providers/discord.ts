@@ -1,20 +1,33 @@
-import type { ProviderSpec } from "./types";
+import Discord from "next-auth/providers/discord";
+import type { ProviderDefinition } from "./types";
 
 // Discord rotates refresh tokens: each is single-use, so two concurrent refreshes
 // with the same one revoke the grant. The lease in lib/tokens exists for this.
-export function discord(clientId: string, clientSecret: string): ProviderSpec {
-  return {
-    id: "discord",
-    clientId,
-    clientSecret,
-    clientAuth: "post",
-    rotatesRefreshTokens: true,
-    allowHttp: false,
-    authorizationServer: async () => ({
-      issuer: "https://discord.com",
-      token_endpoint: "https://discord.com/api/oauth2/token",
-      revocation_endpoint: "https://discord.com/api/oauth2/token/revoke",
-      userinfo_endpoint: "https://discord.com/api/users/@me",
-    }),
-  };
-}
+export const discord: ProviderDefinition = {
+  id: "discord",
+  configure(env) {
+    const clientId = env.AUTH_DISCORD_ID;
+    const clientSecret = env.AUTH_DISCORD_SECRET;
+    if (!clientId || !clientSecret) return undefined;
+    return {
+      id: "discord",
+      name: "Discord",
+      authjs: Discord({ clientId, clientSecret }),
+      spec: {
+        id: "discord",
+        clientId,
+        clientSecret,
+        clientAuth: "post",
+        rotatesRefreshTokens: true,
+        allowHttp: false,
+        apiBaseUrl: "https://discord.com/api",
+        authorizationServer: async () => ({
+          issuer: "https://discord.com",
+          token_endpoint: "https://discord.com/api/oauth2/token",
+          revocation_endpoint: "https://discord.com/api/oauth2/token/revoke",
+          userinfo_endpoint: "https://discord.com/api/users/@me",
+        }),
+      },
+    };
+  },
+};

@@ -1,20 +1,34 @@
-import type { ProviderSpec } from "./types";
+import Google from "next-auth/providers/google";
+import type { ProviderDefinition } from "./types";
 
-// Google issues a refresh token only on consent (access_type=offline,
-// prompt=consent) and does not rotate it; a refresh answers no new one.
-export function google(clientId: string, clientSecret: string): ProviderSpec {
-  return {
-    id: "google",
-    clientId,
-    clientSecret,
-    clientAuth: "post",
-    rotatesRefreshTokens: false,
-    allowHttp: false,
-    authorizationServer: async () => ({
-      issuer: "https://accounts.google.com",
-      token_endpoint: "https://oauth2.googleapis.com/token",
-      revocation_endpoint: "https://oauth2.googleapis.com/revoke",
-      userinfo_endpoint: "https://openidconnect.googleapis.com/v1/userinfo",
-    }),
-  };
-}
+// Google issues a refresh token only with offline access and only on the consent
+// screen (access_type=offline, prompt=consent), and does not rotate it: a refresh
+// answers no new one.
+export const google: ProviderDefinition = {
+  id: "google",
+  configure(env) {
+    const clientId = env.AUTH_GOOGLE_ID;
+    const clientSecret = env.AUTH_GOOGLE_SECRET;
+    if (!clientId || !clientSecret) return undefined;
+    return {
+      id: "google",
+      name: "Google",
+      authjs: Google({ clientId, clientSecret, authorization: { params: { access_type: "offline", prompt: "consent", response_type: "code" } } }),
+      spec: {
+        id: "google",
+        clientId,
+        clientSecret,
+        clientAuth: "post",
+        rotatesRefreshTokens: false,
+        allowHttp: false,
+        apiBaseUrl: "https://www.googleapis.com",
+        authorizationServer: async () => ({
+          issuer: "https://accounts.google.com",
+          token_endpoint: "https://oauth2.googleapis.com/token",
+          revocation_endpoint: "https://oauth2.googleapis.com/revoke",
+          userinfo_endpoint: "https://openidconnect.googleapis.com/v1/userinfo",
+        }),
+      },
+    };
+  },
+};

@@ -1,26 +1,19 @@
 import "server-only";
-import { env, type Env } from "../env";
-import { discord } from "./discord";
-import { google } from "./google";
-import { oidc } from "./oidc";
-import type { ProviderSpec } from "./types";
+import { env } from "../env";
+import { configuredProviders } from "./registry";
+import type { ProviderEnv, ProviderSpec } from "./types";
 
 export type { ProviderSpec } from "./types";
 
-/** The providers whose credentials are set, by id. */
-export function providersFrom(source: Env): Map<string, ProviderSpec> {
-  const specs: ProviderSpec[] = [];
-  if (source.AUTH_GOOGLE_ID && source.AUTH_GOOGLE_SECRET) specs.push(google(source.AUTH_GOOGLE_ID, source.AUTH_GOOGLE_SECRET));
-  if (source.AUTH_DISCORD_ID && source.AUTH_DISCORD_SECRET) specs.push(discord(source.AUTH_DISCORD_ID, source.AUTH_DISCORD_SECRET));
-  if (source.AUTH_OIDC_ISSUER && source.AUTH_OIDC_ID && source.AUTH_OIDC_SECRET) {
-    specs.push(oidc(source.AUTH_OIDC_ISSUER, source.AUTH_OIDC_ID, source.AUTH_OIDC_SECRET));
-  }
-  return new Map(specs.map((spec) => [spec.id, spec]));
+/** The Node side of every enabled provider, by id. */
+export function providerSpecs(env: ProviderEnv): Map<string, ProviderSpec> {
+  return new Map(configuredProviders(env).map((provider) => [provider.id, provider.spec]));
 }
 
 let cached: Map<string, ProviderSpec> | undefined;
 
 export function enabledProviders(): Map<string, ProviderSpec> {
-  cached ??= providersFrom(env());
+  // The validated environment (a malformed issuer URL is a named config error).
+  cached ??= providerSpecs(env() as unknown as ProviderEnv);
   return cached;
 }

@@ -1,8 +1,11 @@
 import * as o from "oauth4webapi";
-import { isLoopbackHost } from "../loopback";
-import type { ProviderSpec } from "./types";
+import type { ProviderDefinition } from "./types";
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
+
+// Hostnames that can only mean this machine (URL.hostname keeps IPv6 brackets):
+// plain http is allowed for them alone, which is what the dev provider needs.
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 // Discovery is cached per issuer for the life of the process; a failed discovery
 // is forgotten so the next call tries again.
@@ -21,18 +24,43 @@ export function discover(issuer: URL, allowHttp: boolean): Promise<o.Authorizati
   return pending;
 }
 
-/** Any OpenID Connect provider, configured from its issuer's discovery document. */
-export function oidc(issuer: string, clientId: string, clientSecret: string): ProviderSpec {
-  const url = new URL(issuer);
-  const allowHttp = url.protocol === "http:" && isLoopbackHost(url.hostname);
-  return {
-    id: "oidc",
-    clientId,
-    clientSecret,
-    clientAuth: "basic",
-    // Unknown in general: assume the strict case and never refresh concurrently.
-    rotatesRefreshTokens: true,
-    allowHttp,
-    authorizationServer: () => discover(url, allowHttp),
-  };
-}
+// Any OpenID Connect provider, from its issuer's discovery document. Whether it
+// rotates refresh tokens is unknown in general: assume the strict case and never
+// refresh concurrently. offline_access (granted on consent) is what makes it issue
+// a refresh token at all.
+export const oidc: ProviderDefinition = {
+  id: "oidc",
+  configure(env) {
+    const issuer = env.AUTH_OIDC_ISSUER;
+    const clientId = env.AUTH_OIDC_ID;
+    const clientSecret = env.AUTH_OIDC_SECRET;
+    if (!issuer || !clientId || !clientSecret || !URL.canParse(issuer)) return undefined;
+    const url = new URL(issuer);
+    const allowHttp = url.protocol === "http:" && LOOPBACK.has(url.hostname);
+    const name = env.AUTH_OIDC_NAME ?? "OpenID Connect";
+    return {
+      id: "oidc",
+      name,
+      authjs: {
+        id: "oidc",
+        name,
+        type: "oidc",
+        issuer,
+        clientId,
+        clientSecret,
+        authorization: { params: { scope: "openid profile email offline_access", prompt: "consent" } },
+        checks: ["pkce", "state"],
+      },
+      spec: {
+        id: "oidc",
+        clientId,
+        clientSecret,
+        clientAuth: "basic",
+        rotatesRefreshTokens: true,
+        allowHttp,
+        apiBaseUrl: env.AUTH_OIDC_API_BASE_URL ?? url.origin,
+        authorizationServer: () => discover(url, allowHttp),
+      },
+    };
+  },
+};

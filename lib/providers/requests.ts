@@ -29,13 +29,20 @@ function requestOptions(spec: ProviderSpec, timeoutMs = PROVIDER_TIMEOUT_MS) {
   return { [o.allowInsecureRequests]: spec.allowHttp, signal: AbortSignal.timeout(timeoutMs) };
 }
 
-/** Seconds or an HTTP date, as RFC 9110 allows; undefined when absent or unreadable. */
+/** The longest a provider's Retry-After may hold an account back. */
+export const RETRY_AFTER_CAP_MS = 60 * 60 * 1000;
+
+/**
+ * Seconds or an HTTP date, as RFC 9110 allows, capped at RETRY_AFTER_CAP_MS (a
+ * header must not freeze an account for years); undefined when absent, unreadable
+ * or already past, so our own back-off applies instead.
+ */
 export function parseRetryAfter(value: string | null, now = new Date()): Date | undefined {
   if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return new Date(now.getTime() + seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : new Date(date);
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  const at = Number.isFinite(seconds) ? now.getTime() + seconds * 1000 : Date.parse(value);
+  if (Number.isNaN(at) || at <= now.getTime()) return undefined;
+  return new Date(Math.min(at, now.getTime() + RETRY_AFTER_CAP_MS));
 }
 
 /** Maps whatever a provider call threw to the catalogue (lib/errors.ts). */
@@ -47,27 +54,27 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
       return new ReauthRequiredError(`${spec.id} rejected the refresh token (invalid_grant): sign in again`, { cause: error });
     }
     if (error.status >= 500 || error.status === 429) {
-      return new ProviderUnavailableError(`${spec.id} answered ${error.status} (${error.error})`, retryAfter, { cause: error }, error.status);
+      return new ProviderUnavailableError(`${spec.id} answered ${error.status} (${error.error})`, { cause: error, retryAfter, providerStatus: error.status });
     }
-    return new TokenError("provider_rejected", `${spec.id} answered ${error.status} (${error.error})`, { cause: error });
+    return new TokenError("provider_rejected", `${spec.id} answered ${error.status} (${error.error})`, { cause: error, providerStatus: error.status });
   }
   if (error instanceof o.OperationProcessingError && error.cause instanceof Response) {
     const { status } = error.cause;
     if (status >= 500 || status === 429) {
       const retryAfter = parseRetryAfter(error.cause.headers.get("retry-after"), now);
-      return new ProviderUnavailableError(`${spec.id} answered ${status}`, retryAfter, { cause: error }, status);
+      return new ProviderUnavailableError(`${spec.id} answered ${status}`, { cause: error, retryAfter, providerStatus: status });
     }
-    return new TokenError("provider_rejected", `${spec.id} answered ${status}`, { cause: error });
+    return new TokenError("provider_rejected", `${spec.id} answered ${status}`, { cause: error, providerStatus: status });
   }
   if (error instanceof o.WWWAuthenticateChallengeError) {
-    return new TokenError("provider_rejected", `${spec.id} rejected the client credentials (${error.status})`, { cause: error });
+    return new TokenError("provider_rejected", `${spec.id} rejected the client credentials (${error.status})`, { cause: error, providerStatus: error.status });
   }
   const name = (error as { name?: string } | null)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new ProviderUnavailableError(`${spec.id} did not answer in time`, undefined, { cause: error });
+    return new ProviderUnavailableError(`${spec.id} did not answer in time`, { cause: error });
   }
   if (error instanceof TypeError) {
-    return new ProviderUnavailableError(`${spec.id} is unreachable (${error.message})`, undefined, { cause: error });
+    return new ProviderUnavailableError(`${spec.id} is unreachable (${error.message})`, { cause: error });
   }
   return new TokenError("provider_rejected", `${spec.id} call failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
@@ -112,9 +119,11 @@ export async function revokeToken(spec: ProviderSpec, token: string, hint: "refr
   }
 }
 
-export class AccessTokenRejectedError extends Error {
-  override name = "AccessTokenRejectedError";
-}
+/** The provider's API refused the access token itself: a refresh may help. */
+export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) =>
+  new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
+
+export const isAccessTokenRejected = (error: unknown) => error instanceof TokenError && error.code === "provider_rejected" && error.providerStatus === 401;
 
 /** GET the provider's userinfo endpoint with the user's access token. */
 export async function fetchUserinfo(spec: ProviderSpec, accessToken: string, options: CallOptions = {}): Promise<unknown> {
@@ -122,14 +131,11 @@ export async function fetchUserinfo(spec: ProviderSpec, accessToken: string, opt
     const as = await spec.authorizationServer();
     if (!as.userinfo_endpoint) throw new TokenError("not_found", `${spec.id} has no userinfo endpoint`);
     const response = await o.protectedResourceRequest(accessToken, "GET", new URL(as.userinfo_endpoint), new Headers({ accept: "application/json" }), null, requestOptions(spec, options.timeoutMs));
-    if (response.status === 401) throw new AccessTokenRejectedError(`${spec.id} rejected the access token`);
+    if (response.status === 401) throw accessTokenRejected(spec);
     if (!response.ok) throw new o.OperationProcessingError(`userinfo answered ${response.status}`, { cause: response, code: o.RESPONSE_IS_NOT_CONFORM });
     return await response.json();
   } catch (error) {
-    if (error instanceof AccessTokenRejectedError) throw error;
-    if (error instanceof o.WWWAuthenticateChallengeError && error.status === 401) {
-      throw new AccessTokenRejectedError(`${spec.id} rejected the access token`, { cause: error });
-    }
+    if (error instanceof o.WWWAuthenticateChallengeError && error.status === 401) throw accessTokenRejected(spec, error);
     throw classifyProviderError(spec, error);
   }
 }

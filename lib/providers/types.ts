@@ -1,6 +1,10 @@
 import type * as o from "oauth4webapi";
+import type { Provider } from "next-auth/providers";
 
-/** What the refresh engine needs to know about one provider (Node side). */
+/** The environment a provider reads its credentials from (process.env, or a test's). */
+export type ProviderEnv = Record<string, string | undefined>;
+
+/** What the refresh engine, revocation, userinfo and the API proxy need (Node side). */
 export type ProviderSpec = {
   id: string;
   clientId: string;
@@ -9,8 +13,28 @@ export type ProviderSpec = {
   clientAuth: "basic" | "post";
   /** Token, revocation and userinfo endpoints (static, or from discovery). */
   authorizationServer(): Promise<o.AuthorizationServer>;
+  /** Where the provider's own API lives: the proxy never leaves it. */
+  apiBaseUrl: string;
   /** Does a refresh always return a new, single-use refresh token? */
   rotatesRefreshTokens: boolean;
   /** Plain http is accepted only for a loopback issuer (the dev provider). */
   allowHttp: boolean;
+};
+
+/** One provider, enabled: the Auth.js part (edge-safe) and the Node part. */
+export type ConfiguredProvider = {
+  id: string;
+  /** Button and card label. */
+  name: string;
+  authjs: Provider;
+  spec: ProviderSpec;
+};
+
+/**
+ * One provider's whole description. `configure` answers undefined when the
+ * provider's credentials are not set: a provider is enabled iff they are.
+ */
+export type ProviderDefinition = {
+  id: string;
+  configure(env: ProviderEnv): ConfiguredProvider | undefined;
 };

@@ -6,7 +6,8 @@ import type { TokenWriter } from "./engine";
 /**
  * A TokenWriter that groups writes arriving within `delayMs` into one UPDATE (up
  * to `maxBatch`), so a sweep pays about one round trip per group, not per account.
- * Each caller still waits until its own row is stored before going on.
+ * Each caller still waits until its own row is stored before going on, and a row
+ * that cannot be written fails only its own caller.
  */
 export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): TokenWriter & { statements: () => number } {
   type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
@@ -25,7 +26,16 @@ export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): Tok
       const versions = await writeTokens(db, items.map((item) => item.write));
       for (const item of items) item.resolve(versions.get(item.write.id));
     } catch (error) {
-      for (const item of items) item.reject(error);
+      if (items.length === 1) return items[0]!.reject(error);
+      // One bad row fails the whole statement: write each alone, so it fails only itself.
+      await Promise.all(items.map(async (item) => {
+        statements += 1;
+        try {
+          item.resolve((await writeTokens(db, [item.write])).get(item.write.id));
+        } catch (itemError) {
+          item.reject(itemError);
+        }
+      }));
     }
   };
 

@@ -1,6 +1,7 @@
 import "server-only";
+import { writeSignInTokens } from "../db/accounts";
 import type { Db } from "../db/client";
-import { encryptOptional, type Keyring } from "./crypto";
+import { encryptOptional, encryptToken, type Keyring } from "./crypto";
 
 // What Auth.js never does: keep an Account's tokens true after the first link.
 
@@ -27,51 +28,20 @@ export async function encryptAccountTokens<T extends SignInAccount>(keyring: Key
 }
 
 /**
- * Stores the tokens of a sign-in on exactly that (provider, providerAccountId).
- * Keeps the stored refresh token when the provider sent none (Google on a repeat
- * consent), resets the failure state, and takes the lease away from any refresh
- * still in flight so its older result cannot overwrite these. One statement.
- * Returns false when there was nothing to store.
+ * Stores the tokens of a sign-in on its account, encrypted. Keeps the stored
+ * refresh token when the provider sent none (Google on a repeat consent). Returns
+ * false when there was nothing to store.
  */
 export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount): Promise<boolean> {
   if (!account.access_token) return false; // credentials, email: no tokens
-  const { count } = await db.account.updateMany({
-    where: { provider: account.provider, providerAccountId: account.providerAccountId },
-    data: {
-      access_token: await encryptOptional(keyring, account.access_token),
-      ...(account.refresh_token ? { refresh_token: await encryptOptional(keyring, account.refresh_token) } : {}),
-      id_token: await encryptOptional(keyring, account.id_token),
-      expires_at: account.expires_at ?? null,
-      scope: account.scope ?? null,
-      token_type: account.token_type ?? null,
-      status: "active",
-      tokenVersion: { increment: 1 },
-      refreshedAt: new Date(),
-      failureCount: 0,
-      lastError: null,
-      retryAfter: null,
-      leaseOwner: null,
-      leaseUntil: null,
-    },
+  return writeSignInTokens(db, {
+    provider: account.provider,
+    providerAccountId: account.providerAccountId,
+    accessToken: await encryptToken(keyring, account.access_token),
+    refreshToken: account.refresh_token ? await encryptToken(keyring, account.refresh_token) : undefined,
+    idToken: await encryptOptional(keyring, account.id_token),
+    expiresAt: account.expires_at ?? null,
+    scope: account.scope ?? null,
+    tokenType: account.token_type ?? null,
   });
-  return count > 0;
-}
-
-/** Clears every token of the user (sign-out). Safe to repeat. */
-export async function clearUserTokens(db: Db, userId: string): Promise<number> {
-  const { count } = await db.account.updateMany({
-    where: { userId },
-    data: {
-      access_token: null,
-      refresh_token: null,
-      id_token: null,
-      expires_at: null,
-      status: "signed_out",
-      tokenVersion: { increment: 1 },
-      leaseOwner: null,
-      leaseUntil: null,
-      retryAfter: null,
-    },
-  });
-  return count;
 }

@@ -1,29 +1,32 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
-import { ConfigError, env } from "../env";
+import { env } from "../env";
+import { configError, TokenError } from "../errors";
 
 // Tokens at rest are JWE compact strings (dir + A256GCM). The kid names the key, so
 // TOKEN_ENCRYPTION_KEYS can list new keys first and keep old ones for decryption.
 
-export type Keyring = { current: Key; byKid: Map<string, Key> };
+/** `fingerprint` names the whole list of keys: it changes when any key is added or dropped. */
+export type Keyring = { current: Key; byKid: Map<string, Key>; fingerprint: string };
 type Key = { kid: string; secret: Uint8Array };
 
 const VARIABLE = "TOKEN_ENCRYPTION_KEYS";
 
 /** Parses "key1,key2" (base64url, 32 bytes each, newest first). */
 export function parseKeyring(value: string | undefined): Keyring {
-  if (!value?.trim()) throw new ConfigError(`${VARIABLE} is not set: generate one with \`npm run keygen\`.`);
+  if (!value?.trim()) throw configError(`${VARIABLE} is not set: generate one with \`npm run keygen\`.`);
   const keys = value.split(",").map((text, index) => {
     const secret = Buffer.from(text.trim(), "base64url");
     if (secret.length !== 32) {
-      throw new ConfigError(`${VARIABLE} key #${index + 1} is not 32 bytes of base64url: generate one with \`npm run keygen\`.`);
+      throw configError(`${VARIABLE} key #${index + 1} is not 32 bytes of base64url: generate one with \`npm run keygen\`.`);
     }
     // A short hash names the key without revealing it.
     const kid = createHash("sha256").update(secret).digest("base64url").slice(0, 12);
     return { kid, secret: new Uint8Array(secret) };
   });
-  return { current: keys[0]!, byKid: new Map(keys.map((key) => [key.kid, key])) };
+  const fingerprint = createHash("sha256").update(keys.map((key) => key.kid).join(",")).digest("base64url").slice(0, 12);
+  return { current: keys[0]!, byKid: new Map(keys.map((key) => [key.kid, key])), fingerprint };
 }
 
 export function generateKey(): string {
@@ -31,9 +34,7 @@ export function generateKey(): string {
 }
 
 /** A stored token that the configured keys cannot open: a configuration problem. */
-export class TokenDecryptionError extends ConfigError {
-  override name = "TokenDecryptionError";
-}
+const undecryptable = (message: string, cause?: unknown) => new TokenError("undecryptable", message, { cause });
 
 export async function encryptToken(keyring: Keyring, plaintext: string): Promise<string> {
   return new CompactEncrypt(new TextEncoder().encode(plaintext))
@@ -51,14 +52,14 @@ export function keyIdOf(ciphertext: string): string | undefined {
 
 export async function decryptToken(keyring: Keyring, ciphertext: string): Promise<string> {
   const kid = keyIdOf(ciphertext);
-  if (kid === undefined) throw new TokenDecryptionError("stored token is not an encrypted value (JWE)");
+  if (kid === undefined) throw undecryptable("stored token is not an encrypted value (JWE)");
   const key = keyring.byKid.get(kid);
-  if (!key) throw new TokenDecryptionError(`stored token was encrypted with key ${kid}, which ${VARIABLE} no longer lists`);
+  if (!key) throw undecryptable(`stored token was encrypted with key ${kid}, which ${VARIABLE} no longer lists`);
   try {
     const { plaintext } = await compactDecrypt(ciphertext, key.secret, { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
     return new TextDecoder().decode(plaintext);
   } catch (cause) {
-    throw new TokenDecryptionError(`stored token does not decrypt with key ${kid} of ${VARIABLE}`, { cause });
+    throw undecryptable(`stored token does not decrypt with key ${kid} of ${VARIABLE}`, cause);
   }
 }
 

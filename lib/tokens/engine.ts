@@ -1,13 +1,13 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { claimLease, findAccount, findAccountById, recordFailure, releaseLease, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
+import { claimLease, findAccount, findAccountById, recordFailure, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
 import type { Db } from "../db/client";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
 import type { ProviderSpec } from "../providers/types";
 import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
-import { shouldRefresh } from "./status";
+import { decide } from "./status";
 
 const log = logger("tokens");
 
@@ -29,6 +29,9 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
 
+const WRITE_ATTEMPTS = 3;
+const WRITE_RETRY_MS = 200;
+
 /** Back-off after a failure without Retry-After: 1 s, 2 s, 4 s … capped at 10 minutes. */
 export function backoffMs(failureCount: number): number {
   return Math.min(1000 * 2 ** Math.max(0, failureCount - 1), 10 * 60 * 1000);
@@ -45,6 +48,7 @@ export function createTokenEngine(options: EngineOptions) {
   const inFlight = new Map<string, Promise<string>>();
 
   const newOwner = () => `${instance}:${++claims}`;
+  const undecryptableMarker = `undecryptable under keys ${keyring.fingerprint}:`;
   const directWriter: TokenWriter = async (write) => (await writeTokens(db, [write])).get(write.id);
 
   function spec(provider: string): ProviderSpec {
@@ -59,6 +63,25 @@ export function createTokenEngine(options: EngineOptions) {
     return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
   }
 
+  /** Stores a refresh through `writer`, retrying a failed write: a rotated refresh token exists nowhere else. */
+  async function persist(write: TokenWrite, writer: TokenWriter, row: AccountRow, rotated: boolean): Promise<number | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await writer(write);
+      } catch (error) {
+        if (attempt < WRITE_ATTEMPTS) {
+          log.warn("refresh.write_retry", { accountId: row.id, provider: row.provider, attempt, error });
+          await sleep(WRITE_RETRY_MS * attempt);
+          continue;
+        }
+        // Finally lost: with a rotating provider the grant is now unusable, and the
+        // next refresh will meet invalid_grant. Said loudly, with the account.
+        log.error(rotated ? "refresh.rotation_lost" : "refresh.write_lost", { accountId: row.id, provider: row.provider, attempts: attempt, error });
+        throw new TokenError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
+      }
+    }
+  }
+
   /**
    * The one refresh path, for on-demand reads and the sweep alike: the caller holds
    * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
@@ -71,12 +94,16 @@ export function createTokenEngine(options: EngineOptions) {
     try {
       refreshToken = await decryptToken(keyring, row.refresh_token ?? "");
     } catch (error) {
-      await releaseLease(db, row.id, owner);
+      // Recorded, so the dashboard and the API say why; the sweep leaves the row
+      // alone until TOKEN_ENCRYPTION_KEYS changes (the marker names these keys).
+      const message = error instanceof Error ? error.message : String(error);
+      await recordFailure(db, { id: row.id, owner, error: `${undecryptableMarker} ${message}`, retryAfter: null, reauthRequired: false });
+      log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
     try {
       const tokens = await refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
-      const version = await writer({
+      const write: TokenWrite = {
         id: row.id,
         owner,
         accessToken: await encryptToken(keyring, tokens.accessToken),
@@ -85,7 +112,8 @@ export function createTokenEngine(options: EngineOptions) {
         scope: tokens.scope,
         tokenType: tokens.tokenType,
         idToken: await encryptOptional(keyring, tokens.idToken),
-      });
+      };
+      const version = await persist(write, writer, row, tokens.rotated);
       if (version === undefined) {
         // Our lease ran out and another holder took over: what we got cannot be stored.
         log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
@@ -96,52 +124,51 @@ export function createTokenEngine(options: EngineOptions) {
     } catch (error) {
       if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
       const reauthRequired = error instanceof ReauthRequiredError;
-      const retryAfter = reauthRequired
-        ? null
-        : error instanceof ProviderUnavailableError && error.retryAfter
-          ? error.retryAfter
-          : new Date(now().getTime() + backoffMs(row.failureCount + 1));
+      const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
       await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired });
       log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
+      // The caller learns when to try again: the provider's Retry-After, or our back-off.
       if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
-        throw new ProviderUnavailableError(error.message, retryAfter, { cause: error.cause }, error.providerStatus);
+        throw new ProviderUnavailableError(error.message, { cause: error, retryAfter, providerStatus: error.providerStatus });
       }
       throw error;
     }
   }
 
-  /** Claims and refreshes, or waits (bounded) for whoever holds the lease. */
-  async function refreshAccount(first: AccountRow, force: boolean): Promise<string> {
+  /**
+   * Acts on decide() until it says use (or fails): claims and refreshes, or waits
+   * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
+   */
+  async function resolveToken(first: AccountRow, force: boolean): Promise<string> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
     const deadline = Date.now() + leaseMs + 2_000;
-    let row: AccountRow = first;
+    const forceAfterVersion = force ? first.tokenVersion : undefined;
+    let row = first;
     for (;;) {
-      if (row.status !== "active" || !row.refresh_token) throw unusable(row);
-      const current = now();
-      if (row.retryAfter && row.retryAfter > current && !row.leaseOwner) {
-        // Backing off: a token that has not yet expired is still worth handing out.
-        if (!force && row.access_token && row.expires_at !== null && row.expires_at > current.getTime() / 1000) {
-          return decryptToken(keyring, row.access_token);
+      const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
+      switch (decision.action) {
+        case "use":
+          return decryptToken(keyring, row.access_token!);
+        case "reauth":
+          throw unusable(row);
+        case "backoff":
+          throw new ProviderUnavailableError(`${row.provider} is backing off after: ${row.lastError ?? "an error"}`, { retryAfter: decision.until });
+        case "refresh": {
+          const owner = newOwner();
+          // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
+          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
+          const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
+          if (claimed) return (await refreshClaimed(claimed, owner)).accessToken;
+          break;
         }
-        throw new ProviderUnavailableError(`${row.provider} is backing off after: ${row.lastError ?? "an error"}`, row.retryAfter);
+        case "wait":
+          if (Date.now() > deadline) throw new TokenError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
+          await sleep(pollMs);
+          break;
       }
-      const leaseFree = !row.leaseOwner || !row.leaseUntil || row.leaseUntil <= current;
-      if (leaseFree) {
-        const owner = newOwner();
-        const staleBefore = force ? undefined : Math.floor(current.getTime() / 1000) + skewSeconds;
-        const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
-        if (claimed) return (await refreshClaimed(claimed, owner)).accessToken;
-      }
-
-      // Someone else holds the lease, or has refreshed already: look again.
       const next = await findAccountById(db, row.id);
       if (!next) throw notFound(`the ${row.provider} account was unlinked`);
       row = next;
-      const decision = shouldRefresh(row, now(), skewSeconds);
-      const usable = row.access_token && !decision.should && (decision.reason === "fresh" || decision.reason === "no_expiry");
-      if (usable && (!force || row.tokenVersion > first.tokenVersion)) return decryptToken(keyring, row.access_token!);
-      if (Date.now() > deadline) throw new TokenError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
-      if (row.leaseOwner) await sleep(pollMs);
     }
   }
 
@@ -164,21 +191,18 @@ export function createTokenEngine(options: EngineOptions) {
   /** A valid access token for the user at the provider: the stored one, or a fresh one. */
   async function getAccessToken(userId: string, provider: string): Promise<string> {
     const row = await load(userId, provider);
-    const decision = shouldRefresh(row, now(), skewSeconds);
-    if (!decision.should) {
-      if ((decision.reason === "fresh" || decision.reason === "no_expiry") && row.access_token) return decryptToken(keyring, row.access_token);
-      throw unusable(row);
-    }
-    return singleFlight(row.id, () => refreshAccount(row, false));
+    // The common case decides on the row just read: one round trip, no single-flight.
+    if (decide(row, { now: now(), skewSeconds }).action === "use") return decryptToken(keyring, row.access_token!);
+    return singleFlight(row.id, () => resolveToken(row, false));
   }
 
   /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
   async function forceRefresh(userId: string, provider: string): Promise<void> {
     const row = await load(userId, provider);
-    await singleFlight(row.id, () => refreshAccount(row, true));
+    await singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, providerIds: () => [...providers.keys()] };
+  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

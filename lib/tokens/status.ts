@@ -1,6 +1,6 @@
 import type { Account } from "../db/generated/client";
 
-// Pure decisions about an account's tokens: no I/O, tested with toStrictEqual.
+// Pure decisions about an account's tokens: no I/O, tested table-style.
 
 export type StoredStatus = "active" | "reauth_required" | "signed_out";
 export type AccountStatus = StoredStatus | "expiring" | "expired";
@@ -8,23 +8,48 @@ export type AccountStatus = StoredStatus | "expiring" | "expired";
 /** Accounts whose access token expires within this window show as "expiring". */
 export const EXPIRING_WINDOW_SECONDS = 300;
 
-type TokenFields = Pick<Account, "status" | "access_token" | "refresh_token" | "expires_at">;
+export type TokenState = Pick<
+  Account,
+  "status" | "access_token" | "refresh_token" | "expires_at" | "retryAfter" | "leaseOwner" | "leaseUntil" | "tokenVersion"
+>;
 
-export type RefreshDecision =
-  | { should: false; reason: "fresh" | "no_expiry" }
-  | { should: true; reason: "expired" | "expiring" | "no_access_token" }
-  | { should: false; reason: "reauth_required" | "signed_out" | "no_refresh_token" };
+/**
+ * What a caller who wants an access token does next:
+ * - use: hand out the stored access token;
+ * - refresh: take the lease and refresh;
+ * - wait: another holder is refreshing: look again shortly;
+ * - backoff: a refresh failed lately and nothing usable is stored: fail with `until`;
+ * - reauth: no refresh is possible until the user signs in again.
+ */
+export type TokenDecision =
+  | { action: "use" }
+  | { action: "refresh"; reason: "expired" | "expiring" | "no_access_token" | "forced" }
+  | { action: "wait" }
+  | { action: "backoff"; until: Date }
+  | { action: "reauth"; reason: "reauth_required" | "signed_out" | "no_refresh_token" };
 
-export function shouldRefresh(account: TokenFields, now: Date, skewSeconds: number): RefreshDecision {
-  if (account.status === "reauth_required" || account.status === "signed_out") return { should: false, reason: account.status };
-  if (!account.access_token) {
-    return account.refresh_token ? { should: true, reason: "no_access_token" } : { should: false, reason: "no_refresh_token" };
+export type DecideOptions = {
+  now: Date;
+  skewSeconds: number;
+  /** A forced refresh is satisfied only by tokens newer than this version. */
+  forceAfterVersion?: number;
+};
+
+export function decide(account: TokenState, { now, skewSeconds, forceAfterVersion }: DecideOptions): TokenDecision {
+  if (account.status === "reauth_required" || account.status === "signed_out") return { action: "reauth", reason: account.status };
+  const secondsLeft = account.expires_at === null ? Infinity : account.expires_at - now.getTime() / 1000;
+  const forced = forceAfterVersion !== undefined && account.tokenVersion <= forceAfterVersion;
+  if (account.access_token && secondsLeft > skewSeconds && !forced) return { action: "use" };
+  if (!account.refresh_token) return { action: "reauth", reason: "no_refresh_token" };
+  if (account.leaseOwner && account.leaseUntil && account.leaseUntil > now) return { action: "wait" };
+  if (account.retryAfter && account.retryAfter > now) {
+    // Backing off: a token that has not yet expired is still worth handing out.
+    if (account.access_token && secondsLeft > 0 && !forced) return { action: "use" };
+    return { action: "backoff", until: account.retryAfter };
   }
-  if (account.expires_at === null) return { should: false, reason: "no_expiry" };
-  const secondsLeft = account.expires_at - now.getTime() / 1000;
-  if (secondsLeft > skewSeconds) return { should: false, reason: "fresh" };
-  if (!account.refresh_token) return { should: false, reason: "no_refresh_token" };
-  return { should: true, reason: secondsLeft <= 0 ? "expired" : "expiring" };
+  if (forced) return { action: "refresh", reason: "forced" };
+  if (!account.access_token) return { action: "refresh", reason: "no_access_token" };
+  return { action: "refresh", reason: secondsLeft <= 0 ? "expired" : "expiring" };
 }
 
 export function accountStatus(account: Pick<Account, "status" | "expires_at">, now: Date): AccountStatus {

@@ -1,10 +1,12 @@
 import "server-only";
 import { claimDueAccounts, releaseLease, type AccountRow } from "../db/accounts";
 import type { Db } from "../db/client";
-import { ProviderUnavailableError, ReauthRequiredError } from "../errors";
+import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
+import { ReauthRequiredError, TokenError } from "../errors";
 import { logger } from "../log";
 import { batchingWriter } from "./batch-writer";
 import type { TokenEngine } from "./engine";
+import { DEFAULT_SWEEP_POLICY, dueCriteria, pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
 
 const log = logger("sweep");
 
@@ -17,23 +19,11 @@ export type SweepReport = {
   durationMs: number;
 };
 
-export type SweepOptions = {
+export type SweepOptions = Partial<SweepPolicy> & {
   db: Db;
   engine: TokenEngine;
-  /** Refresh access tokens expiring within this many seconds (default: two 10-minute cron intervals). */
-  horizonSeconds?: number;
-  /** Also refresh accounts not refreshed for this many days, so idle refresh tokens stay alive. */
-  idleDays?: number;
-  batchSize?: number;
-  /** Refreshes in flight at once, per provider. */
-  concurrency?: number;
-  /** Stop claiming (and skip what is left) after this long; below the function's maxDuration. */
-  budgetMs?: number;
-  leaseMs?: number;
   now?: () => Date;
 };
-
-const PAUSE_AFTER = 3;
 
 /** A tiny semaphore: at most `limit` tasks run at once; drained() waits for an empty queue. */
 function limiter(limit: number) {
@@ -65,76 +55,75 @@ function limiter(limit: number) {
  * Claims batches of due accounts (one statement each, SKIP LOCKED, the same lease as
  * on-demand refreshes) and refreshes them through the engine's one refresh path.
  * Safe to run twice at once or to kill midway: an account is claimed by one sweep,
- * and a killed sweep's leases simply expire.
+ * and a killed sweep's leases simply expire. Within a run an account is claimed at
+ * most once, and a paused provider's accounts are not claimed at all.
  */
 export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport> {
-  const { db, engine } = options;
-  const now = options.now ?? (() => new Date());
-  const horizonSeconds = options.horizonSeconds ?? 20 * 60;
-  const idleDays = options.idleDays ?? 7;
-  const batchSize = options.batchSize ?? 50;
-  const concurrency = options.concurrency ?? 8;
-  const budgetMs = options.budgetMs ?? 45_000;
-  const leaseMs = options.leaseMs ?? 60_000;
+  const { db, engine, now = () => new Date(), ...overrides } = options;
+  const policy: SweepPolicy = { ...DEFAULT_SWEEP_POLICY, ...definedOnly(overrides) };
   const started = Date.now();
   const startedAt = new Date(started);
-  const deadline = started + budgetMs;
+  const deadline = started + policy.budgetMs;
   const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
-  const run = await db.sweepRun.create({ data: {} });
+  const runId = await startSweepRun(db);
   const writer = batchingWriter(db);
   const limits = new Map<string, ReturnType<typeof limiter>>();
-  // A provider is left alone until then after a 429 (its rate limit is for the whole
-  // client) or after PAUSE_AFTER 5xx/timeouts in a row (an outage, not one bad account).
+  const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();
-  const unavailableInARow = new Map<string, number>();
+  const claimedIds: string[] = [];
   let failure: unknown;
 
+  const isPaused = (provider: string) => (pausedUntil.get(provider) ?? 0) > Date.now();
+  const providerRun = (provider: string) => {
+    let run = providerRuns.get(provider);
+    if (!run) providerRuns.set(provider, (run = { unavailableInARow: 0 }));
+    return run;
+  };
+
   const refreshOne = async (row: AccountRow, owner: string) => {
-    if (Date.now() >= deadline || (pausedUntil.get(row.provider) ?? 0) > Date.now()) {
+    if (Date.now() >= deadline || isPaused(row.provider)) {
       report.skipped += 1;
       await releaseLease(db, row.id, owner);
       return;
     }
+    const run = providerRun(row.provider);
     try {
       await engine.refreshClaimed(row, owner, writer);
       report.refreshed += 1;
-      unavailableInARow.set(row.provider, 0);
+      run.unavailableInARow = 0;
     } catch (error) {
       if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
       else report.failed += 1;
-      if (error instanceof ProviderUnavailableError) {
-        const inARow = (unavailableInARow.get(row.provider) ?? 0) + 1;
-        unavailableInARow.set(row.provider, inARow);
-        if (inARow >= PAUSE_AFTER || error.providerStatus === 429) {
-          pausedUntil.set(row.provider, error.retryAfter?.getTime() ?? Date.now() + 1000);
-        }
-      }
+      if (!(error instanceof TokenError)) return;
+      if (error.code === "provider_unavailable") run.unavailableInARow += 1;
+      const until = pauseAfterFailure(policy, run, error, Date.now());
+      if (until !== undefined) pausedUntil.set(row.provider, until);
     }
   };
 
   const tasks: Promise<void>[] = [];
   try {
     while (Date.now() < deadline) {
+      const providers = engine.providerIds().filter((provider) => !isPaused(provider));
+      if (providers.length === 0) break;
       const owner = engine.newOwner();
-      const at = now();
       const batch = await claimDueAccounts(db, {
         owner,
-        providers: engine.providerIds(),
-        leaseMs,
-        limit: batchSize,
-        expiresBefore: Math.floor(at.getTime() / 1000) + horizonSeconds,
-        idleSince: new Date(at.getTime() - idleDays * 86_400_000),
-        // A token whose lifetime is shorter than the horizon is due again right
-        // after its refresh; it waits for the next run.
-        notRefreshedSince: startedAt,
+        providers,
+        leaseMs: policy.leaseMs,
+        limit: policy.batchSize,
+        ...dueCriteria(policy, now(), startedAt),
+        excludeIds: claimedIds,
+        undecryptableMarker: engine.undecryptableMarker,
       });
       report.claimed += batch.length;
       for (const row of batch) {
+        claimedIds.push(row.id);
         let limit = limits.get(row.provider);
-        if (!limit) limits.set(row.provider, (limit = limiter(concurrency)));
+        if (!limit) limits.set(row.provider, (limit = limiter(policy.concurrency)));
         tasks.push(limit(() => refreshOne(row, owner)).catch((error: unknown) => void (failure ??= error)));
       }
-      if (batch.length < batchSize) break;
+      if (batch.length < policy.batchSize) break;
       // Claim more once every claimed account has started: refreshes overlap batch
       // boundaries, and a claimed account never waits long under its lease.
       await Promise.all([...limits.values()].map((limit) => limit.drained()));
@@ -144,11 +133,12 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
   }
   await Promise.all(tasks);
   report.durationMs = Date.now() - started;
-  await db.sweepRun.update({
-    where: { id: run.id },
-    data: { ...report, finishedAt: new Date(), error: failure ? String((failure as Error).message ?? failure) : null },
-  });
-  log.info("sweep.done", { ...report, writeStatements: writer.statements(), error: failure ? (failure as Error).message : undefined });
+  const message = failure ? String((failure as Error).message ?? failure) : null;
+  await finishSweepRun(db, runId, { ...report, error: message });
+  log.info("sweep.done", { ...report, writeStatements: writer.statements(), error: message ?? undefined });
   if (failure) throw failure;
   return report;
 }
+
+const definedOnly = <T extends object>(value: T): Partial<T> =>
+  Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;

@@ -18,7 +18,7 @@ const issued = new Set<string>();
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stack = await startTestStack("pglite", { PORT: String(PORT) }, PORT);
-  server = await buildAndStart({ ...stack.env, TOKENKEEPER_QUIET: "1" }, PORT);
+  server = await buildAndStart(stack.env, PORT);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],

@@ -12,8 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const call = (authorization?: string) =>
-  GET(new Request("http://localhost/api/cron/refresh-tokens", { headers: authorization === undefined ? {} : { authorization } }));
+const call = (authorization?: string, query = "") =>
+  GET(new Request(`http://localhost/api/cron/refresh-tokens${query}`, { headers: authorization === undefined ? {} : { authorization } }));
 
 describe("GET /api/cron/refresh-tokens", () => {
   it.each([
@@ -26,6 +26,36 @@ describe("GET /api/cron/refresh-tokens", () => {
     const response = await call(typeof header === "function" ? header() : header);
     expect(response.status).toBe(401);
     expect(await response.json()).toStrictEqual({ error: "unauthorized", message: "Missing or wrong bearer secret." });
+  });
+
+  it("checks the bearer before it says anything about its configuration (#11)", async () => {
+    const secret = process.env.CRON_SECRET;
+    delete process.env.CRON_SECRET;
+    try {
+      const response = await call(`Bearer ${secret}`);
+      expect(response.status).toBe(401);
+      expect(JSON.stringify(await response.json())).not.toContain("CRON_SECRET");
+    } finally {
+      process.env.CRON_SECRET = secret;
+    }
+  });
+
+  it.each([
+    ["an unknown parameter", "?horizon=1", "unknown parameter: horizon"],
+    ["a budget above the function's limit", "?budgetMs=999999", "budgetMs: Too big: expected number to be <=45000"],
+    ["a concurrency that is no number", "?concurrency=many", "concurrency: Invalid input: expected number, received NaN"],
+  ])("answers 400 naming %s, and sweeps nothing", async (_label, query, message) => {
+    const runs = await stack.db.sweepRun.count();
+    const response = await call(`Bearer ${stack.env.CRON_SECRET}`, query);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toStrictEqual({ error: "bad_request", message });
+    expect(await stack.db.sweepRun.count()).toBe(runs);
+  });
+
+  it("takes a smaller budget, batch and concurrency for one run", async () => {
+    const response = await call(`Bearer ${stack.env.CRON_SECRET}`, "?budgetMs=2000&batchSize=5&concurrency=2");
+    expect(response.status).toBe(200);
+    expect((await response.json()).durationMs).toBeLessThan(2000 + 1000);
   });
 
   it("runs a sweep and answers its report, recording the run", async () => {

@@ -2,7 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { StackConfigError, startStack } from "@/dev/stack";
+import { startStack } from "@/dev/stack";
+import { configError } from "@/lib/errors";
 import { createDb } from "@/lib/db/client";
 import { issueTokens, postToProvider } from "../support/grants";
 
@@ -46,7 +47,7 @@ describe("the dev stack", () => {
   it("stops with one sentence naming DATABASE_URL when it is malformed or unreachable", async () => {
     const home = mkdtempSync(join(tmpdir(), "tokenkeeper-bad-"));
     await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(
-      new StackConfigError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
+      configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
     );
     await expect(startStack({ home, env: { DATABASE_URL: "mysql://localhost/db" } })).rejects.toThrow(/^DATABASE_URL must be a postgres/);
     await expect(startStack({ home, env: { DATABASE_URL: "postgresql://nobody@127.0.0.1:9/none" } })).rejects.toThrow(

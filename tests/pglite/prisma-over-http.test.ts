@@ -65,22 +65,45 @@ describe("Prisma over PrismaNeonHttp", () => {
     await expect(operation()).rejects.toThrow(/Transactions are not supported in HTTP mode/);
   });
 
+  const sweepClaim = (owner: string) => ({
+    owner,
+    providers: ["oidc"],
+    leaseMs: 60_000,
+    limit: 100,
+    expiresBefore: 1_000,
+    idleSince: new Date(0),
+    notRefreshedSince: new Date(),
+    excludeIds: [],
+    undecryptableMarker: "undecryptable under keys test:",
+  });
+
   it("claims due accounts with one UPDATE … FOR UPDATE SKIP LOCKED … RETURNING", async () => {
     const due = await account("claim-due", { expires_at: 10 });
     const later = await account("claim-later", { expires_at: 2_000_000_000, refreshedAt: new Date() });
-    const claimed = await claimDueAccounts(stack.db, { owner: "sweep-a", providers: ["oidc"], leaseMs: 60_000, limit: 100, expiresBefore: 1_000, idleSince: new Date(0), notRefreshedSince: new Date() });
+    const claimed = await claimDueAccounts(stack.db, sweepClaim("sweep-a"));
     const ids = claimed.map((row) => row.id);
     expect(ids).toContain(due.id);
     expect(ids).not.toContain(later.id);
     expect(claimed.find((row) => row.id === due.id)).toMatchObject({ leaseOwner: "sweep-a" });
     // Leased rows are not claimed again, by a sweep or by the on-demand path.
-    expect((await claimDueAccounts(stack.db, { owner: "sweep-b", providers: ["oidc"], leaseMs: 60_000, limit: 100, expiresBefore: 1_000, idleSince: new Date(0), notRefreshedSince: new Date() })).map((r) => r.id)).not.toContain(due.id);
+    expect((await claimDueAccounts(stack.db, sweepClaim("sweep-b"))).map((r) => r.id)).not.toContain(due.id);
     expect(await claimLease(stack.db, due.id, { owner: "on-demand", leaseMs: 1000 })).toBeNull();
+  });
+
+  it("leaves accounts this run claimed before, and rows the current keys cannot open, unclaimed (#11)", async () => {
+    const seen = await account("claimed-before", { expires_at: 10 });
+    const marked = await account("undecryptable-now", { expires_at: 10, lastError: "undecryptable under keys test: no key" });
+    const otherKeys = await account("undecryptable-before", { expires_at: 10, lastError: "undecryptable under keys older: no key" });
+    const ids = (await claimDueAccounts(stack.db, { ...sweepClaim("sweep-d"), excludeIds: [seen.id] })).map((row) => row.id);
+    expect(ids).not.toContain(seen.id);
+    expect(ids).not.toContain(marked.id);
+    // The keys changed since it failed: worth one more try.
+    expect(ids).toContain(otherKeys.id);
   });
 
   it("leaves accounts of providers that are not enabled unclaimed", async () => {
     const other = await account("other-provider", { provider: "google", expires_at: 10 });
-    const claimed = await claimDueAccounts(stack.db, { owner: "sweep-c", providers: ["oidc"], leaseMs: 60_000, limit: 100, expiresBefore: 1_000, idleSince: new Date(0), notRefreshedSince: new Date() });
+    const claimed = await claimDueAccounts(stack.db, sweepClaim("sweep-c"));
     expect(claimed.map((row) => row.id)).not.toContain(other.id);
   });
 

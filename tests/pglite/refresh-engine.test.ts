@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect } from "@/lib/accounts";
+import { callUserinfo, disconnect } from "@/lib/account-actions";
 import { claimLease } from "@/lib/db/accounts";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decryptToken, keyIdOf, parseKeyring } from "@/lib/tokens/crypto";
 import { reencryptAll } from "@/lib/tokens/reencrypt";
-import { clearUserTokens } from "@/lib/tokens/capture";
+import { clearUserTokens } from "@/lib/db/accounts";
 import { signInThroughApp, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { startTestStack, type TestStack } from "../support/stack";

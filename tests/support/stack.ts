@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { startStack, type Stack } from "@/dev/stack";
 import { createDb, type Db } from "@/lib/db/client";
-import { oidc } from "@/lib/providers/oidc";
+import { providerSpecs } from "@/lib/providers";
 import { createTokenEngine, type EngineOptions } from "@/lib/tokens/engine";
 import { parseKeyring } from "@/lib/tokens/crypto";
 
@@ -34,7 +34,7 @@ export async function startTestStack(backend: Backend, env: Record<string, strin
   const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
   const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 });
   // What the app's own modules read (lib/env.ts) in this test process.
-  Object.assign(process.env, stack.env, { TOKENKEEPER_QUIET: "1" });
+  Object.assign(process.env, stack.env, { TOKENKEEPER_LOG_LEVEL: "warn" });
   return { ...stack, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
 }
 
@@ -42,7 +42,7 @@ export function engineFor(stack: TestStack, options: Partial<EngineOptions> = {}
   return createTokenEngine({
     db: stack.db,
     keyring: parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS),
-    providers: new Map([["oidc", oidc(stack.env.AUTH_OIDC_ISSUER!, stack.env.AUTH_OIDC_ID!, stack.env.AUTH_OIDC_SECRET!)]]),
+    providers: providerSpecs(stack.env),
     skewSeconds: 60,
     ...options,
   });

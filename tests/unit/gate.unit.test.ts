@@ -28,3 +28,15 @@ describe("sessionSecrets", () => {
     expect(() => sessionSecrets({})).toThrow(/AUTH_SECRET is not set/);
   });
 });
+
+describe("middleware matcher", () => {
+  it("runs the middleware on exactly the prefixes the gate protects", async () => {
+    const { config } = await import("@/middleware");
+    const { PROTECTED_API_PREFIXES, PROTECTED_PAGE_PREFIXES } = await import("@/lib/gate");
+    const covered = config.matcher.map((pattern) => {
+      expect(pattern).toMatch(/^\/[a-z/]+\/:path\*$/); // the prefix itself and everything under it
+      return pattern.replace(/\/:path\*$/, "");
+    });
+    expect(covered.sort()).toStrictEqual([...PROTECTED_API_PREFIXES, ...PROTECTED_PAGE_PREFIXES].sort());
+  });
+});

@@ -22,12 +22,27 @@ describe("parseEnv", () => {
 });
 
 describe("redact", () => {
-  it("hides token, secret and cookie fields at any depth and keeps the rest", () => {
-    expect(redact({ accountId: "a1", access_token: "x", nested: { refreshToken: "y", list: [{ client_secret: "z", ok: 1 }] }, cookie: "c" })).toStrictEqual({
+  it("hides secret-bearing fields at any depth and keeps the rest", () => {
+    expect(redact({ accountId: "a1", access_token: "x", nested: { refreshToken: "y", list: [{ client_secret: "z", ok: 1 }] }, cookie: "c", Authorization: "Bearer q" })).toStrictEqual({
       accountId: "a1",
       access_token: "[redacted]",
       nested: { refreshToken: "[redacted]", list: [{ client_secret: "[redacted]", ok: 1 }] },
       cookie: "[redacted]",
+      Authorization: "[redacted]",
+    });
+  });
+  it("keeps error codes and token versions, and writes dates as ISO strings (#11)", () => {
+    expect(redact({ code: "provider_unavailable", tokenVersion: 3, retryAfter: new Date("2026-01-01T00:00:30Z") })).toStrictEqual({
+      code: "provider_unavailable",
+      tokenVersion: 3,
+      retryAfter: "2026-01-01T00:00:30.000Z",
+    });
+  });
+  it("keeps an error's code and its cause, redacted too", () => {
+    const cause = Object.assign(new Error("bad answer"), { code: "OAUTH_RESPONSE_BODY_ERROR" });
+    const error = Object.assign(new Error("refresh failed", { cause }), { code: "provider_unavailable" });
+    expect(redact({ error })).toStrictEqual({
+      error: { name: "Error", message: "refresh failed", code: "provider_unavailable", status: undefined, cause: { name: "Error", message: "bad answer", code: "OAUTH_RESPONSE_BODY_ERROR", status: undefined, cause: undefined } },
     });
   });
 });
@@ -38,9 +53,10 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("7", now)).toStrictEqual(new Date("2026-01-01T00:00:07Z"));
     expect(parseRetryAfter("Thu, 01 Jan 2026 00:01:00 GMT", now)).toStrictEqual(new Date("2026-01-01T00:01:00Z"));
   });
-  it("ignores absent or unreadable values", () => {
+  it("ignores absent, unreadable or past values", () => {
     expect(parseRetryAfter(null, now)).toBeUndefined();
     expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter("0", now)).toBeUndefined();
   });
 });
 

@@ -1,38 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { accountStatus, shouldRefresh } from "@/lib/tokens/status";
+import { accountStatus, decide, type TokenDecision, type TokenState } from "@/lib/tokens/status";
 
 const now = new Date("2026-01-01T00:00:00Z");
 const epoch = now.getTime() / 1000;
-const account = (fields: Partial<Parameters<typeof shouldRefresh>[0]> = {}) => ({
+const later = (seconds: number) => new Date(now.getTime() + seconds * 1000);
+const account = (fields: Partial<TokenState> = {}): TokenState => ({
   status: "active",
   access_token: "ciphertext",
   refresh_token: "ciphertext",
   expires_at: epoch + 3600,
+  retryAfter: null,
+  leaseOwner: null,
+  leaseUntil: null,
+  tokenVersion: 3,
   ...fields,
 });
 
-describe("shouldRefresh", () => {
-  it("keeps a token valid for longer than the skew", () => {
-    expect(shouldRefresh(account({ expires_at: epoch + 61 }), now, 60)).toStrictEqual({ should: false, reason: "fresh" });
-  });
-  it("refreshes a token inside the skew window", () => {
-    expect(shouldRefresh(account({ expires_at: epoch + 60 }), now, 60)).toStrictEqual({ should: true, reason: "expiring" });
-  });
-  it("refreshes an expired token", () => {
-    expect(shouldRefresh(account({ expires_at: epoch - 1 }), now, 60)).toStrictEqual({ should: true, reason: "expired" });
-  });
-  it("never refreshes a token without an expiry", () => {
-    expect(shouldRefresh(account({ expires_at: null }), now, 60)).toStrictEqual({ should: false, reason: "no_expiry" });
-  });
-  it("refreshes when only a refresh token is stored", () => {
-    expect(shouldRefresh(account({ access_token: null }), now, 60)).toStrictEqual({ should: true, reason: "no_access_token" });
-  });
-  it("cannot refresh an expired token without a refresh token", () => {
-    expect(shouldRefresh(account({ expires_at: epoch - 1, refresh_token: null }), now, 60)).toStrictEqual({ should: false, reason: "no_refresh_token" });
-  });
-  it("stops for reauth_required and signed_out accounts", () => {
-    expect(shouldRefresh(account({ status: "reauth_required", expires_at: epoch - 1 }), now, 60)).toStrictEqual({ should: false, reason: "reauth_required" });
-    expect(shouldRefresh(account({ status: "signed_out" }), now, 60)).toStrictEqual({ should: false, reason: "signed_out" });
+describe("decide", () => {
+  const cases: [string, Partial<TokenState>, { forceAfterVersion?: number }, TokenDecision][] = [
+    ["uses a token valid for longer than the skew", { expires_at: epoch + 61 }, {}, { action: "use" }],
+    ["refreshes a token inside the skew window", { expires_at: epoch + 60 }, {}, { action: "refresh", reason: "expiring" }],
+    ["refreshes an expired token", { expires_at: epoch - 1 }, {}, { action: "refresh", reason: "expired" }],
+    ["uses a token without an expiry", { expires_at: null }, {}, { action: "use" }],
+    ["refreshes when only a refresh token is stored", { access_token: null }, {}, { action: "refresh", reason: "no_access_token" }],
+    ["uses a valid token even without a refresh token", { refresh_token: null }, {}, { action: "use" }],
+    ["asks for a sign-in when an expired token has no refresh token", { expires_at: epoch - 1, refresh_token: null }, {}, { action: "reauth", reason: "no_refresh_token" }],
+    ["asks for a sign-in after reauth_required, whatever is stored", { status: "reauth_required" }, {}, { action: "reauth", reason: "reauth_required" }],
+    ["asks for a sign-in after sign-out", { status: "signed_out", access_token: null, refresh_token: null }, {}, { action: "reauth", reason: "signed_out" }],
+    ["waits while another holder's lease runs", { expires_at: epoch - 1, leaseOwner: "other", leaseUntil: later(5) }, {}, { action: "wait" }],
+    ["ignores a lease that ran out", { expires_at: epoch - 1, leaseOwner: "dead", leaseUntil: later(-1) }, {}, { action: "refresh", reason: "expired" }],
+    ["backs off an expired token until retryAfter", { expires_at: epoch - 1, retryAfter: later(30) }, {}, { action: "backoff", until: later(30) }],
+    ["hands out a not-yet-expired token while backing off", { expires_at: epoch + 30, retryAfter: later(30) }, {}, { action: "use" }],
+    ["refreshes once retryAfter has passed", { expires_at: epoch - 1, retryAfter: later(-1) }, {}, { action: "refresh", reason: "expired" }],
+    ["forces a refresh of a valid token", {}, { forceAfterVersion: 3 }, { action: "refresh", reason: "forced" }],
+    ["takes a newer version as the forced refresh done", { tokenVersion: 4 }, { forceAfterVersion: 3 }, { action: "use" }],
+    ["backs off a forced refresh instead of using the old token", { retryAfter: later(30) }, { forceAfterVersion: 3 }, { action: "backoff", until: later(30) }],
+    ["waits for a lease before a forced refresh", { leaseOwner: "other", leaseUntil: later(5) }, { forceAfterVersion: 3 }, { action: "wait" }],
+  ];
+  it.each(cases)("%s", (_name, fields, force, expected) => {
+    expect(decide(account(fields), { now, skewSeconds: 60, ...force })).toStrictEqual(expected);
   });
 });
 

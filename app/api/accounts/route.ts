@@ -1,4 +1,4 @@
-import { listAccounts } from "@/lib/accounts";
+import { listAccounts } from "@/lib/account-actions";
 import { userRoute } from "@/lib/route";
 
 export const dynamic = "force-dynamic";

@@ -1,4 +1,4 @@
-import { disconnect } from "@/lib/accounts";
+import { disconnect } from "@/lib/account-actions";
 import { userRoute } from "@/lib/route";
 
 export const DELETE = userRoute<{ provider: string }>(({ userId, params }) => disconnect(userId, params.provider));

@@ -1,4 +1,4 @@
-import { callUserinfo } from "@/lib/accounts";
+import { callUserinfo } from "@/lib/account-actions";
 import { userRoute } from "@/lib/route";
 
 export const dynamic = "force-dynamic";

@@ -1,10 +1,10 @@
 import "server-only";
-import { findAccount } from "./db/accounts";
+import { deleteAccount, findAccount, findUserAccounts } from "./db/accounts";
 import { db } from "./db/client";
 import { badRequest, notFound } from "./errors";
 import { logger } from "./log";
 import { enabledProviders } from "./providers";
-import { AccessTokenRejectedError, fetchUserinfo, revokeToken } from "./providers/requests";
+import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
 import { accountStatus, type AccountStatus } from "./tokens/status";
@@ -35,7 +35,7 @@ export function checkProvider(provider: string): string {
 }
 
 export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
-  const rows = await db().account.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
+  const rows = await findUserAccounts(db(), userId);
   return rows.map((row) => ({
     provider: row.provider,
     providerAccountId: row.providerAccountId,
@@ -66,7 +66,7 @@ export async function callUserinfo(userId: string, provider: string): Promise<un
   try {
     return await fetchUserinfo(spec, await engine.getAccessToken(userId, provider));
   } catch (error) {
-    if (!(error instanceof AccessTokenRejectedError)) throw error;
+    if (!isAccessTokenRejected(error)) throw error;
     log.info("userinfo.token_rejected", { provider });
     await engine.forceRefresh(userId, provider);
     return fetchUserinfo(spec, await engine.getAccessToken(userId, provider));
@@ -92,6 +92,6 @@ export async function disconnect(userId: string, provider: string): Promise<Disc
     revocationError = (error as Error).message;
     log.warn("disconnect.revocation_failed", { provider, error });
   }
-  await db().account.deleteMany({ where: { id: row.id } });
+  await deleteAccount(db(), row.id);
   return { provider, revoked, revocationError };
 }

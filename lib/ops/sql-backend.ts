@@ -1,8 +1,10 @@
-// The Postgres behind the local Neon endpoint: embedded PGlite, or any server URL
-// through a pg pool. Both answer in Neon's shape: every value as Postgres text.
+// A database as the operations commands and the local Neon endpoint reach it:
+// any server URL through a pg pool (Neon accepts TCP too), or the embedded PGlite.
+// Both answer in Neon's shape: every value as Postgres text. PGlite is loaded only
+// when the embedded database is opened, so a deployment never loads it.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { PGlite, types as pgliteTypes } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 
 export type Field = { name: string; dataTypeID: number; tableID: number; columnID: number; dataTypeSize: number; dataTypeModifier: number; format: "text" };
@@ -16,6 +18,11 @@ export interface SqlBackend {
   batch(statements: Statement[], options: BatchOptions): Promise<TextResult[]>;
   /** Runs a multi-statement script (migrations) with the simple query protocol. */
   exec(script: string): Promise<void>;
+  /**
+   * Runs `work` on one connection holding the session advisory lock `key`, so two
+   * processes (two deploys, two `npm start`) never do it at once.
+   */
+  exclusive<T>(key: number, work: (connection: SqlBackend) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -51,6 +58,7 @@ function identityFor(...maps: object[]) {
 }
 
 export async function openPglite(dataDir: string): Promise<SqlBackend> {
+  const { PGlite, types: pgliteTypes } = await import("@electric-sql/pglite");
   mkdirSync(dirname(dataDir), { recursive: true });
   const db = await PGlite.create({ dataDir });
   const own = db as unknown as { parsers: object; serializers: object };
@@ -71,7 +79,7 @@ export async function openPglite(dataDir: string): Promise<SqlBackend> {
       fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, tableID: 0, columnID: 0, dataTypeSize: -1, dataTypeModifier: -1, format: "text" })),
     };
   };
-  return {
+  const backend: SqlBackend = {
     query: (statement) => run(db, statement),
     async batch(statements, options) {
       // PGlite runs one connection: transaction() holds it exclusively, so a batch
@@ -87,8 +95,11 @@ export async function openPglite(dataDir: string): Promise<SqlBackend> {
     async exec(script) {
       await db.exec(script);
     },
+    // One process, one connection: nothing else can run beside it.
+    exclusive: (_key, work) => work(backend),
     close: () => db.close(),
   };
+  return backend;
 }
 
 const rawText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -114,26 +125,43 @@ export function openPostgres(connectionString: string, max = 20): SqlBackend {
       })),
     };
   };
-  return {
-    query: (statement) => run(pool, statement),
+  // The same statements on the pool, or on one client held for exclusive work.
+  const on = (client: pg.Pool | pg.PoolClient): Omit<SqlBackend, "close"> => ({
+    query: (statement) => run(client, statement),
     async batch(statements, options) {
-      const client = await pool.connect();
+      const connection = client instanceof pg.Pool ? await client.connect() : client;
       try {
-        await client.query(beginStatement(options));
+        await connection.query(beginStatement(options));
         const results: TextResult[] = [];
-        for (const statement of statements) results.push(await run(client, statement));
-        await client.query("COMMIT");
+        for (const statement of statements) results.push(await run(connection, statement));
+        await connection.query("COMMIT");
         return results;
       } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
+        await connection.query("ROLLBACK").catch(() => {});
         throw error;
       } finally {
-        client.release();
+        if (connection !== client) connection.release();
       }
     },
     async exec(script) {
-      await pool.query(script);
+      await client.query(script);
     },
+    async exclusive(key, work) {
+      const connection = await pool.connect();
+      try {
+        await connection.query("SELECT pg_advisory_lock($1)", [key]);
+        try {
+          return await work({ ...on(connection), close: async () => {} });
+        } finally {
+          await connection.query("SELECT pg_advisory_unlock($1)", [key]);
+        }
+      } finally {
+        connection.release();
+      }
+    },
+  });
+  return {
+    ...on(pool),
     close: () => pool.end(),
   };
 }

@@ -1,13 +1,18 @@
 // Applies prisma/migrations the way `prisma migrate deploy` does, recording each in
-// Prisma's own _prisma_migrations table with Prisma's checksum (sha256 of the file),
-// so either tool accepts a database the other migrated. Needed because the Prisma
-// CLI's schema engine is a download this machine cannot make (PLATFORM.md).
+// Prisma's own _prisma_migrations table with Prisma's checksum (sha256 of the file)
+// and under Prisma's own advisory lock, so either tool accepts a database the other
+// migrated and neither runs beside the other. It needs no schema engine: the Prisma
+// CLI downloads a native one at run time, which an offline machine cannot, and the
+// embedded PGlite has no wire server for the engine's driver adapters.
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SqlBackend } from "./sql-backend";
 
-export const MIGRATIONS_DIR = join(import.meta.dirname, "..", "prisma", "migrations");
+export const MIGRATIONS_DIR = join(import.meta.dirname, "..", "..", "prisma", "migrations");
+
+// The key of Prisma's schema engine's migration lock (pg_advisory_lock(72707369)).
+const PRISMA_MIGRATION_LOCK = 72707369;
 
 // Prisma's own DDL for its bookkeeping table (schema-engine, postgres flavour).
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
@@ -34,8 +39,12 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
-/** Applies the pending migrations; returns the names it applied. */
-export async function applyMigrations(backend: SqlBackend, migrations = readMigrations()): Promise<string[]> {
+/** Applies the pending migrations; returns the names it applied. Waits for any other migrator. */
+export function applyMigrations(database: SqlBackend, migrations = readMigrations()): Promise<string[]> {
+  return database.exclusive(PRISMA_MIGRATION_LOCK, (backend) => applyPending(backend, migrations));
+}
+
+async function applyPending(backend: SqlBackend, migrations: Migration[]): Promise<string[]> {
   await backend.exec(CREATE_TABLE);
   const { rows } = await backend.query({
     query: `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,

@@ -1,0 +1,25 @@
+import "server-only";
+import type { Db } from "./client";
+import type { SweepRun } from "./generated/client";
+
+// The sweep's own record (one row per run) and the operator panel's counts.
+
+export type SweepCounts = Pick<SweepRun, "claimed" | "refreshed" | "failed" | "reauthRequired" | "skipped">;
+
+/** A run starts as a row with no finishedAt: a run killed midway stays visible as such. */
+export async function startSweepRun(db: Db): Promise<string> {
+  return (await db.sweepRun.create({ data: {}, select: { id: true } })).id;
+}
+
+export async function finishSweepRun(db: Db, id: string, counts: SweepCounts & { durationMs: number; error: string | null }): Promise<void> {
+  await db.sweepRun.update({ where: { id }, data: { ...counts, finishedAt: new Date() } });
+}
+
+export function recentSweepRuns(db: Db, take: number): Promise<SweepRun[]> {
+  return db.sweepRun.findMany({ orderBy: { startedAt: "desc" }, take });
+}
+
+/** Active accounts whose access token expires before the epoch second `before`. */
+export function countActiveExpiringBefore(db: Db, before: number): Promise<number> {
+  return db.account.count({ where: { status: "active", expires_at: { lt: before } } });
+}

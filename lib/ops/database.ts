@@ -1,0 +1,67 @@
+// Where the operations commands (db:migrate, tokens:reencrypt) and the dev stack
+// find the database, the places the README documents: DATABASE_URL (a local server
+// or Neon, over TCP, which Neon accepts too) or, unset, the embedded database that
+// `npm start` keeps in .tokenkeeper/. No running `npm start` is needed.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { configError } from "../errors";
+import { openPglite, openPostgres, type SqlBackend } from "./sql-backend";
+
+export const DEFAULT_HOME = join(import.meta.dirname, "..", "..", ".tokenkeeper");
+export const EMBEDDED_DATABASE_URL = "postgresql://tokenkeeper@localhost/tokenkeeper";
+/** Written by the dev stack while it has the embedded database open (PGlite allows one process). */
+export const STACK_PID_FILE = "stack.pid";
+
+type Env = Record<string, string | undefined>;
+
+export const tokenkeeperHome = (env: Env) => env.TOKENKEEPER_HOME ?? DEFAULT_HOME;
+
+export function checkDatabaseUrl(value: string): URL {
+  if (!URL.canParse(value)) throw configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database.");
+  const url = new URL(value);
+  if (!["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
+    throw configError(`DATABASE_URL must be a postgres:// or postgresql:// URL with a host, not "${url.protocol}//…".`);
+  }
+  return url;
+}
+
+function runningStack(home: string): number | undefined {
+  const file = join(home, STACK_PID_FILE);
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, "utf8"));
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined; // a stack that died without cleaning up
+  }
+}
+
+export type OpenedDatabase = { backend: SqlBackend; url: string; embedded: boolean };
+
+/**
+ * Opens the database `env` names: DATABASE_URL through a pg pool of `poolSize`, or
+ * the embedded PGlite in TOKENKEEPER_HOME. Refuses the embedded one on Vercel (a
+ * build without DATABASE_URL must fail, not migrate a throwaway database) and
+ * while another process has it open.
+ */
+export async function openDatabase(env: Env, { poolSize = 2, allowRunningStack = false } = {}): Promise<OpenedDatabase> {
+  const databaseUrl = env.DATABASE_URL?.trim();
+  if (databaseUrl) {
+    const url = checkDatabaseUrl(databaseUrl);
+    const backend = openPostgres(databaseUrl, poolSize);
+    try {
+      await backend.query({ query: "SELECT 1", params: [] });
+    } catch (error) {
+      await backend.close().catch(() => {});
+      const reason = (error as { code?: string; message?: string }).code ?? (error as Error).message;
+      throw configError(`DATABASE_URL names a database that cannot be reached (${url.hostname}:${url.port || 5432}, ${reason}).`);
+    }
+    return { backend, url: databaseUrl, embedded: false };
+  }
+  if (env.VERCEL) throw configError("DATABASE_URL is not set: set it in the Vercel project's environment variables (the embedded database is for local use only).");
+  const home = tokenkeeperHome(env);
+  const pid = allowRunningStack ? undefined : runningStack(home);
+  if (pid !== undefined) throw configError(`npm start (pid ${pid}) has the embedded database open: stop it first, then run this again.`);
+  return { backend: await openPglite(join(home, "pglite")), url: EMBEDDED_DATABASE_URL, embedded: true };
+}

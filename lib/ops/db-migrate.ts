@@ -1,0 +1,18 @@
+// `npm run db:migrate`: applies prisma/migrations to the database DATABASE_URL names
+// (unset: the embedded one). Run by `vercel-build` before `next build`.
+import { TokenError } from "../errors";
+import { openDatabase } from "./database";
+import { applyMigrations } from "./migrations";
+
+try {
+  const { backend } = await openDatabase(process.env, { poolSize: 1 });
+  try {
+    const applied = await applyMigrations(backend);
+    console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema up to date");
+  } finally {
+    await backend.close();
+  }
+} catch (error) {
+  console.error(`db:migrate failed: ${error instanceof TokenError ? error.message : (error as Error).message}`);
+  process.exitCode = 1;
+}

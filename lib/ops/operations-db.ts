@@ -1,0 +1,23 @@
+import { createDb, type Db } from "../db/client";
+import { openDatabase } from "./database";
+import { startNeonEndpoint } from "./neon-endpoint";
+
+/**
+ * The app's own Prisma client (Neon's HTTP driver) for an operations command, on
+ * any database the README documents: the database is opened over TCP or embedded,
+ * and a Neon endpoint on loopback, inside this process, sits in front of it. So a
+ * command runs exactly the app's statements, with no `npm start` running.
+ */
+export async function openOperationsDb(env: Record<string, string | undefined>): Promise<{ db: Db; close(): Promise<void> }> {
+  const { backend, url } = await openDatabase(env);
+  const endpoint = await startNeonEndpoint(backend);
+  const db = createDb(url, endpoint.url);
+  return {
+    db,
+    async close() {
+      await db.$disconnect();
+      await endpoint.close();
+      await backend.close();
+    },
+  };
+}

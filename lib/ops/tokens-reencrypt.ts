@@ -1,0 +1,19 @@
+// `npm run tokens:reencrypt`: after a new key is put first in TOKEN_ENCRYPTION_KEYS,
+// moves every stored token under it; then the old key can be dropped.
+import { parseKeyring } from "../tokens/crypto";
+import { reencryptAll } from "../tokens/reencrypt";
+import { openOperationsDb } from "./operations-db";
+
+try {
+  const keyring = parseKeyring(process.env.TOKEN_ENCRYPTION_KEYS);
+  const { db, close } = await openOperationsDb(process.env);
+  try {
+    const report = await reencryptAll(db, keyring);
+    console.log(`scanned ${report.scanned} accounts, re-encrypted ${report.reencrypted}, ${report.changedMeanwhile} changed meanwhile (already under the newest key)`);
+  } finally {
+    await close();
+  }
+} catch (error) {
+  console.error(`tokens:reencrypt failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
