@@ -1,0 +1,101 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { applyMigrations } from "@/lib/ops/migrations";
+import { deployMigrations, draftMigration, EMPTY_MIGRATION, migrationDrift, migrationStatus, MIGRATIONS_PATH } from "@/lib/ops/schema-engine";
+import { openPostgres } from "@/lib/ops/sql-backend";
+import { freshPostgresDatabase } from "../support/stack";
+
+// Prisma's own schema engine (WebAssembly, through a driver adapter) holds the
+// committed migrations to schema.prisma, and holds our runner (lib/ops/migrations.ts,
+// which db:migrate and the dev stack use) to what `prisma migrate deploy` does.
+
+const INIT = "20261126000000_init";
+const committed = () => readFileSync(join(MIGRATIONS_PATH, INIT, "migration.sql"), "utf8");
+
+/** A copy of prisma/migrations with `edit` applied to the init migration. */
+function editedMigrations(edit: (sql: string) => string): string {
+  const dir = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-"));
+  cpSync(MIGRATIONS_PATH, dir, { recursive: true });
+  const file = join(dir, INIT, "migration.sql");
+  writeFileSync(file, edit(readFileSync(file, "utf8")));
+  return dir;
+}
+
+async function rows(url: string, sql: string): Promise<unknown[][]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query({ text: sql, rowMode: "array" })).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe("prisma/migrations against schema.prisma, by Prisma's schema engine", () => {
+  it("leaves nothing to migrate", async () => {
+    expect(await migrationDrift(await freshPostgresDatabase())).toBe(EMPTY_MIGRATION);
+  });
+
+  it("is byte for byte the migration `prisma migrate dev` would write", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "tokenkeeper-no-migrations-"));
+    cpSync(join(MIGRATIONS_PATH, "migration_lock.toml"), join(empty, "migration_lock.toml"));
+    expect(await draftMigration(await freshPostgresDatabase(), "init", empty)).toBe(committed());
+  });
+
+  it("names exactly what a broken copy lacks: a dropped index, a changed type, a removed default", async () => {
+    const broken = editedMigrations((sql) =>
+      sql
+        .replace(/-- CreateIndex\nCREATE INDEX "Account_status_expires_at_idx"[^\n]*\n\n/, "")
+        .replace('"failureCount" INTEGER NOT NULL DEFAULT 0', '"failureCount" INTEGER NOT NULL')
+        .replace('"lastError" TEXT', '"lastError" VARCHAR(20)'),
+    );
+    try {
+      const drift = await migrationDrift(await freshPostgresDatabase(), broken);
+      expect(drift).toContain(`ALTER COLUMN "failureCount" SET DEFAULT 0`);
+      expect(drift).toContain(`ALTER COLUMN "lastError" SET DATA TYPE TEXT`);
+      expect(drift).toContain(`CREATE INDEX "Account_status_expires_at_idx" ON "Account"("status", "expires_at");`);
+      expect(drift.match(/;$/gm)).toHaveLength(2); // those two statements and nothing else
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("our migration runner next to `prisma migrate deploy`", () => {
+  it("leaves a database Prisma's engine finds up to date, with the same bookkeeping", async () => {
+    const ours = await freshPostgresDatabase();
+    const theirs = await freshPostgresDatabase();
+    const backend = openPostgres(ours, 2);
+    const started = performance.now();
+    expect(await applyMigrations(backend)).toStrictEqual([INIT]);
+    const oursMs = performance.now() - started;
+    await backend.close();
+    const engineStarted = performance.now();
+    expect(await deployMigrations(theirs)).toStrictEqual([INIT]);
+    const engineMs = performance.now() - engineStarted;
+    console.log(`migrating a fresh database: runner ${oursMs.toFixed(0)} ms, Prisma's wasm engine ${engineMs.toFixed(0)} ms`);
+
+    const bookkeeping = `SELECT migration_name, checksum, applied_steps_count, finished_at IS NOT NULL, rolled_back_at FROM "_prisma_migrations"`;
+    expect(await rows(ours, bookkeeping)).toStrictEqual(await rows(theirs, bookkeeping));
+    // `prisma migrate deploy` on our database: nothing to apply, nothing edited or failed.
+    expect(await deployMigrations(ours)).toStrictEqual([]);
+    expect(await migrationStatus(ours)).toMatchObject({ history: null, failedMigrationNames: [], editedMigrationNames: [], hasMigrationsTable: true });
+    // And the reverse: our runner on the engine's database has nothing to do.
+    const again = openPostgres(theirs, 2);
+    expect(await applyMigrations(again)).toStrictEqual([]);
+    await again.close();
+  });
+
+  it("lets two migrators start at once on a fresh database: one migrates, the other waits and finds nothing to do (#11)", async () => {
+    const url = await freshPostgresDatabase();
+    const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
+    const results = await Promise.all([applyMigrations(a), applyMigrations(b)]);
+    await Promise.all([a.close(), b.close()]);
+    expect(results.flat()).toStrictEqual([INIT]);
+    expect(await rows(url, `SELECT count(*)::int FROM "_prisma_migrations"`)).toStrictEqual([[1]]);
+  });
+});
+
