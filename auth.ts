@@ -7,6 +7,7 @@ import { authConfig } from "./auth.config";
 import { db } from "./lib/db/client";
 import { logger } from "./lib/log";
 import { clearUserTokens } from "./lib/db/accounts";
+import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
 import { keyring } from "./lib/tokens/crypto";
 
@@ -18,13 +19,32 @@ declare module "next-auth" {
 
 const log = logger("auth");
 
-/** The Prisma adapter, with the first link's tokens encrypted like every later write. */
+/**
+ * The Prisma adapter, with the first link's tokens encrypted like every later write,
+ * and no orphans: Auth.js creates the User before it links the Account, so a link
+ * that fails would leave a User that no provider can sign in to, and every later
+ * sign-in with that email would end in OAuthAccountNotLinked.
+ */
 function tokenkeeperAdapter(): Adapter {
   const adapter = PrismaAdapter(db() as unknown as Parameters<typeof PrismaAdapter>[0]);
   return {
     ...adapter,
     async linkAccount(account) {
-      await adapter.linkAccount!(await encryptAccountTokens(keyring(), account));
+      try {
+        await adapter.linkAccount!(await encryptAccountTokens(keyring(), account));
+      } catch (error) {
+        if (await deleteUserWithoutAccounts(db(), account.userId)) log.warn("signin.orphan_removed", { userId: account.userId });
+        throw error;
+      }
+    },
+    // An orphan left before this fix (or by a crash between the two steps) is not a user.
+    async getUserByEmail(email) {
+      const user = await adapter.getUserByEmail!(email);
+      if (user && (await deleteUserWithoutAccounts(db(), user.id))) {
+        log.warn("signin.orphan_removed", { userId: user.id });
+        return null;
+      }
+      return user;
     },
   };
 }

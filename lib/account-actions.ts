@@ -1,13 +1,14 @@
 import "server-only";
 import { deleteAccount, findAccount, findUserAccounts } from "./db/accounts";
 import { db } from "./db/client";
-import { badRequest, notFound } from "./errors";
+import { env } from "./env";
+import { badRequest, notFound, TokenError } from "./errors";
 import { logger } from "./log";
 import { enabledProviders } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
-import { accountStatus, type AccountStatus } from "./tokens/status";
+import { accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. Nothing
 // here returns a token value.
@@ -54,8 +55,19 @@ async function summaryOf(userId: string, provider: string): Promise<AccountSumma
   return summary;
 }
 
-export async function refreshNow(userId: string, provider: string): Promise<AccountSummary> {
-  await tokenEngine().forceRefresh(userId, checkProvider(provider));
+/**
+ * "Refresh now", on a user's request: at most one per account per
+ * TOKEN_FORCED_REFRESH_INTERVAL_SECONDS (default 30), counted from the last refresh
+ * of any kind, so no user can spend the app's quota at the provider for everyone.
+ */
+export async function refreshNow(userId: string, provider: string, now = new Date()): Promise<AccountSummary> {
+  const row = await findAccount(db(), userId, checkProvider(provider));
+  if (!row) throw notFound(`no ${provider} account is linked`);
+  const allowedAt = nextForcedRefreshAt(row.refreshedAt, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
+  if (allowedAt && allowedAt > now) {
+    throw new TokenError("rate_limited", `this ${provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
+  }
+  await tokenEngine().forceRefresh(userId, provider);
   return summaryOf(userId, provider);
 }
 

@@ -27,6 +27,12 @@ const schema = z.object({
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+  TOKEN_FORCED_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
+  // Users (by email) who see the operator panel: global counts and sweep history.
+  TOKENKEEPER_OPERATOR_EMAILS: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
   AUTH_GOOGLE_ID: optional,
   AUTH_GOOGLE_SECRET: optional,
   AUTH_DISCORD_ID: optional,

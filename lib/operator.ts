@@ -1,13 +1,19 @@
 import "server-only";
 import { db } from "./db/client";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
+import { env } from "./env";
 
 export type OperatorPanel = {
   runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
   expiringWithinHour: number;
 };
 
-/** The last sweep runs and how many active tokens expire within the hour. */
+/** Is this signed-in user one of TOKENKEEPER_OPERATOR_EMAILS? */
+export function isOperator(email: string | null | undefined): boolean {
+  return Boolean(email) && env().TOKENKEEPER_OPERATOR_EMAILS.includes(email!.toLowerCase());
+}
+
+/** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
   const [runs, expiringWithinHour] = await Promise.all([
     recentSweepRuns(db(), 5),

@@ -29,7 +29,9 @@ async function call(method: string, url: string): Promise<unknown> {
   return body;
 }
 
-export function AccountCard({ account, providerName }: { account: AccountSummary; providerName: string }) {
+type CardProps = { account: AccountSummary; providerName: string; forcedRefreshIntervalSeconds: number };
+
+export function AccountCard({ account, providerName, forcedRefreshIntervalSeconds }: CardProps) {
   const router = useRouter();
   const [now, setNow] = useState<number | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -37,6 +39,9 @@ export function AccountCard({ account, providerName }: { account: AccountSummary
   const [userinfo, setUserinfo] = useState<unknown>(null);
   const base = `/api/accounts/${encodeURIComponent(account.provider)}`;
   const needsSignIn = account.status === "reauth_required" || account.status === "signed_out";
+  // The server allows one forced refresh per interval after any refresh: say when.
+  const refreshableAt = account.refreshedAt ? Date.parse(account.refreshedAt) + forcedRefreshIntervalSeconds * 1000 : 0;
+  const waitSeconds = now === null ? 0 : Math.ceil((refreshableAt - now) / 1000);
 
   useEffect(() => {
     setNow(Date.now());
@@ -85,11 +90,11 @@ export function AccountCard({ account, providerName }: { account: AccountSummary
           </a>
         ) : (
           <>
-            <button type="button" disabled={busy !== null} onClick={() => run("refresh", async () => {
+            <button type="button" disabled={busy !== null || waitSeconds > 0} data-testid="refresh" onClick={() => run("refresh", async () => {
               await call("POST", `${base}/refresh`);
               router.refresh();
             })}>
-              {busy === "refresh" ? "Refreshing…" : "Refresh now"}
+              {busy === "refresh" ? "Refreshing…" : waitSeconds > 0 ? `Refresh again in ${waitSeconds} s` : "Refresh now"}
             </button>
             <button type="button" className="secondary" disabled={busy !== null} onClick={() => run("userinfo", async () => {
               setUserinfo(((await call("GET", `${base}/userinfo`)) as { userinfo: unknown }).userinfo);

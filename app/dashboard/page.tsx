@@ -2,7 +2,8 @@ import { redirect } from "next/navigation";
 import { auth, signOut } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
 import { listAccounts } from "@/lib/account-actions";
-import { operatorPanel } from "@/lib/operator";
+import { env } from "@/lib/env";
+import { isOperator, operatorPanel } from "@/lib/operator";
 import { SignInButtons } from "../sign-in-buttons";
 import { AccountCard } from "./account-card";
 import { LocalTime } from "./local-time";
@@ -12,7 +13,9 @@ export const dynamic = "force-dynamic";
 export default async function Dashboard() {
   const session = await auth();
   if (!session?.user?.id) redirect("/signin?callbackUrl=/dashboard");
-  const [accounts, panel] = await Promise.all([listAccounts(session.user.id), operatorPanel()]);
+  // Non-operators get no panel at all: nothing of it reaches their HTML or RSC payload.
+  const [accounts, panel] = await Promise.all([listAccounts(session.user.id), isOperator(session.user.email) ? operatorPanel() : null]);
+  const forcedRefreshIntervalSeconds = env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
   const providerNames = new Map(authProviderLabels().map(({ id, name }) => [id, name]));
 
   return (
@@ -37,13 +40,20 @@ export default async function Dashboard() {
       {accounts.length === 0 ? <p>No provider account is linked.</p> : null}
       <section className="cards" aria-label="Connected accounts">
         {accounts.map((account) => (
-          <AccountCard key={account.provider} account={account} providerName={providerNames.get(account.provider) ?? account.provider} />
+          <AccountCard
+            key={account.provider}
+            account={account}
+            providerName={providerNames.get(account.provider) ?? account.provider}
+            forcedRefreshIntervalSeconds={forcedRefreshIntervalSeconds}
+          />
         ))}
       </section>
 
       <h2>Link another provider</h2>
       <SignInButtons callbackUrl="/dashboard" label="Link" />
 
+      {panel ? (
+        <>
       <h2>Operator panel</h2>
       <div className="panel">
         <p>
@@ -85,6 +95,8 @@ export default async function Dashboard() {
           </table>
         )}
       </div>
+        </>
+      ) : null}
     </>
   );
 }

@@ -59,3 +59,8 @@ export function accountStatus(account: Pick<Account, "status" | "expires_at">, n
   if (secondsLeft <= 0) return "expired";
   return secondsLeft <= EXPIRING_WINDOW_SECONDS ? "expiring" : "active";
 }
+
+/** When a user may force the next refresh of an account last refreshed at `refreshedAt`. */
+export function nextForcedRefreshAt(refreshedAt: Date | null, intervalSeconds: number): Date | null {
+  return refreshedAt ? new Date(refreshedAt.getTime() + intervalSeconds * 1000) : null;
+}

@@ -18,7 +18,8 @@ const issued = new Set<string>();
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   stack = await startTestStack("pglite", { PORT: String(PORT) }, PORT);
-  server = await buildAndStart(stack.env, PORT);
+  // A short forced-refresh interval, so the visit can press "Refresh now" soon after signing in.
+  server = await buildAndStart({ ...stack.env, TOKEN_FORCED_REFRESH_INTERVAL_SECONDS: "3", TOKENKEEPER_OPERATOR_EMAILS: "grace@dev.tokenkeeper.test" }, PORT);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -77,21 +78,28 @@ describe("the dashboard in Chromium", () => {
     await collectIssuedTokens();
     await page.screenshot({ path: `${ARTIFACTS}dashboard-desktop.png`, fullPage: true });
 
+    // ada is no operator: no panel, in the page or in anything the browser received.
+    expect(await page.getByRole("heading", { name: "Operator panel" }).count()).toBe(0);
+    expect(seen.some(({ body }) => body.includes("Last sweep runs") || body.includes("expiringWithinHour"))).toBe(false);
+
+    // Just signed in: "Refresh now" waits out the interval (#11), then works.
     const refreshedBefore = await card.getByTestId("refreshed-at").locator("time").getAttribute("datetime");
-    await page.waitForTimeout(1100); // refreshedAt has millisecond precision; make the change visible
-    await card.getByRole("button", { name: "Refresh now" }).click();
+    await expect.poll(() => card.getByTestId("refresh").textContent()).toMatch(/^Refresh again in \d s$/);
+    expect(await card.getByTestId("refresh").isDisabled()).toBe(true);
+    await card.getByRole("button", { name: "Refresh now" }).click({ timeout: 10_000 });
     await expect.poll(() => card.getByTestId("refreshed-at").locator("time").getAttribute("datetime")).not.toBe(refreshedBefore);
     await collectIssuedTokens();
 
     await card.getByRole("button", { name: "Call the provider's API" }).click();
     await expect.poll(() => card.getByTestId("userinfo").textContent()).toContain('"name": "ada"');
 
-    // A new browser context has no session: sign in there too, for the 375 px view.
+    // A new browser context has no session: grace, an operator, signs in there, at 375 px.
     const narrow = await newPage(375);
     await narrow.goto(`${server.url}/dashboard`);
     await narrow.waitForURL(/\/signin\?callbackUrl=/);
-    await signInAtDevProvider(narrow, "ada");
+    await signInAtDevProvider(narrow, "grace");
     await narrow.locator('article[data-provider="oidc"]').waitFor();
+    await narrow.getByRole("heading", { name: "Operator panel" }).waitFor();
     const overflow = await narrow.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await narrow.screenshot({ path: `${ARTIFACTS}dashboard-375.png`, fullPage: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect } from "@/lib/account-actions";
+import { callUserinfo, disconnect, refreshNow } from "@/lib/account-actions";
 import { claimLease } from "@/lib/db/accounts";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
@@ -121,6 +121,22 @@ describe("account actions", () => {
     const before = refreshCalls();
     expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ sub: `engine-${seq}` });
     expect(refreshCalls() - before).toBe(1);
+  });
+
+  it("lets one user force at most one refresh per account per interval: 100 presses, at most 4 provider calls (#11)", async () => {
+    const account = await seeded(epochNow() + 3600);
+    // Last refreshed well before the interval: the first press goes through.
+    await stack.db.account.update({ where: { id: account.accountId }, data: { refreshedAt: new Date(Date.now() - 60_000) } });
+    const before = refreshCalls();
+    const answers = [];
+    for (let i = 0; i < 100; i++) answers.push(await refreshNow(account.userId, "oidc").then(() => "ok", (error: unknown) => error));
+    expect(refreshCalls() - before).toBeLessThanOrEqual(4);
+    expect(answers[0]).toBe("ok");
+    const limited = answers.slice(1) as { code: string; status: number; retryAfter: Date }[];
+    expect(limited.every((error) => error.code === "rate_limited" && error.status === 429)).toBe(true);
+    // Retry-After points at the end of the 30 s interval.
+    expect(limited[0]!.retryAfter.getTime() - Date.now()).toBeGreaterThan(25_000);
+    expect(limited[0]!.retryAfter.getTime() - Date.now()).toBeLessThanOrEqual(30_000);
   });
 
   it("revokes at the provider on disconnect, then unlinks", async () => {

@@ -79,6 +79,30 @@ describe("sign-in", () => {
   });
 });
 
+describe("a sign-in that fails half-way (#11)", () => {
+  it("leaves no orphan user behind, so the next sign-in links the account", async () => {
+    // A real database error while Auth.js links the account, after it created the user.
+    await stack.backend.exec(`
+      CREATE FUNCTION refuse_account() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected by the test'; END $$;
+      CREATE TRIGGER refuse_account BEFORE INSERT ON "Account" FOR EACH ROW EXECUTE FUNCTION refuse_account();`);
+    try {
+      await expect(signInThroughApp(APP_URL, "half-way", fetcher)).rejects.toThrow(/sign-in failed/);
+    } finally {
+      await stack.backend.exec(`DROP TRIGGER refuse_account ON "Account"; DROP FUNCTION refuse_account();`);
+    }
+    expect(await stack.db.user.count({ where: { email: "half-way@dev.tokenkeeper.test" } })).toBe(0);
+    await signInThroughApp(APP_URL, "half-way", fetcher);
+    expect(await row("half-way")).toMatchObject({ status: "active" });
+  });
+
+  it("does not let an orphan left earlier block the sign-in", async () => {
+    await stack.db.user.create({ data: { name: "stale", email: "stale-orphan@dev.tokenkeeper.test" } });
+    await signInThroughApp(APP_URL, "stale-orphan", fetcher);
+    const account = await row("stale-orphan");
+    expect(await stack.db.user.findUniqueOrThrow({ where: { id: account.userId } })).toMatchObject({ email: "stale-orphan@dev.tokenkeeper.test" });
+  });
+});
+
 describe("sign-out", () => {
   it("clears the user's tokens, and a second sign-out is harmless", async () => {
     const agent = await signInThroughApp(APP_URL, "leaving-user", fetcher);
