@@ -2,6 +2,7 @@ import type { NextAuthConfig } from "next-auth";
 import { errorResponse, unauthorized } from "./lib/errors";
 import { gate } from "./lib/gate";
 import { configuredProviders } from "./lib/providers/registry";
+import { SESSION_MAX_AGE_SECONDS, SESSION_UPDATE_AGE_SECONDS, sessionSecretList } from "./lib/session-check";
 
 // Edge-safe half of the Auth.js config: it holds no adapter, no database and no
 // token keys, so an edge bundle can import it; auth.ts adds those in Node.
@@ -13,8 +14,12 @@ export function authProviderLabels(): { id: string; name: string }[] {
 
 export const authConfig = {
   providers: configuredProviders(process.env).map((provider) => provider.authjs),
+  // Newest first, as the middleware takes them; next-auth alone would read AUTH_SECRET
+  // only and refuse sessions sealed under AUTH_SECRET_1..3. (Empty: Auth.js's own lookup.)
+  secret: sessionSecretList(process.env),
   pages: { signIn: "/signin" },
-  session: { strategy: "jwt" },
+  // The middleware rolls sessions by these same numbers (lib/session-check.ts).
+  session: { strategy: "jwt", maxAge: SESSION_MAX_AGE_SECONDS, updateAge: SESSION_UPDATE_AGE_SECONDS },
   trustHost: true,
   callbacks: {
     authorized({ auth, request }) {

@@ -6,6 +6,7 @@ import { cache } from "react";
 import { authConfig } from "./auth.config";
 import { db } from "./lib/db/client";
 import { logger } from "./lib/log";
+import { sessionSecrets } from "./lib/session-check";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
@@ -53,6 +54,8 @@ function tokenkeeperAdapter(): Adapter {
 export function nodeAuthConfig(): NextAuthConfig {
   return {
     ...authConfig,
+    // Read per request, like the rest of the Node config.
+    secret: sessionSecrets(process.env),
     adapter: tokenkeeperAdapter(),
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.

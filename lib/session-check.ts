@@ -1,22 +1,130 @@
-import { getToken } from "next-auth/jwt";
+import { base64url, calculateJwkThumbprint, EncryptJWT, jwtDecrypt } from "jose";
 
-// The edge gate's whole job: is there a valid Auth.js session cookie? Decrypting
-// that one JWE with Auth.js's own decoder costs a fraction of NextAuth(config).auth
-// (see the edge benchmark). A tampered, expired or foreign-secret cookie decodes to
-// null: signed out, never an error.
+// The edge gate's whole job: is there a valid Auth.js session cookie, and should it
+// be re-issued? It decodes exactly as Auth.js's own decode (@auth/core/jwt: JWE
+// dir + A256CBC-HS512 under a key derived from the secret with HKDF, 15 s clock
+// tolerance), but derives each key once per isolate instead of on every request.
+// A tampered, expired or foreign-secret cookie is signed out, never an error.
 
-export async function hasSession(request: Request, secret: string | string[]): Promise<boolean> {
-  const secureCookie = new URL(request.url).protocol === "https:";
-  const token = await getToken({ req: request, secret, secureCookie, logger: { error: () => {}, warn: () => {}, debug: () => {} } as never });
-  return typeof token?.sub === "string";
-}
+/** Auth.js's defaults, set explicitly in auth.config.ts so the two never drift. */
+export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;
+export const SESSION_UPDATE_AGE_SECONDS = 24 * 60 * 60;
+
+const ENC = "A256CBC-HS512";
 
 /**
- * The session secrets exactly as Auth.js collects them (@auth/core setEnvDefaults):
- * AUTH_SECRET_1..3 (rotation) before AUTH_SECRET, so both sides accept the same cookies.
+ * The session secrets, newest first: AUTH_SECRET seals new sessions; AUTH_SECRET_1..3
+ * are older secrets still accepted while rotating. Auth.js and the middleware both
+ * take this one list (auth.ts passes it as `secret`).
  */
+export function sessionSecretList(env: Record<string, string | undefined>): string[] {
+  return [env.AUTH_SECRET, env.AUTH_SECRET_1, env.AUTH_SECRET_2, env.AUTH_SECRET_3].filter((s): s is string => Boolean(s));
+}
+
+/** sessionSecretList, refusing an empty one: a gate with no secret would sign everyone out silently. */
 export function sessionSecrets(env: Record<string, string | undefined>): string[] {
-  const secrets = [env.AUTH_SECRET_3, env.AUTH_SECRET_2, env.AUTH_SECRET_1, env.AUTH_SECRET].filter((s): s is string => Boolean(s));
-  if (secrets.length === 0) throw new Error("AUTH_SECRET is not set: the middleware cannot check sessions.");
+  const secrets = sessionSecretList(env);
+  if (secrets.length === 0) throw new Error("AUTH_SECRET is not set: sessions cannot be checked.");
   return secrets;
+}
+
+export const sessionCookieName = (secure: boolean) => `${secure ? "__Secure-" : ""}authjs.session-token`;
+
+type DerivedKey = { key: Uint8Array; kid: string };
+const derivedKeys = new Map<string, Promise<DerivedKey>>();
+
+/** HKDF as Auth.js derives it, cached for the life of the isolate. */
+function derive(enc: string, secret: string, salt: string): Promise<DerivedKey> {
+  const cacheKey = `${enc}\u0000${salt}\u0000${secret}`;
+  let pending = derivedKeys.get(cacheKey);
+  if (!pending) {
+    pending = (async () => {
+      const length = enc === "A256GCM" ? 32 : 64;
+      const material = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]);
+      const bits = await crypto.subtle.deriveBits(
+        { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode(salt), info: new TextEncoder().encode(`Auth.js Generated Encryption Key (${salt})`) },
+        material,
+        length * 8,
+      );
+      const key = new Uint8Array(bits);
+      return { key, kid: await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(key) }, length === 32 ? "sha256" : "sha512") };
+    })();
+    derivedKeys.set(cacheKey, pending);
+  }
+  return pending;
+}
+
+/** The session cookie's value, joined from Auth.js's chunks (name.0, name.1, …) when it split it. */
+function readCookie(header: string | null, name: string): { value: string; chunked: boolean } | null {
+  const parts = new Map<string, string>();
+  for (const pair of (header ?? "").split(";")) {
+    const index = pair.indexOf("=");
+    if (index < 0) continue;
+    const key = pair.slice(0, index).trim();
+    if (key.startsWith(name)) parts.set(key, pair.slice(index + 1).trim());
+  }
+  if (parts.size === 0) return null;
+  const suffix = (key: string) => Number.parseInt(key.split(".").pop() ?? "", 10) || 0;
+  const value = [...parts.keys()].sort((a, b) => suffix(a) - suffix(b)).map((key) => parts.get(key)).join("");
+  return { value, chunked: parts.size > 1 };
+}
+
+export type SessionCheck = {
+  signedIn: boolean;
+  /** A Set-Cookie value to send back: the same session, sealed anew (rolling sessions). */
+  renewal?: string;
+};
+
+/**
+ * Decodes the request's session cookie. Re-issues it, as Auth.js would, once it is
+ * older than SESSION_UPDATE_AGE_SECONDS, and at once when an older secret opened it
+ * (so a rotation moves active users to the new secret).
+ */
+export async function checkSession(request: Request, secrets: string[], now = Date.now()): Promise<SessionCheck> {
+  const secure = new URL(request.url).protocol === "https:";
+  const name = sessionCookieName(secure);
+  const cookie = readCookie(request.headers.get("cookie"), name);
+  if (!cookie) return { signedIn: false };
+  let opener = -1;
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtDecrypt(
+      cookie.value,
+      async ({ kid, enc }) => {
+        for (const [index, secret] of secrets.entries()) {
+          const derived = await derive(enc as string, secret, name);
+          if (kid === undefined || kid === derived.kid) {
+            opener = index;
+            return derived.key;
+          }
+        }
+        throw new Error("no matching decryption secret");
+      },
+      { clockTolerance: 15, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: [ENC, "A256GCM"], currentDate: new Date(now) },
+    ));
+  } catch {
+    return { signedIn: false };
+  }
+  if (typeof payload.sub !== "string") return { signedIn: false };
+  const age = now / 1000 - (typeof payload.iat === "number" ? payload.iat : 0);
+  // A chunked cookie is re-issued by Auth.js itself (it writes the chunks).
+  if (cookie.chunked || (opener === 0 && age < SESSION_UPDATE_AGE_SECONDS)) return { signedIn: true };
+  return { signedIn: true, renewal: await reseal(payload, secrets[0]!, name, secure, now) };
+}
+
+/** The session sealed as Auth.js's encode does: newest secret, new iat, exp and jti. */
+async function reseal(payload: Record<string, unknown>, secret: string, name: string, secure: boolean, now: number): Promise<string> {
+  const { iat: _iat, exp: _exp, jti: _jti, ...claims } = payload;
+  const { key, kid } = await derive(ENC, secret, name);
+  const issuedAt = Math.floor(now / 1000);
+  const expires = issuedAt + SESSION_MAX_AGE_SECONDS;
+  const value = await new EncryptJWT(claims)
+    .setProtectedHeader({ alg: "dir", enc: ENC, kid })
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expires)
+    .setJti(crypto.randomUUID())
+    .encrypt(key);
+  const attributes = [`${name}=${value}`, "Path=/", `Expires=${new Date(expires * 1000).toUTCString()}`, "HttpOnly", "SameSite=Lax"];
+  if (secure) attributes.push("Secure");
+  return attributes.join("; ");
 }

@@ -1,5 +1,7 @@
+import { hkdfSync } from "node:crypto";
+import { base64url, calculateJwkThumbprint, EncryptJWT } from "jose";
 import { Miniflare } from "miniflare";
-import { encode } from "next-auth/jwt";
+import { decode, encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleMiddleware, type EdgeBundle } from "./bundle";
 
@@ -95,5 +97,57 @@ describe("the lean check", () => {
     }
     console.log(`edge bundle (esbuild, minified): lean ${(workers.lean!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip, NextAuth(authConfig).auth ${(workers.authjs!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip`);
     expect(workers.lean!.bundle.gzipBytes).toBeLessThan(workers.authjs!.bundle.gzipBytes);
+  });
+});
+
+describe("session secrets rotated (AUTH_SECRET new, AUTH_SECRET_1 old) and rolling sessions (#11)", () => {
+  const NEW = "the-new-session-secret-0123456789ab";
+  const rotated: Record<string, Miniflare> = {};
+  beforeAll(async () => {
+    for (const [name, file] of Object.entries(VARIANTS)) {
+      const bundle = await bundleMiddleware(file, { AUTH_SECRET: NEW, AUTH_SECRET_1: SECRET });
+      rotated[name] = new Miniflare({ modules: true, script: bundle.code, compatibilityDate: "2025-01-01" });
+    }
+  });
+  afterAll(async () => {
+    for (const mf of Object.values(rotated)) await mf.dispose();
+  });
+
+  /** A session sealed as Auth.js seals it, issued `ageSeconds` ago. */
+  async function sealed(secret: string, ageSeconds: number): Promise<string> {
+    const salt = cookieName(false);
+    const key = new Uint8Array(hkdfSync("sha256", secret, salt, `Auth.js Generated Encryption Key (${salt})`, 64));
+    const kid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(key) }, "sha512");
+    const iat = Math.floor(Date.now() / 1000) - ageSeconds;
+    return new EncryptJWT({ sub: "user-1", name: "Edge" }).setProtectedHeader({ alg: "dir", enc: "A256CBC-HS512", kid }).setIssuedAt(iat).setExpirationTime(iat + 30 * 86_400).setJti("j").encrypt(key);
+  }
+  const visit = (variant: string, cookie: string) =>
+    rotated[variant]!.dispatchFetch("http://localhost:3000/api/accounts", { headers: { cookie: `${cookieName(false)}=${cookie}`, "x-forwarded-proto": "http" }, redirect: "manual" });
+  const renewed = (response: Awaited<ReturnType<typeof visit>>) => {
+    const line = response.headers.getSetCookie().find((c) => c.startsWith(`${cookieName(false)}=`));
+    return line ? line.slice(cookieName(false).length + 1).split(";")[0]! : undefined;
+  };
+
+  it("accepts a session sealed under the old secret, as Auth.js does, and re-seals it under the new one", async () => {
+    const old = await sealed(SECRET, 60);
+    for (const variant of Object.keys(VARIANTS)) expect((await visit(variant, old)).headers.get("x-middleware-next")).toBe("1");
+    const fresh = renewed(await visit("lean", old));
+    expect(fresh).toBeDefined();
+    expect(await decode({ token: fresh!, secret: NEW, salt: cookieName(false) })).toMatchObject({ sub: "user-1", name: "Edge" });
+  });
+
+  it("re-issues a session older than a day with a new 30-day expiry, and leaves a newer one alone", async () => {
+    const response = await visit("lean", await sealed(NEW, 25 * 3600));
+    expect(response.headers.get("x-middleware-next")).toBe("1");
+    const payload = await decode({ token: renewed(response)!, secret: NEW, salt: cookieName(false) });
+    expect(payload!.exp! - Date.now() / 1000).toBeGreaterThan(30 * 86_400 - 60);
+    expect(response.headers.getSetCookie().join()).toMatch(/HttpOnly; SameSite=Lax/);
+    expect(renewed(await visit("lean", await sealed(NEW, 3600)))).toBeUndefined();
+  });
+
+  it("still refuses a session under a secret it was never given", async () => {
+    const response = await visit("lean", await sealed("a-secret-nobody-configured-0123456", 60));
+    expect(response.status).toBe(401);
+    expect(renewed(response)).toBeUndefined();
   });
 });

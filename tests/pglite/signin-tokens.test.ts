@@ -124,6 +124,26 @@ describe("sign-out", () => {
   });
 });
 
+describe("session-secret rotation (#11)", () => {
+  it("keeps a session sealed under the old secret once AUTH_SECRET is new and the old one is AUTH_SECRET_1", async () => {
+    const agent = await signInThroughApp(APP_URL, "rotating-session", fetcher);
+    const old = process.env.AUTH_SECRET!;
+    const fresh = Buffer.alloc(32, 9).toString("base64url");
+    Object.assign(process.env, { AUTH_SECRET: fresh, AUTH_SECRET_1: old });
+    try {
+      const response = await agent.request(`${APP_URL}/api/auth/session`);
+      expect(await response.json()).toMatchObject({ user: { name: "rotating-session" } });
+      // Auth.js re-seals the session it read, now under the new secret alone.
+      const { decode } = await import("next-auth/jwt");
+      const cookie = agent.jar.get(APP_URL, "authjs.session-token")!;
+      expect(await decode({ token: cookie, secret: fresh, salt: "authjs.session-token" })).toMatchObject({ name: "rotating-session" });
+    } finally {
+      process.env.AUTH_SECRET = old;
+      delete process.env.AUTH_SECRET_1;
+    }
+  });
+});
+
 describe("key rotation", () => {
   it("still decrypts rows under an old key, and re-encryption moves them to the newest", async () => {
     await signInThroughApp(APP_URL, "rotating-user", fetcher);

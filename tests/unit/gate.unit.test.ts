@@ -21,9 +21,9 @@ describe("gate", () => {
 });
 
 describe("sessionSecrets", () => {
-  it("collects the secrets in Auth.js's order, rotation secrets first", async () => {
+  it("puts AUTH_SECRET first (it seals new sessions), then the older AUTH_SECRET_1..3", async () => {
     const { sessionSecrets } = await import("@/lib/session-check");
-    expect(sessionSecrets({ AUTH_SECRET: "new", AUTH_SECRET_1: "old" })).toStrictEqual(["old", "new"]);
+    expect(sessionSecrets({ AUTH_SECRET: "new", AUTH_SECRET_1: "old", AUTH_SECRET_3: "oldest" })).toStrictEqual(["new", "old", "oldest"]);
     expect(sessionSecrets({ AUTH_SECRET: "a,b" })).toStrictEqual(["a,b"]);
     expect(() => sessionSecrets({})).toThrow(/AUTH_SECRET is not set/);
   });
