@@ -43,7 +43,7 @@ async function grantAlive(stack: TestStack, accountId: string): Promise<boolean>
   const spec = providerSpecs(stack.env).get("oidc")!;
   const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
   const row = await stack.db.account.findUniqueOrThrow({ where: { id: accountId } });
-  return refreshGrant(spec, await decryptToken(keyring, row.refresh_token!)).then(() => true, () => false);
+  return refreshGrant(spec, await decryptToken(keyring, row.refresh_token!, row, "refresh_token")).then(() => true, () => false);
 }
 
 async function storm(stack: TestStack, callers: number) {
@@ -80,11 +80,11 @@ async function naiveStorm(stack: TestStack, callers: number) {
   const invalid = stack.oidc!.stats.invalidGrants;
   const request = async () => {
     const row = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
-    if (row.expires_at! > epochNow()) return decryptToken(keyring, row.access_token!);
-    const tokens = await refreshGrant(spec, await decryptToken(keyring, row.refresh_token!));
+    if (row.expires_at! > epochNow()) return decryptToken(keyring, row.access_token!, row, "access_token");
+    const tokens = await refreshGrant(spec, await decryptToken(keyring, row.refresh_token!, row, "refresh_token"));
     await stack.db.account.update({
       where: { id: row.id },
-      data: { access_token: await encryptToken(keyring, tokens.accessToken), refresh_token: await encryptToken(keyring, tokens.refreshToken), expires_at: Math.floor(tokens.expiresAt!.getTime() / 1000) },
+      data: { access_token: await encryptToken(keyring, tokens.accessToken, row, "access_token"), refresh_token: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"), expires_at: Math.floor(tokens.expiresAt!.getTime() / 1000) },
     });
     return tokens.accessToken;
   };

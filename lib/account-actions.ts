@@ -95,8 +95,8 @@ export async function disconnect(userId: string, provider: string): Promise<Disc
   let revoked = false;
   let revocationError: string | null = null;
   try {
-    const refreshToken = await decryptOptional(keyring(), row.refresh_token);
-    const accessToken = await decryptOptional(keyring(), row.access_token);
+    const refreshToken = await decryptOptional(keyring(), row.refresh_token, row, "refresh_token");
+    const accessToken = await decryptOptional(keyring(), row.access_token, row, "access_token");
     // The refresh token first: revoking it ends the grant at most providers.
     if (refreshToken) revoked = await revokeToken(spec, refreshToken, "refresh_token");
     if (accessToken) revoked = (await revokeToken(spec, accessToken, "access_token")) || revoked;

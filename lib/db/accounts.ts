@@ -229,7 +229,7 @@ export async function clearUserTokens(db: Db, userId: string): Promise<number> {
   return count;
 }
 
-export type StoredTokens = Pick<Account, "id" | "tokenVersion" | "access_token" | "refresh_token" | "id_token">;
+export type StoredTokens = Pick<Account, "id" | "provider" | "providerAccountId" | "tokenVersion" | "access_token" | "refresh_token" | "id_token">;
 
 /** One page of stored tokens by id, for re-encryption (keyset paging: stable under writes). */
 export function readTokenPage(db: Db, afterId: string, pageSize: number): Promise<StoredTokens[]> {
@@ -237,7 +237,7 @@ export function readTokenPage(db: Db, afterId: string, pageSize: number): Promis
     where: { id: { gt: afterId } },
     orderBy: { id: "asc" },
     take: pageSize,
-    select: { id: true, tokenVersion: true, access_token: true, refresh_token: true, id_token: true },
+    select: { id: true, provider: true, providerAccountId: true, tokenVersion: true, access_token: true, refresh_token: true, id_token: true },
   });
 }
 

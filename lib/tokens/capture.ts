@@ -21,9 +21,9 @@ export type SignInAccount = {
 export async function encryptAccountTokens<T extends SignInAccount>(keyring: Keyring, account: T): Promise<T> {
   return {
     ...account,
-    access_token: await encryptOptional(keyring, account.access_token),
-    refresh_token: await encryptOptional(keyring, account.refresh_token),
-    id_token: await encryptOptional(keyring, account.id_token),
+    access_token: await encryptOptional(keyring, account.access_token, account, "access_token"),
+    refresh_token: await encryptOptional(keyring, account.refresh_token, account, "refresh_token"),
+    id_token: await encryptOptional(keyring, account.id_token, account, "id_token"),
   };
 }
 
@@ -37,9 +37,9 @@ export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignI
   return writeSignInTokens(db, {
     provider: account.provider,
     providerAccountId: account.providerAccountId,
-    accessToken: await encryptToken(keyring, account.access_token),
-    refreshToken: account.refresh_token ? await encryptToken(keyring, account.refresh_token) : undefined,
-    idToken: await encryptOptional(keyring, account.id_token),
+    accessToken: await encryptToken(keyring, account.access_token, account, "access_token"),
+    refreshToken: account.refresh_token ? await encryptToken(keyring, account.refresh_token, account, "refresh_token") : undefined,
+    idToken: await encryptOptional(keyring, account.id_token, account, "id_token"),
     expiresAt: account.expires_at ?? null,
     scope: account.scope ?? null,
     tokenType: account.token_type ?? null,

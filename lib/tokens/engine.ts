@@ -92,7 +92,7 @@ export function createTokenEngine(options: EngineOptions) {
     const started = Date.now();
     let refreshToken: string;
     try {
-      refreshToken = await decryptToken(keyring, row.refresh_token ?? "");
+      refreshToken = await decryptToken(keyring, row.refresh_token ?? "", row, "refresh_token");
     } catch (error) {
       // Recorded, so the dashboard and the API say why; the sweep leaves the row
       // alone until TOKEN_ENCRYPTION_KEYS changes (the marker names these keys).
@@ -106,12 +106,12 @@ export function createTokenEngine(options: EngineOptions) {
       const write: TokenWrite = {
         id: row.id,
         owner,
-        accessToken: await encryptToken(keyring, tokens.accessToken),
-        refreshToken: await encryptToken(keyring, tokens.refreshToken),
+        accessToken: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
+        refreshToken: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
         expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
         scope: tokens.scope,
         tokenType: tokens.tokenType,
-        idToken: await encryptOptional(keyring, tokens.idToken),
+        idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
       };
       const version = await persist(write, writer, row, tokens.rotated);
       if (version === undefined) {
@@ -148,7 +148,7 @@ export function createTokenEngine(options: EngineOptions) {
       const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
       switch (decision.action) {
         case "use":
-          return decryptToken(keyring, row.access_token!);
+          return decryptToken(keyring, row.access_token!, row, "access_token");
         case "reauth":
           throw unusable(row);
         case "backoff":
@@ -192,7 +192,7 @@ export function createTokenEngine(options: EngineOptions) {
   async function getAccessToken(userId: string, provider: string): Promise<string> {
     const row = await load(userId, provider);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds }).action === "use") return decryptToken(keyring, row.access_token!);
+    if (decide(row, { now: now(), skewSeconds }).action === "use") return decryptToken(keyring, row.access_token!, row, "access_token");
     return singleFlight(row.id, () => resolveToken(row, false));
   }
 

@@ -35,8 +35,8 @@ afterAll(async () => {
 async function collectIssuedTokens() {
   const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
   for (const row of await stack.db.account.findMany()) {
-    for (const value of [row.access_token, row.refresh_token, row.id_token]) {
-      const plain = await decryptOptional(keyring, value);
+    for (const column of ["access_token", "refresh_token", "id_token"] as const) {
+      const plain = await decryptOptional(keyring, row[column], row, column);
       if (plain) issued.add(plain);
     }
   }

@@ -42,8 +42,8 @@ describe("getAccessToken", () => {
     expect(token).not.toBe(account.tokens.accessToken);
     expect(await userinfoStatus(token)).toBe(200);
     const row = await load(account);
-    expect(await decryptToken(keyring(), row.access_token!)).toBe(token);
-    expect(await decryptToken(keyring(), row.refresh_token!)).not.toBe(account.tokens.refreshToken);
+    expect(await decryptToken(keyring(), row.access_token!, row, "access_token")).toBe(token);
+    expect(await decryptToken(keyring(), row.refresh_token!, row, "refresh_token")).not.toBe(account.tokens.refreshToken);
     expect(row).toMatchObject({ tokenVersion: 1, leaseOwner: null, failureCount: 0 });
     expect(row.expires_at).toBeGreaterThan(epochNow());
   });
@@ -116,7 +116,7 @@ describe("account actions", () => {
   it("retries the userinfo call once after a refresh when the provider answers 401", async () => {
     const account = await seeded(epochNow() + 3600);
     // The stored access token looks valid, but the provider does not accept it.
-    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted") } });
+    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") } });
     expect(await userinfoStatus("no-longer-accepted")).toBe(401);
     const before = refreshCalls();
     expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ sub: `engine-${seq}` });

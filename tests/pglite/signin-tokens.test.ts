@@ -22,8 +22,8 @@ const plain = async (login: string) => {
   const account = await row(login);
   return {
     account,
-    accessToken: await decryptToken(keyring(), account.access_token!),
-    refreshToken: await decryptToken(keyring(), account.refresh_token!),
+    accessToken: await decryptToken(keyring(), account.access_token!, account, "access_token"),
+    refreshToken: await decryptToken(keyring(), account.refresh_token!, account, "refresh_token"),
   };
 };
 const userinfoStatus = async (accessToken: string) =>
@@ -150,14 +150,14 @@ describe("key rotation", () => {
     const old = await plain("rotating-user");
     const oldKid = keyring().current.kid;
     const rotated = parseKeyring(`${Buffer.alloc(32, 7).toString("base64url")},${stack.env.TOKEN_ENCRYPTION_KEYS}`);
-    expect(await decryptToken(rotated, old.account.access_token!)).toBe(old.accessToken);
+    expect(await decryptToken(rotated, old.account.access_token!, old.account, "access_token")).toBe(old.accessToken);
 
     const report = await reencryptAll(stack.db, rotated);
     expect(report.reencrypted).toBeGreaterThanOrEqual(1);
     const moved = await row("rotating-user");
     for (const field of [moved.access_token, moved.refresh_token, moved.id_token]) expect(keyIdOf(field!)).toBe(rotated.current.kid);
     expect(keyIdOf(moved.access_token!)).not.toBe(oldKid);
-    expect(await decryptToken(parseKeyring(Buffer.alloc(32, 7).toString("base64url")), moved.refresh_token!)).toBe(old.refreshToken);
+    expect(await decryptToken(parseKeyring(Buffer.alloc(32, 7).toString("base64url")), moved.refresh_token!, moved, "refresh_token")).toBe(old.refreshToken);
     // A second run finds nothing left to move.
     expect((await reencryptAll(stack.db, rotated)).reencrypted).toBe(0);
   });

@@ -32,6 +32,6 @@ describe("the refresh storm", () => {
     expect(me.status).toBe(200);
     const row = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
     expect(row).toMatchObject({ status: "active", tokenVersion: 1, leaseOwner: null });
-    expect(await decryptToken(parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS), row.access_token!)).toBe(tokens[0]);
+    expect(await decryptToken(parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS), row.access_token!, row, "access_token")).toBe(tokens[0]);
   });
 });

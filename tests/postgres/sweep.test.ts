@@ -73,7 +73,7 @@ describe("sweepExpiringTokens", () => {
     }
     const current = await versions(group);
     const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
-    const currentRefresh = await Promise.all(current.map((row) => decryptToken(keyring, row.refresh_token!)));
+    const currentRefresh = await Promise.all(current.map((row) => decryptToken(keyring, row.refresh_token!, row, "refresh_token")));
     const failing = new Set([0, 4, 8, 12, 16].map((i) => currentRefresh[i]));
     const revoked = new Set([2, 6, 10].map((i) => currentRefresh[i]));
     stack.oidc!.faults.token = ({ refreshToken }) =>

@@ -43,15 +43,16 @@ export type SeededAccount = { userId: string; accountId: string; tokens: IssuedT
 export async function seedAccount(db: Db, stack: TestStack, login: string, tokens: IssuedTokens, expiresAt: number, fields: Record<string, unknown> = {}): Promise<SeededAccount> {
   const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
   const user = await db.user.create({ data: { name: login, email: `${login}@dev.tokenkeeper.test` } });
+  const slot = { provider: "oidc", providerAccountId: login };
   const account = await db.account.create({
     data: {
       userId: user.id,
       type: "oidc",
       provider: "oidc",
       providerAccountId: login,
-      access_token: await encryptToken(keyring, tokens.accessToken),
-      refresh_token: await encryptToken(keyring, tokens.refreshToken),
-      id_token: tokens.idToken ? await encryptToken(keyring, tokens.idToken) : null,
+      access_token: await encryptToken(keyring, tokens.accessToken, slot, "access_token"),
+      refresh_token: await encryptToken(keyring, tokens.refreshToken, slot, "refresh_token"),
+      id_token: tokens.idToken ? await encryptToken(keyring, tokens.idToken, slot, "id_token") : null,
       expires_at: expiresAt,
       token_type: "bearer",
       refreshedAt: new Date(),
