@@ -66,7 +66,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     };
     let endpoint: NeonEndpoint | undefined;
     if (!isNeonHost(appUrl)) {
-      endpoint = await startNeonEndpoint(backend);
+      endpoint = await startNeonEndpoint(backend, { connectionString: appUrl });
       stoppers.push(() => endpoint!.close());
       env.NEON_LOCAL_ENDPOINT = endpoint.url;
       log(`database: ${source.DATABASE_URL ? "Postgres server" : `embedded PGlite in ${join(home, "pglite")}`}, Neon HTTP endpoint ${endpoint.url}`);

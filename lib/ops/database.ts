@@ -2,13 +2,16 @@
 // find the database, the places the README documents: DATABASE_URL (a local server
 // or Neon, over TCP, which Neon accepts too) or, unset, the embedded database that
 // `npm start` keeps in .tokenkeeper/. No running `npm start` is needed.
+import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { configError } from "../errors";
 import { openPglite, openPostgres, type SqlBackend } from "./sql-backend";
 
 export const DEFAULT_HOME = join(import.meta.dirname, "..", "..", ".tokenkeeper");
-export const EMBEDDED_DATABASE_URL = "postgresql://tokenkeeper@localhost/tokenkeeper";
+// PGlite needs no password; the local Neon endpoint in front of it checks this one,
+// new each time the database is opened, so only the process given it gets in.
+const embeddedDatabaseUrl = () => `postgresql://tokenkeeper:${randomBytes(24).toString("base64url")}@localhost/tokenkeeper`;
 /** Written by the dev stack while it has the embedded database open (PGlite allows one process). */
 export const STACK_PID_FILE = "stack.pid";
 
@@ -63,5 +66,5 @@ export async function openDatabase(env: Env, { poolSize = 2, allowRunningStack =
   const home = tokenkeeperHome(env);
   const pid = allowRunningStack ? undefined : runningStack(home);
   if (pid !== undefined) throw configError(`npm start (pid ${pid}) has the embedded database open: stop it first, then run this again.`);
-  return { backend: await openPglite(join(home, "pglite")), url: EMBEDDED_DATABASE_URL, embedded: true };
+  return { backend: await openPglite(join(home, "pglite")), url: embeddedDatabaseUrl(), embedded: true };
 }

@@ -2,6 +2,7 @@
 // @neondatabase/serverless's neon() uses (read from its source, v1.2): POST JSON
 // {query, params} or {queries: [...]}, Neon-* headers, text values with field OIDs,
 // Postgres errors as HTTP 400. Dev and tests only: production talks to Neon itself.
+import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-backend";
@@ -75,7 +76,32 @@ export type NeonEndpoint = {
   close(): Promise<void>;
 };
 
-export async function startNeonEndpoint(backend: SqlBackend, { port = 0, host = "127.0.0.1" } = {}): Promise<NeonEndpoint> {
+/**
+ * Same user, password, host and database, compared in constant time (hashed first,
+ * so lengths never differ). The driver adds its own query parameters
+ * (application_name), so those are not compared.
+ */
+function sameDatabase(given: string, expected: string): boolean {
+  const identity = (value: string) => {
+    if (!URL.canParse(value)) return `unparsable:${value}`;
+    const url = new URL(value);
+    return `${url.protocol}//${url.username}:${url.password}@${url.host}${url.pathname}`;
+  };
+  const digest = (value: string) => createHash("sha256").update(identity(value)).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+export type NeonEndpointOptions = {
+  /**
+   * The one connection string this endpoint serves, exactly as the app's DATABASE_URL
+   * (Neon's driver sends it in every request): any other local process is refused.
+   */
+  connectionString: string;
+  port?: number;
+  host?: string;
+};
+
+export async function startNeonEndpoint(backend: SqlBackend, { connectionString, port = 0, host = "127.0.0.1" }: NeonEndpointOptions): Promise<NeonEndpoint> {
   let served = 0;
   const server = createServer(async (req, res) => {
     served += 1;
@@ -84,7 +110,9 @@ export async function startNeonEndpoint(backend: SqlBackend, { port = 0, host = 
       res.end(JSON.stringify(body));
     };
     if (req.method !== "POST" || req.url?.split("?")[0] !== "/sql") return send(404, { message: "POST /sql only" });
-    if (typeof req.headers["neon-connection-string"] !== "string") return send(400, { message: "missing Neon-Connection-String header" });
+    const given = req.headers["neon-connection-string"];
+    if (typeof given !== "string") return send(400, { message: "missing Neon-Connection-String header" });
+    if (!sameDatabase(given, connectionString)) return send(403, { message: "password authentication failed: wrong connection string" });
     try {
       const body = (await readBody(req)) as { queries?: unknown };
       if (Array.isArray(body.queries)) {

@@ -10,7 +10,7 @@ import { startNeonEndpoint } from "./neon-endpoint";
  */
 export async function openOperationsDb(env: Record<string, string | undefined>): Promise<{ db: Db; close(): Promise<void> }> {
   const { backend, url } = await openDatabase(env);
-  const endpoint = await startNeonEndpoint(backend);
+  const endpoint = await startNeonEndpoint(backend, { connectionString: url });
   const db = createDb(url, endpoint.url);
   return {
     db,

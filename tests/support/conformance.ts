@@ -117,4 +117,20 @@ export function conformanceSuite(target: () => ConformanceTarget) {
       expect(await response.json()).toStrictEqual({ message: "request body is not JSON" });
     });
   });
+
+  describe("another local process (#11)", () => {
+    const query = JSON.stringify({ query: "SELECT 1", params: [] });
+    it("is refused without the app's exact connection string", async () => {
+      const other = new URL(target().databaseUrl);
+      other.password = "guessed";
+      const wrongDatabase = new URL(target().databaseUrl);
+      wrongDatabase.pathname = "/another";
+      const attempts: Record<string, string>[] = [{}, { "neon-connection-string": other.href }, { "neon-connection-string": wrongDatabase.href }];
+      for (const headers of attempts) {
+        const response = await fetch(target().endpointUrl, { method: "POST", headers, body: query });
+        expect([400, 403]).toContain(response.status);
+        expect(JSON.stringify(await response.json())).not.toContain("rows");
+      }
+    });
+  });
 }
