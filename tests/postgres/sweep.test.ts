@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { decryptToken, encryptToken, generateKey, parseKeyring } from "@/lib/tokens/crypto";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { epochNow, seedMany, type SeededAccount } from "../support/grants";
+import { epochNow, postToProvider, seedMany, type SeededAccount } from "../support/grants";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 
 let stack: TestStack;
@@ -119,5 +119,90 @@ describe("sweepExpiringTokens", () => {
     const second = await sweep();
     expect(first.refreshed + second.refreshed).toBe(30);
     (await versions(group)).forEach((row) => expect(row.status).toBe("active"));
+  });
+
+  it("does not spin when the provider rate-limits: 64 due accounts, 429 after the first call (#11)", async () => {
+    const group = accounts.slice(100, 164);
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    let calls = 0;
+    stack.oidc!.faults.token = ({ grantType }) => (grantType === "refresh_token" && ++calls > 1 ? { status: 429, error: "rate_limited", retryAfterSeconds: 30 } : undefined);
+    const started = Date.now();
+    const report = await sweep({ concurrency: 8, batchSize: 16 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(report.claimed).toBeLessThanOrEqual(group.length);
+    expect(calls).toBeLessThanOrEqual(8);
+    expect(report.refreshed).toBe(1);
+    // Nothing left leased: the skipped accounts wait for the next run.
+    expect((await versions(group)).filter((row) => row.leaseOwner !== null)).toHaveLength(0);
+  });
+
+  it("records a row the keys cannot open as failed, and leaves it alone until the keys change (#11)", async () => {
+    const [broken, healthy] = accounts.slice(170, 172);
+    const foreign = parseKeyring(generateKey());
+    const row = (await versions([broken!]))[0]!;
+    await stack.db.account.update({
+      where: { id: broken!.accountId },
+      data: { status: "active", expires_at: epochNow() + 60, refresh_token: await encryptToken(foreign, "x", row, "refresh_token") },
+    });
+    await stack.db.account.update({ where: { id: healthy!.accountId }, data: { status: "active", expires_at: epochNow() + 61 } });
+    expect(await sweep()).toMatchObject({ claimed: 2, refreshed: 1, failed: 1 });
+    const [failed] = await versions([broken!]);
+    expect(failed).toMatchObject({ status: "active", failureCount: 1, leaseOwner: null });
+    expect(failed!.lastError).toMatch(/^undecryptable under keys \S+: stored token was encrypted with key/);
+    // Same keys: not claimed again, however often the cron runs.
+    expect(await sweep()).toMatchObject({ claimed: 0 });
+    // A key added (the fix an operator makes): tried again, once.
+    const rekeyed = parseKeyring(`${stack.env.TOKEN_ENCRYPTION_KEYS},${generateKey()}`);
+    expect(await sweep({ engine: engineFor(stack, { keyring: rekeyed }) })).toMatchObject({ claimed: 1, failed: 1 });
+  });
+
+  it("fails only the account whose write fails, and logs the lost rotation with its id (#11)", async () => {
+    const group = accounts.slice(180, 190);
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+    const before = await versions(group);
+    const poisoned = await decryptToken(keyring, (await versions([group[3]!]))[0]!.refresh_token!, { provider: "oidc", providerAccountId: "sweep-183" }, "refresh_token");
+    // An expires_in that overflows the integer expires_at column: that one row cannot be written.
+    stack.oidc!.faults.tokenResponse = (body, request) => (request.refreshToken === poisoned ? { ...body, expires_in: 2 ** 31 } : body);
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect(await sweep({ concurrency: 10 })).toMatchObject({ claimed: 10, refreshed: 9, failed: 1 });
+      const lost = errors.mock.calls.map(([line]) => JSON.parse(String(line))).filter((line) => line.event === "refresh.rotation_lost");
+      expect(lost).toMatchObject([{ level: "error", accountId: group[3]!.accountId, provider: "oidc", attempts: 3 }]);
+    } finally {
+      errors.mockRestore();
+      stack.oidc!.faults.tokenResponse = undefined;
+    }
+    const written = (await versions(group)).map((row, i) => row.tokenVersion - before[i]!.tokenVersion);
+    expect(written).toStrictEqual([1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it("retries a write that fails once, so a rotated refresh token is not lost (#11)", async () => {
+    const [account] = accounts.slice(195, 196);
+    await stack.db.account.update({ where: { id: account!.accountId }, data: { status: "active", expires_at: epochNow() - 5 } });
+    // The first write of new tokens to this row fails; the sequence counts outside the rolled-back transaction.
+    await stack.backend.exec(`
+      CREATE SEQUENCE write_attempts;
+      CREATE FUNCTION fail_first_write() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id = '${account!.accountId}' AND nextval('write_attempts') = 1 THEN RAISE EXCEPTION 'injected: connection reset'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER fail_first_write BEFORE UPDATE ON "Account" FOR EACH ROW
+        WHEN (NEW."tokenVersion" <> OLD."tokenVersion") EXECUTE FUNCTION fail_first_write();`);
+    const before = { ...stack.oidc!.stats };
+    try {
+      const token = await engineFor(stack).getAccessToken(account!.userId, "oidc");
+      const response = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+    } finally {
+      await stack.backend.exec(`DROP TRIGGER fail_first_write ON "Account"; DROP FUNCTION fail_first_write(); DROP SEQUENCE write_attempts;`);
+    }
+    expect(stack.oidc!.stats.refreshSuccesses - before.refreshSuccesses).toBe(1);
+    // The stored refresh token is the rotated one: it still works.
+    expect(await engineFor(stack).getAccessToken(account!.userId, "oidc")).toBeTruthy();
+    const [row] = await versions([account!]);
+    const refresh = await decryptToken(parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS), row!.refresh_token!, row!, "refresh_token");
+    expect((await postToProvider(stack, "/token", { grant_type: "refresh_token", refresh_token: refresh })).status).toBe(200);
   });
 });
