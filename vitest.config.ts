@@ -2,7 +2,8 @@ import { fileURLToPath } from "node:url";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 // Suites by what they need: `npm test` runs unit, pglite and edge (nothing but npm
-// packages); .ci/run adds postgres (Debian's server) and browser (Debian's Chromium).
+// packages); .ci/run adds postgres (Debian's server), procedures (the README's
+// procedures, on that server too) and browser (Debian's Chromium).
 function project(name: string, include: string[], test: TestProjectInlineConfiguration["test"] = {}): TestProjectInlineConfiguration {
   return {
     resolve: {
@@ -34,6 +35,8 @@ export default defineConfig({
       project("edge", ["tests/edge/**/*.test.ts"], slow),
       project("vercel", ["tests/vercel/**/*.test.ts"]),
       project("browser", ["tests/e2e/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
+      // The README's procedures against `npm start` itself (each start builds the app).
+      project("procedures", ["tests/procedures/**/*.test.ts"], { ...slow, testTimeout: 600_000 }),
     ],
   },
 });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parseEnv } from "../lib/env";
 import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
+import { loadEnvLocal } from "../lib/ops/database";
 import { startStack } from "./stack";
 
 const mode = process.argv[2] === "dev" ? "dev" : "start";
@@ -13,6 +14,8 @@ const root = join(import.meta.dirname, "..");
 const nextBin = join(root, "node_modules", "next", "dist", "bin", "next");
 const say = (line: string) => console.log(`[tokenkeeper] ${line}`);
 
+// .env.local wins over the generated secrets, as the README's rotation procedures use it.
+loadEnvLocal();
 let stack;
 try {
   stack = await startStack({ appPort: Number(port), log: say });

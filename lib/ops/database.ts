@@ -19,6 +19,16 @@ type Env = Record<string, string | undefined>;
 
 export const tokenkeeperHome = (env: Env) => env.TOKENKEEPER_HOME ?? DEFAULT_HOME;
 
+/**
+ * Reads .env.local into process.env, as Next.js does (and `vercel env pull` writes
+ * it): a variable set in the shell still wins. Lets a local operator keep a rotated
+ * key or secret there instead of in the generated .tokenkeeper/secrets.json.
+ */
+export function loadEnvLocal(root = join(import.meta.dirname, "..", "..")): void {
+  const file = join(root, ".env.local");
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
 export function checkDatabaseUrl(value: string): URL {
   if (!URL.canParse(value)) throw configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database.");
   const url = new URL(value);

@@ -1,9 +1,10 @@
 // `npm run db:migrate`: applies prisma/migrations to the database DATABASE_URL names
 // (unset: the embedded one). Run by `vercel-build` before `next build`.
 import { TokenError } from "../errors";
-import { openDatabase } from "./database";
+import { loadEnvLocal, openDatabase } from "./database";
 import { applyMigrations } from "./migrations";
 
+loadEnvLocal();
 try {
   const { backend } = await openDatabase(process.env, { poolSize: 1 });
   try {

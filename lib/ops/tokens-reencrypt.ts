@@ -2,8 +2,10 @@
 // moves every stored token under it; then the old key can be dropped.
 import { parseKeyring } from "../tokens/crypto";
 import { reencryptAll } from "../tokens/reencrypt";
+import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
 
+loadEnvLocal();
 try {
   const keyring = parseKeyring(process.env.TOKEN_ENCRYPTION_KEYS);
   const { db, close } = await openOperationsDb(process.env);

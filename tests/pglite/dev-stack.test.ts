@@ -1,4 +1,5 @@
-import { mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -53,5 +54,35 @@ describe("the dev stack", () => {
     await expect(startStack({ home, env: { DATABASE_URL: "postgresql://nobody@127.0.0.1:9/none" } })).rejects.toThrow(
       "DATABASE_URL names a database that cannot be reached (127.0.0.1:9, ECONNREFUSED).",
     );
+  });
+});
+
+describe("npm run db:migrate (#11)", () => {
+  const migrate = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "lib/ops/db-migrate.ts"], {
+      cwd: join(import.meta.dirname, "../.."),
+      env: { PATH: process.env.PATH!, NODE_ENV: "production", ...env },
+      encoding: "utf8",
+    });
+
+  it("fails on Vercel without DATABASE_URL instead of migrating a throwaway embedded database", () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-vercel-"));
+    const result = migrate({ VERCEL: "1", TOKENKEEPER_HOME: home });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("db:migrate failed: DATABASE_URL is not set: set it in the Vercel project's environment variables");
+    expect(existsSync(join(home, "pglite"))).toBe(false);
+  });
+
+  it("refuses the embedded database while npm start has it open", async () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-busy-"));
+    const stack = await startStack({ home, env: {}, oidcPort: 0 });
+    try {
+      const result = migrate({ TOKENKEEPER_HOME: home });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/npm start \(pid \d+\) has the embedded database open: stop it first/);
+    } finally {
+      await stack.stop();
+    }
+    expect(migrate({ TOKENKEEPER_HOME: home }).stdout).toContain("schema up to date");
   });
 });

@@ -1,0 +1,123 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signInThroughApp, type Agent } from "../support/browserless";
+import { freshPostgresDatabase } from "../support/stack";
+
+// The README's operator procedures, run exactly as written (the shell blocks are
+// read out of README.md) in this checkout, against `npm start` itself: once on the
+// embedded database and once on a PostgreSQL server. `.tokenkeeper/` and
+// `.env.local` are the README's own paths, so whatever is there is set aside first.
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const APP = "http://localhost:3000"; // the README's address
+const LOCAL_FILES = [".tokenkeeper", ".env.local"];
+const README = readFileSync(join(ROOT, "README.md"), "utf8");
+
+function procedure(name: string): string {
+  const match = new RegExp(`<!-- procedure: ${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(README);
+  if (!match) throw new Error(`README.md has no procedure "${name}"`);
+  return match[1]!;
+}
+
+// The environment of a fresh shell: none of this process's app variables.
+const shellEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_|VITEST|NODE_ENV)/.test(key)) env[key] = value;
+  }
+  return { ...env, ...extra } as NodeJS.ProcessEnv;
+};
+
+function run(name: string, env: Record<string, string>): string {
+  const result = spawnSync("bash", ["-euo", "pipefail", "-c", procedure(name)], { cwd: ROOT, env: shellEnv(env), encoding: "utf8", timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`procedure ${name} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+type Started = { child: ChildProcess; output: () => string; stop(): Promise<void> };
+
+async function npmStart(env: Record<string, string>): Promise<Started> {
+  const child: ChildProcess = spawn("npm", ["start"], { cwd: ROOT, env: shellEnv(env), detached: true, stdio: "pipe" });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
+    await exited;
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
+    if (i > 1800) {
+      await stop();
+      throw new Error(`npm start did not answer within 3 minutes:\n${output}`);
+    }
+    const answered = await fetch(APP).then((response) => response.status < 500, () => false);
+    if (answered) return { child, output: () => output, stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const aside = (file: string) => join(ROOT, `${file}.procedures-test-aside`);
+beforeAll(() => {
+  for (const file of LOCAL_FILES) if (existsSync(join(ROOT, file))) renameSync(join(ROOT, file), aside(file));
+});
+afterAll(() => {
+  for (const file of LOCAL_FILES) {
+    rmSync(join(ROOT, file), { recursive: true, force: true });
+    if (existsSync(aside(file))) renameSync(aside(file), join(ROOT, file));
+  }
+});
+
+const databases: [string, () => Promise<Record<string, string>>][] = [
+  ["the embedded database", async () => ({})],
+  ["a PostgreSQL server", async () => ({ DATABASE_URL: await freshPostgresDatabase() })],
+];
+
+describe.each(databases)("the README's procedures on %s", (_label, database) => {
+  let env: Record<string, string>;
+  let app: Started | undefined;
+  const users: Record<string, Agent> = {};
+  beforeAll(async () => {
+    for (const file of LOCAL_FILES) rmSync(join(ROOT, file), { recursive: true, force: true });
+    env = await database();
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+
+  const cron = () => JSON.parse(run("cron-by-hand", env)) as Record<string, number>;
+
+  it("migrates, starts, signs two users in and sweeps by hand", async () => {
+    expect(run("migrate", env)).toMatch(/applied: \d+_init|schema up to date/);
+    app = await npmStart(env);
+    for (const login of ["ada", "grace"]) users[login] = await signInThroughApp(APP, login);
+    expect(cron()).toMatchObject({ claimed: 2, refreshed: 2, failed: 0 });
+    await app.stop();
+    app = undefined;
+    expect(existsSync(join(ROOT, ".tokenkeeper", "stack.pid"))).toBe(false);
+  });
+
+  it("rotates the token key and the session secret; after a restart on the new key alone every account still refreshes and every session holds", async () => {
+    const oldKey = JSON.parse(readFileSync(join(ROOT, ".tokenkeeper", "secrets.json"), "utf8")).TOKEN_ENCRYPTION_KEYS;
+    expect(run("rotate-key", env)).toMatch(/scanned 2 accounts, re-encrypted 2/);
+    run("rotate-session-secret", env);
+    const local = readFileSync(join(ROOT, ".env.local"), "utf8");
+    expect(local).toMatch(/^TOKEN_ENCRYPTION_KEYS=[A-Za-z0-9_-]{43}$/m);
+    expect(local).not.toContain(oldKey);
+
+    app = await npmStart(env);
+    for (const [login, agent] of Object.entries(users)) {
+      // A cookie sealed under the old session secret, through the middleware and auth().
+      const page = await agent.request(`${APP}/dashboard`);
+      expect(page.status).toBe(200);
+      expect(page.headers.getSetCookie().some((cookie) => cookie.startsWith("authjs.session-token="))).toBe(true);
+      const accounts = await agent.request(`${APP}/api/accounts`);
+      expect(accounts.status).toBe(200);
+      expect(await accounts.json()).toMatchObject([{ provider: "oidc", providerAccountId: login, status: "active" }]);
+    }
+    expect(cron()).toMatchObject({ claimed: 2, refreshed: 2, failed: 0 });
+  });
+});
