@@ -145,16 +145,6 @@ export function migrationDrift(url: string, migrationsPath = MIGRATIONS_PATH): P
   });
 }
 
-/** The migration `prisma migrate dev --create-only` would write next, or null when none is needed. */
-export function draftMigration(url: string, name: string, migrationsPath = MIGRATIONS_PATH): Promise<string | null> {
-  return withSchemaEngine(url, async (engine) => {
-    const list = migrationsList(migrationsPath);
-    await engine.devDiagnostic({ migrationsList: list, filters: NO_FILTERS });
-    const result = await engine.createMigration({ draft: true, migrationName: name, migrationsList: list, schema: schemaFiles(), filters: NO_FILTERS });
-    return result.migrationScript;
-  });
-}
-
 /** `prisma migrate deploy`: applies what is pending, under Prisma's lock and bookkeeping. */
 export function deployMigrations(url: string, migrationsPath = MIGRATIONS_PATH): Promise<string[]> {
   return withSchemaEngine(url, async (engine) => (await engine.applyMigrations({ migrationsList: migrationsList(migrationsPath), filters: NO_FILTERS })).appliedMigrationNames);

@@ -1,10 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { applyMigrations } from "@/lib/ops/migrations";
-import { deployMigrations, draftMigration, EMPTY_MIGRATION, migrationDrift, migrationStatus, MIGRATIONS_PATH } from "@/lib/ops/schema-engine";
+import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus, MIGRATIONS_PATH } from "@/lib/ops/schema-engine";
 import { openPostgres } from "@/lib/ops/sql-backend";
 import { freshPostgresDatabase } from "../support/stack";
 
@@ -13,7 +13,7 @@ import { freshPostgresDatabase } from "../support/stack";
 // which db:migrate and the dev stack use) to what `prisma migrate deploy` does.
 
 const INIT = "20261126000000_init";
-const committed = () => readFileSync(join(MIGRATIONS_PATH, INIT, "migration.sql"), "utf8");
+const ALL = readdirSync(MIGRATIONS_PATH, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
 
 /** A copy of prisma/migrations with `edit` applied to the init migration. */
 function editedMigrations(edit: (sql: string) => string): string {
@@ -39,10 +39,16 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
     expect(await migrationDrift(await freshPostgresDatabase())).toBe(EMPTY_MIGRATION);
   });
 
-  it("is byte for byte the migration `prisma migrate dev` would write", async () => {
-    const empty = mkdtempSync(join(tmpdir(), "tokenkeeper-no-migrations-"));
-    cpSync(join(MIGRATIONS_PATH, "migration_lock.toml"), join(empty, "migration_lock.toml"));
-    expect(await draftMigration(await freshPostgresDatabase(), "init", empty)).toBe(committed());
+  it("ends with the migration Prisma's engine writes for the newest change, byte for byte", async () => {
+    const newest = ALL.at(-1)!;
+    const before = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-before-"));
+    cpSync(MIGRATIONS_PATH, before, { recursive: true });
+    rmSync(join(before, newest), { recursive: true });
+    try {
+      expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_PATH, newest, "migration.sql"), "utf8"));
+    } finally {
+      rmSync(before, { recursive: true, force: true });
+    }
   });
 
   it("names exactly what a broken copy lacks: a dropped index, a changed type, a removed default", async () => {
@@ -70,11 +76,11 @@ describe("our migration runner next to `prisma migrate deploy`", () => {
     const theirs = await freshPostgresDatabase();
     const backend = openPostgres(ours, 2);
     const started = performance.now();
-    expect(await applyMigrations(backend)).toStrictEqual([INIT]);
+    expect(await applyMigrations(backend)).toStrictEqual(ALL);
     const oursMs = performance.now() - started;
     await backend.close();
     const engineStarted = performance.now();
-    expect(await deployMigrations(theirs)).toStrictEqual([INIT]);
+    expect(await deployMigrations(theirs)).toStrictEqual(ALL);
     const engineMs = performance.now() - engineStarted;
     console.log(`migrating a fresh database: runner ${oursMs.toFixed(0)} ms, Prisma's wasm engine ${engineMs.toFixed(0)} ms`);
 
@@ -94,8 +100,8 @@ describe("our migration runner next to `prisma migrate deploy`", () => {
     const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
     const results = await Promise.all([applyMigrations(a), applyMigrations(b)]);
     await Promise.all([a.close(), b.close()]);
-    expect(results.flat()).toStrictEqual([INIT]);
-    expect(await rows(url, `SELECT count(*)::int FROM "_prisma_migrations"`)).toStrictEqual([[1]]);
+    expect(results.flat()).toStrictEqual(ALL);
+    expect(await rows(url, `SELECT count(*)::int FROM "_prisma_migrations"`)).toStrictEqual([[ALL.length]]);
   });
 });
 
