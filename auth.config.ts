@@ -7,9 +7,9 @@ import { SESSION_MAX_AGE_SECONDS, SESSION_UPDATE_AGE_SECONDS, sessionSecretList 
 // Edge-safe half of the Auth.js config: it holds no adapter, no database and no
 // token keys, so an edge bundle can import it; auth.ts adds those in Node.
 
-/** Id and display name of each enabled provider, for buttons and cards. */
-export function authProviderLabels(): { id: string; name: string }[] {
-  return configuredProviders(process.env).map(({ id, name }) => ({ id, name }));
+/** Id, display name and "link another account" parameters of each enabled provider, for buttons and cards. */
+export function authProviderLabels(): { id: string; name: string; linkParams: Record<string, string> }[] {
+  return configuredProviders(process.env).map(({ id, name, linkParams }) => ({ id, name, linkParams }));
 }
 
 export const authConfig = {

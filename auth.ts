@@ -59,10 +59,10 @@ export function nodeAuthConfig(): NextAuthConfig {
     adapter: tokenkeeperAdapter(),
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.
-      async signIn({ account }) {
+      async signIn({ account, profile }) {
         if (!account) return;
         try {
-          await storeSignInTokens(db(), keyring(), account);
+          await storeSignInTokens(db(), keyring(), account, profile);
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });
         }

@@ -1,8 +1,15 @@
 import { signIn } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
 
+type Props = {
+  callbackUrl?: string;
+  label?: string;
+  /** Linking another account: the provider shows its login again, even where one is linked. */
+  link?: boolean;
+};
+
 /** One sign-in button per enabled provider (a server action each). */
-export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in with" }: { callbackUrl?: string; label?: string }) {
+export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in with", link = false }: Props) {
   const providers = authProviderLabels();
   if (providers.length === 0) return <p className="error">No provider is configured: set AUTH_OIDC_*, AUTH_GOOGLE_* or AUTH_DISCORD_*.</p>;
   return (
@@ -12,7 +19,7 @@ export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in wit
           <form
             action={async () => {
               "use server";
-              await signIn(provider.id, { redirectTo: callbackUrl });
+              await signIn(provider.id, { redirectTo: callbackUrl }, link ? provider.linkParams : undefined);
             }}
           >
             <button type="submit">

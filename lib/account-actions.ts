@@ -1,23 +1,29 @@
 import "server-only";
-import { deleteAccount, findAccount, findUserAccounts } from "./db/accounts";
+import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
 import { db } from "./db/client";
 import { env } from "./env";
-import { badRequest, notFound, TokenError } from "./errors";
+import { notFound, TokenError } from "./errors";
 import { logger } from "./log";
-import { enabledProviders } from "./providers";
+import { enabledProviders, type ProviderSpec } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
+import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 
-// What the /api/accounts routes and the dashboard do, in terms of the core. Nothing
-// here returns a token value.
+// What the /api/accounts routes and the dashboard do, in terms of the core. An
+// `{account}` is an account id, or a provider id while the user has one account
+// there. Nothing here returns a token value.
 
 const log = logger("accounts");
 
 export type AccountSummary = {
+  id: string;
   provider: string;
   providerAccountId: string;
+  /** Who the account is at the provider: email, else name or username. */
+  identity: string | null;
+  scopes: string[];
   status: AccountStatus;
   expiresAt: string | null;
   refreshedAt: string | null;
@@ -26,33 +32,39 @@ export type AccountSummary = {
   retryAfter: string | null;
 };
 
-const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
-
-/** Validates a provider id from a URL: 400 when malformed, 404 when not enabled. */
-export function checkProvider(provider: string): string {
-  if (!PROVIDER_ID.test(provider)) throw badRequest("provider must be 1-32 lowercase letters, digits, - or _");
-  if (!enabledProviders().has(provider)) throw notFound(`provider "${provider}" is not enabled`);
-  return provider;
-}
-
-export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
-  const rows = await findUserAccounts(db(), userId);
-  return rows.map((row) => ({
+function summary(row: AccountRow, now: Date): AccountSummary {
+  return {
+    id: row.id,
     provider: row.provider,
     providerAccountId: row.providerAccountId,
+    identity: row.identity,
+    scopes: row.scope ? row.scope.split(/\s+/).filter(Boolean) : [],
     status: accountStatus(row, now),
     expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000).toISOString(),
     refreshedAt: row.refreshedAt?.toISOString() ?? null,
     lastError: row.lastError,
     failureCount: row.failureCount,
     retryAfter: row.retryAfter?.toISOString() ?? null,
-  }));
+  };
 }
 
-async function summaryOf(userId: string, provider: string): Promise<AccountSummary> {
-  const summary = (await listAccounts(userId)).find((account) => account.provider === provider);
-  if (!summary) throw notFound(`no ${provider} account is linked`);
-  return summary;
+export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
+  return (await findUserAccounts(db(), userId)).map((row) => summary(row, now));
+}
+
+/** The user's account `{account}` names, with its provider's spec (404 when that provider is off). */
+export async function resolveAccount(userId: string, ref: string): Promise<{ row: AccountRow; spec: ProviderSpec }> {
+  const providers = enabledProviders();
+  const row = pickAccount(await findUserAccounts(db(), userId), parseAccountRef(ref, new Set(providers.keys())));
+  const spec = providers.get(row.provider);
+  if (!spec) throw notFound(`provider "${row.provider}" is not enabled`);
+  return { row, spec };
+}
+
+async function summaryOf(userId: string, accountId: string): Promise<AccountSummary> {
+  const found = (await listAccounts(userId)).find((account) => account.id === accountId);
+  if (!found) throw notFound(`account ${accountId} was unlinked`);
+  return found;
 }
 
 /**
@@ -60,38 +72,36 @@ async function summaryOf(userId: string, provider: string): Promise<AccountSumma
  * TOKEN_FORCED_REFRESH_INTERVAL_SECONDS (default 30), counted from the last refresh
  * of any kind, so no user can spend the app's quota at the provider for everyone.
  */
-export async function refreshNow(userId: string, provider: string, now = new Date()): Promise<AccountSummary> {
-  const row = await findAccount(db(), userId, checkProvider(provider));
-  if (!row) throw notFound(`no ${provider} account is linked`);
+export async function refreshNow(userId: string, ref: string, now = new Date()): Promise<AccountSummary> {
+  const { row } = await resolveAccount(userId, ref);
   const allowedAt = nextForcedRefreshAt(row.refreshedAt, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
   if (allowedAt && allowedAt > now) {
-    throw new TokenError("rate_limited", `this ${provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
+    throw new TokenError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
-  await tokenEngine().forceRefresh(userId, provider);
-  return summaryOf(userId, provider);
+  await tokenEngine().forceRefresh(userId, row.provider, { accountId: row.id });
+  return summaryOf(userId, row.id);
 }
 
 /** Calls the provider's userinfo API as the user; on a 401 refreshes once and retries. */
-export async function callUserinfo(userId: string, provider: string): Promise<unknown> {
-  const spec = enabledProviders().get(checkProvider(provider))!;
+export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
+  const { row, spec } = await resolveAccount(userId, ref);
   const engine = tokenEngine();
+  const options = { accountId: row.id };
   try {
-    return await fetchUserinfo(spec, await engine.getAccessToken(userId, provider));
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   } catch (error) {
     if (!isAccessTokenRejected(error)) throw error;
-    log.info("userinfo.token_rejected", { provider });
-    await engine.forceRefresh(userId, provider);
-    return fetchUserinfo(spec, await engine.getAccessToken(userId, provider));
+    log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
+    await engine.forceRefresh(userId, row.provider, options);
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   }
 }
 
 export type DisconnectResult = { provider: string; revoked: boolean; revocationError: string | null };
 
 /** Revokes the grant at the provider where it can (RFC 7009), then unlinks the account. */
-export async function disconnect(userId: string, provider: string): Promise<DisconnectResult> {
-  const spec = enabledProviders().get(checkProvider(provider))!;
-  const row = await findAccount(db(), userId, provider);
-  if (!row) throw notFound(`no ${provider} account is linked`);
+export async function disconnect(userId: string, ref: string): Promise<DisconnectResult> {
+  const { row, spec } = await resolveAccount(userId, ref);
   let revoked = false;
   let revocationError: string | null = null;
   try {
@@ -102,8 +112,8 @@ export async function disconnect(userId: string, provider: string): Promise<Disc
     if (accessToken) revoked = (await revokeToken(spec, accessToken, "access_token")) || revoked;
   } catch (error) {
     revocationError = (error as Error).message;
-    log.warn("disconnect.revocation_failed", { provider, error });
+    log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
   await deleteAccount(db(), row.id);
-  return { provider, revoked, revocationError };
+  return { provider: row.provider, revoked, revocationError };
 }

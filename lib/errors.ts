@@ -25,6 +25,8 @@ export type TokenErrorOptions = {
   retryAfter?: Date;
   /** The provider's HTTP status, when a provider answer caused this. */
   providerStatus?: number;
+  /** Fields the JSON answer carries beside {error, message} (e.g. the ids to choose from). */
+  details?: Record<string, unknown>;
 };
 
 export class TokenError extends Error {
@@ -32,11 +34,13 @@ export class TokenError extends Error {
   readonly code: ErrorCode;
   readonly retryAfter?: Date;
   readonly providerStatus?: number;
-  constructor(code: ErrorCode, message: string, { cause, retryAfter, providerStatus }: TokenErrorOptions = {}) {
+  readonly details?: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, { cause, retryAfter, providerStatus, details }: TokenErrorOptions = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.retryAfter = retryAfter;
     this.providerStatus = providerStatus;
+    this.details = details;
   }
   get status(): number {
     return CATALOGUE[this.code];
@@ -76,7 +80,7 @@ export function errorResponse(error: unknown): Response {
     if (error.retryAfter) headers.set("retry-after", String(retryAfterSeconds(error.retryAfter)));
     if (error.code === "config" || error.code === "undecryptable") log.error("request.misconfigured", { code: error.code, error });
     else if (error.status >= 500) log.warn("request.failed", { code: error.code, error });
-    return new Response(JSON.stringify({ error: error.code, message: error.message }), { status: error.status, headers });
+    return new Response(JSON.stringify({ ...error.details, error: error.code, message: error.message }), { status: error.status, headers });
   }
   log.error("request.crashed", { error });
   return Response.json({ error: "internal", message: "Internal error" }, { status: 500 });

@@ -37,7 +37,8 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [userinfo, setUserinfo] = useState<unknown>(null);
-  const base = `/api/accounts/${encodeURIComponent(account.provider)}`;
+  const base = `/api/accounts/${encodeURIComponent(account.id)}`;
+  const headingId = `card-${account.id}`;
   const needsSignIn = account.status === "reauth_required" || account.status === "signed_out";
   // The server allows one forced refresh per interval after any refresh: say when.
   const refreshableAt = account.refreshedAt ? Date.parse(account.refreshedAt) + forcedRefreshIntervalSeconds * 1000 : 0;
@@ -62,9 +63,12 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
   };
 
   return (
-    <article className="card" aria-labelledby={`card-${account.provider}`} data-provider={account.provider}>
+    <article className="card" aria-labelledby={headingId} data-provider={account.provider} data-account={account.id} data-identity={account.identity ?? ""}>
       <div className="row">
-        <h3 id={`card-${account.provider}`}>{providerName}</h3>
+        <h3 id={headingId}>
+          {providerName}
+          {account.identity ? <span className="identity"> · {account.identity}</span> : null}
+        </h3>
         <span className={`status status-${account.status}`} data-testid="status">
           {STATUS_TEXT[account.status]}
         </span>

@@ -41,7 +41,7 @@ export default async function Dashboard() {
       <section className="cards" aria-label="Connected accounts">
         {accounts.map((account) => (
           <AccountCard
-            key={account.provider}
+            key={account.id}
             account={account}
             providerName={providerNames.get(account.provider) ?? account.provider}
             forcedRefreshIntervalSeconds={forcedRefreshIntervalSeconds}
@@ -49,8 +49,9 @@ export default async function Dashboard() {
         ))}
       </section>
 
-      <h2>Link another provider</h2>
-      <SignInButtons callbackUrl="/dashboard" label="Link" />
+      <h2>Link another account</h2>
+      <p className="muted">Another provider, or a second account at one already linked: the provider asks who you are again.</p>
+      <SignInButtons callbackUrl="/dashboard" label="Link a" link />
 
       {panel ? (
         <>

@@ -8,8 +8,9 @@ import { Prisma, type Account } from "./generated/client";
 
 export type AccountRow = Account;
 
-export function findAccount(db: Db, userId: string, provider: string): Promise<AccountRow | null> {
-  return db.account.findFirst({ where: { userId, provider } });
+/** The user's accounts at one provider (several when the user linked several). */
+export function findUserAccountsAt(db: Db, userId: string, provider: string): Promise<AccountRow[]> {
+  return db.account.findMany({ where: { userId, provider }, orderBy: { createdAt: "asc" } });
 }
 
 /** The user's accounts, oldest link first (the dashboard's order). */
@@ -179,6 +180,8 @@ export type SignInWrite = {
   expiresAt: number | null;
   scope: string | null;
   tokenType: string | null;
+  /** Who the account is at the provider (kept when the sign-in says nothing new). */
+  identity: string | null;
 };
 
 /**
@@ -197,6 +200,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite): Promise<boo
       expires_at: write.expiresAt,
       scope: write.scope,
       token_type: write.tokenType,
+      ...(write.identity ? { identity: write.identity } : {}),
       status: "active",
       tokenVersion: { increment: 1 },
       refreshedAt: new Date(),

@@ -12,6 +12,7 @@ export const discord: ProviderDefinition = {
     return {
       id: "discord",
       name: "Discord",
+      linkParams: { prompt: "consent" },
       authjs: Discord({ clientId, clientSecret }),
       spec: {
         id: "discord",

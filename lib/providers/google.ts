@@ -13,6 +13,7 @@ export const google: ProviderDefinition = {
     return {
       id: "google",
       name: "Google",
+      linkParams: { prompt: "select_account consent", access_type: "offline" },
       authjs: Google({ clientId, clientSecret, authorization: { params: { access_type: "offline", prompt: "consent", response_type: "code" } } }),
       spec: {
         id: "google",

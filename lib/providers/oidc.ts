@@ -41,6 +41,7 @@ export const oidc: ProviderDefinition = {
     return {
       id: "oidc",
       name,
+      linkParams: { prompt: "login consent" },
       authjs: {
         id: "oidc",
         name,

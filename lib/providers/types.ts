@@ -27,6 +27,8 @@ export type ConfiguredProvider = {
   /** Button and card label. */
   name: string;
   authjs: Provider;
+  /** Authorization parameters that make the provider show its login (or account picker) again: "link another account". */
+  linkParams: Record<string, string>;
   spec: ProviderSpec;
 };
 

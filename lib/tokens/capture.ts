@@ -27,12 +27,23 @@ export async function encryptAccountTokens<T extends SignInAccount>(keyring: Key
   };
 }
 
+/** The profile claims a sign-in brings (ID token or userinfo), as Auth.js passes them. */
+export type SignInProfile = { email?: unknown; name?: unknown; preferred_username?: unknown; username?: unknown } | undefined;
+
+/** Who the account is at the provider: its email when it gives one, else its name or username. */
+export function identityOf(profile: SignInProfile): string | null {
+  for (const claim of [profile?.email, profile?.name, profile?.preferred_username, profile?.username]) {
+    if (typeof claim === "string" && claim.trim()) return claim.trim().slice(0, 320);
+  }
+  return null;
+}
+
 /**
- * Stores the tokens of a sign-in on its account, encrypted. Keeps the stored
- * refresh token when the provider sent none (Google on a repeat consent). Returns
- * false when there was nothing to store.
+ * Stores the tokens of a sign-in on its account, encrypted, with who the account is.
+ * Keeps the stored refresh token when the provider sent none (Google on a repeat
+ * consent). Returns false when there was nothing to store.
  */
-export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount): Promise<boolean> {
+export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile): Promise<boolean> {
   if (!account.access_token) return false; // credentials, email: no tokens
   return writeSignInTokens(db, {
     provider: account.provider,
@@ -43,5 +54,6 @@ export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignI
     expiresAt: account.expires_at ?? null,
     scope: account.scope ?? null,
     tokenType: account.token_type ?? null,
+    identity: identityOf(profile),
   });
 }

@@ -1,12 +1,13 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { claimLease, findAccount, findAccountById, recordFailure, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
+import { claimLease, findAccountById, findUserAccountsAt, recordFailure, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
 import type { Db } from "../db/client";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
 import type { ProviderSpec } from "../providers/types";
 import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
+import { pickAccount } from "./pick-account";
 import { decide } from "./status";
 
 const log = logger("tokens");
@@ -26,6 +27,8 @@ export type EngineOptions = {
 
 /** Persists one refresh; resolves to the new token version, or undefined if the lease was lost. */
 export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
+
+export type AccountOptions = { accountId?: string };
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
 
@@ -181,24 +184,26 @@ export function createTokenEngine(options: EngineOptions) {
     return pending;
   }
 
-  async function load(userId: string, provider: string): Promise<AccountRow> {
+  /** The account meant: by id, or the user's one account at the provider (one round trip). */
+  async function load(userId: string, provider: string, { accountId }: AccountOptions): Promise<AccountRow> {
     spec(provider);
-    const row = await findAccount(db, userId, provider);
-    if (!row) throw notFound(`no ${provider} account is linked`);
-    return row;
+    return pickAccount(await findUserAccountsAt(db, userId, provider), accountId === undefined ? { provider } : { accountId, provider });
   }
 
-  /** A valid access token for the user at the provider: the stored one, or a fresh one. */
-  async function getAccessToken(userId: string, provider: string): Promise<string> {
-    const row = await load(userId, provider);
+  /**
+   * A valid access token for the user at the provider: the stored one, or a fresh
+   * one. `accountId` names one account where the user linked several there.
+   */
+  async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
+    const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
     if (decide(row, { now: now(), skewSeconds }).action === "use") return decryptToken(keyring, row.access_token!, row, "access_token");
     return singleFlight(row.id, () => resolveToken(row, false));
   }
 
   /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
-  async function forceRefresh(userId: string, provider: string): Promise<void> {
-    const row = await load(userId, provider);
+  async function forceRefresh(userId: string, provider: string, options: AccountOptions = {}): Promise<void> {
+    const row = await load(userId, provider, options);
     await singleFlight(row.id, () => resolveToken(row, true));
   }
 

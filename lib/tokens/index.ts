@@ -3,7 +3,7 @@ import { db } from "../db/client";
 import { env } from "../env";
 import { enabledProviders } from "../providers";
 import { keyring } from "./crypto";
-import { createTokenEngine, type TokenEngine } from "./engine";
+import { createTokenEngine, type AccountOptions, type TokenEngine } from "./engine";
 
 export { ReauthRequiredError, ProviderUnavailableError } from "../errors";
 
@@ -20,7 +20,11 @@ export function tokenEngine(): TokenEngine {
   return globalForEngine.tokenkeeperEngine;
 }
 
-/** A valid access token for the user at the provider, refreshed if needed. */
-export function getAccessToken(userId: string, provider: string): Promise<string> {
-  return tokenEngine().getAccessToken(userId, provider);
+/**
+ * A valid access token for the user at the provider, refreshed if needed. Where the
+ * user linked several accounts there, name one: `{ accountId }` (else 409
+ * ambiguous_account).
+ */
+export function getAccessToken(userId: string, provider: string, options?: AccountOptions): Promise<string> {
+  return tokenEngine().getAccessToken(userId, provider, options);
 }

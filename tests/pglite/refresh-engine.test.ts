@@ -119,7 +119,7 @@ describe("account actions", () => {
     await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") } });
     expect(await userinfoStatus("no-longer-accepted")).toBe(401);
     const before = refreshCalls();
-    expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ sub: `engine-${seq}` });
+    expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ provider: "oidc", userinfo: { sub: `engine-${seq}` } });
     expect(refreshCalls() - before).toBe(1);
   });
 

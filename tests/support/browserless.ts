@@ -79,9 +79,16 @@ export class Agent {
 export async function loginAtDevProvider(agent: Agent, authorizationUrl: string, login: string, redirectPrefix: string): Promise<string> {
   const isBack = (url: string) => url.startsWith(redirectPrefix);
   let { url } = await agent.follow(authorizationUrl, {}, isBack);
-  for (let step = 0; step < 4 && !isBack(url); step++) {
+  for (let step = 0; step < 6 && !isBack(url); step++) {
     const page = await (await agent.request(url)).text();
     const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
+    // A page that submits itself (oidc-provider ending another user's session first): submit it as a browser would.
+    const selfSubmitting = /document\.forms\[0\]\.submit\(\)/.test(page) ? /<form method="post" action="([^"]+)">/.exec(page)?.[1] : undefined;
+    if (selfSubmitting) {
+      const hidden = Object.fromEntries([...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((match) => [match[1]!, match[2]!]));
+      ({ url } = await agent.form(new URL(selfSubmitting.replaceAll("&amp;", "&"), url).href, hidden));
+      continue;
+    }
     if (!prompt) throw new Error(`unexpected page at ${url}: ${page.slice(0, 200)}`);
     const fields: Record<string, string> = prompt === "login" ? { prompt, login, password: "any" } : { prompt };
     ({ url } = await agent.follow(url, {
@@ -94,10 +101,15 @@ export async function loginAtDevProvider(agent: Agent, authorizationUrl: string,
   return url;
 }
 
-/** Signs in through Auth.js at `appUrl` with the `oidc` provider; returns the agent with its session cookie. */
-export async function signInThroughApp(appUrl: string, login: string, fetcher: Fetcher = fetch, agent = new Agent(fetcher)): Promise<Agent> {
+/**
+ * Signs in through Auth.js at `appUrl` with the `oidc` provider; returns the agent with
+ * its session cookie. An agent already signed in links the account to its user;
+ * `authorizationParams` go to the provider (prompt=login: another account there).
+ */
+export async function signInThroughApp(appUrl: string, login: string, fetcher: Fetcher = fetch, agent = new Agent(fetcher), authorizationParams: Record<string, string> = {}): Promise<Agent> {
   const csrf = (await (await agent.request(`${appUrl}/api/auth/csrf`)).json()) as { csrfToken: string };
-  const start = await agent.request(`${appUrl}/api/auth/signin/oidc`, {
+  const query = new URLSearchParams(authorizationParams).toString();
+  const start = await agent.request(`${appUrl}/api/auth/signin/oidc${query ? `?${query}` : ""}`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${appUrl}/dashboard` }).toString(),

@@ -1,4 +1,0 @@
-import { refreshNow } from "@/lib/account-actions";
-import { userRoute } from "@/lib/route";
-
-export const POST = userRoute<{ provider: string }>(async ({ userId, params }) => ({ account: await refreshNow(userId, params.provider) }));

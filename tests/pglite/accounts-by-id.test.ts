@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callUserinfo, disconnect, listAccounts, refreshNow } from "@/lib/account-actions";
+import { getAccessToken } from "@/lib/tokens";
+import { signInThroughApp, type Agent, type Fetcher } from "../support/browserless";
+import { APP_URL, appFetcher } from "../support/app";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// One user, two accounts at the same provider (two logins at the dev provider), and
+// another user: every route addresses an account by id, or by provider while it is
+// the user's one account there (#12).
+let stack: TestStack;
+let fetcher: Fetcher;
+let twin: Agent;
+let userId: string;
+let otherUserId: string;
+const ids: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  fetcher = await appFetcher();
+  twin = await signInThroughApp(APP_URL, "twin-a", fetcher);
+  // Signed in, linking again with the provider's login shown: a second account there.
+  await signInThroughApp(APP_URL, "twin-b", fetcher, twin, { prompt: "login consent" });
+  const rows = await stack.db.account.findMany({ where: { providerAccountId: { in: ["twin-a", "twin-b"] } } });
+  expect(new Set(rows.map((row) => row.userId)).size).toBe(1);
+  userId = rows[0]!.userId;
+  for (const row of rows) ids[row.providerAccountId] = row.id;
+  await signInThroughApp(APP_URL, "stranger", fetcher);
+  otherUserId = (await stack.db.account.findFirstOrThrow({ where: { providerAccountId: "stranger" } })).userId;
+  // Long enough ago that "Refresh now" is allowed.
+  await stack.db.account.updateMany({ data: { refreshedAt: new Date(Date.now() - 60_000) } });
+});
+afterAll(() => stack?.stop());
+
+describe("accounts by id", () => {
+  it("lists both accounts with their id, identity and scopes, never a token", async () => {
+    const accounts = await listAccounts(userId);
+    expect(accounts.map(({ id, identity, providerAccountId }) => ({ id, identity, providerAccountId }))).toStrictEqual([
+      { id: ids["twin-a"], identity: "twin-a@dev.tokenkeeper.test", providerAccountId: "twin-a" },
+      { id: ids["twin-b"], identity: "twin-b@dev.tokenkeeper.test", providerAccountId: "twin-b" },
+    ]);
+    expect(accounts[0]!.scopes).toStrictEqual(expect.arrayContaining(["openid", "offline_access", "email", "profile"]));
+    const rows = await stack.db.account.findMany({ where: { userId } });
+    for (const row of rows) expect(JSON.stringify(accounts)).not.toContain(row.access_token!);
+  });
+
+  it("answers 409 ambiguous_account, listing the ids, for the provider id", async () => {
+    for (const action of [refreshNow, callUserinfo, disconnect]) {
+      await expect(action(userId, "oidc")).rejects.toMatchObject({ code: "ambiguous_account", status: 409, details: { accounts: [ids["twin-a"], ids["twin-b"]] } });
+    }
+    await expect(getAccessToken(userId, "oidc")).rejects.toMatchObject({ code: "ambiguous_account" });
+  });
+
+  it("refreshes and calls the provider as each account's own identity", async () => {
+    for (const login of ["twin-a", "twin-b"]) {
+      const refreshed = await refreshNow(userId, ids[login]!);
+      expect(refreshed).toMatchObject({ id: ids[login], identity: `${login}@dev.tokenkeeper.test`, status: "active" });
+      expect(await callUserinfo(userId, ids[login]!)).toMatchObject({ provider: "oidc", userinfo: { sub: login } });
+      const token = await getAccessToken(userId, "oidc", { accountId: ids[login]! });
+      const me = await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await me.json()).toMatchObject({ sub: login });
+    }
+  });
+
+  it("answers 404 for another user's account ids, whatever the route", async () => {
+    for (const action of [refreshNow, callUserinfo, disconnect]) {
+      await expect(action(otherUserId, ids["twin-a"]!)).rejects.toMatchObject({ code: "not_found", status: 404 });
+    }
+    await expect(getAccessToken(otherUserId, "oidc", { accountId: ids["twin-a"]! })).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  it("answers 400 for a malformed account", async () => {
+    await expect(refreshNow(userId, "../twin")).rejects.toMatchObject({ code: "bad_request", status: 400 });
+  });
+
+  it("unlinks one account by id, after which the provider id names the other", async () => {
+    expect(await disconnect(userId, ids["twin-b"]!)).toMatchObject({ provider: "oidc", revoked: true });
+    expect((await callUserinfo(userId, "oidc")).userinfo).toMatchObject({ sub: "twin-a" });
+  });
+});
