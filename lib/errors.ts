@@ -10,6 +10,7 @@ const CATALOGUE = {
   provider_rejected: 502, // the provider refused the request for another reason
   refresh_busy: 503, // another instance holds the refresh lease for too long
   rate_limited: 429, // this client asked too often (a forced refresh, say)
+  payload_too_large: 413,
   not_found: 404,
   bad_request: 400,
   unauthorized: 401,

@@ -1,0 +1,149 @@
+import "server-only";
+import { resolveAccount } from "./account-actions";
+import type { AccountRow } from "./db/accounts";
+import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
+import { logger } from "./log";
+import type { ProviderSpec } from "./providers";
+import { parseRetryAfter, PROVIDER_TIMEOUT_MS } from "./providers/requests";
+import { tokenEngine } from "./tokens";
+import type { TokenEngine } from "./tokens/engine";
+
+// Calls a provider's API as the user: a fresh bearer on every call, one refresh and
+// retry on 401, Retry-After honoured on 429/503, and never a request outside the
+// provider's API base.
+
+const log = logger("proxy");
+
+export const MAX_PROXY_BODY_BYTES = 1024 * 1024;
+const MAX_ATTEMPTS = 3;
+const RETRY_WINDOW_MS = 10_000;
+const DEFAULT_RETRY_MS = 1_000;
+
+// Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), the user's cookies and any
+// incoming authorization (ours is the only bearer), and what fetch sets itself.
+const NOT_FORWARDED = new Set([
+  "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+  "transfer-encoding", "upgrade", "host", "content-length", "cookie", "authorization", "accept-encoding",
+  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+]);
+// What comes back from the provider besides status and body: never its cookies.
+const PASSED_BACK = ["content-type", "content-language", "cache-control", "etag", "last-modified", "link", "location", "retry-after"];
+
+/**
+ * The URL `rawPath` (as the client sent it, percent-encoded, without the leading
+ * slash) names under `base`; 400 for anything that could leave it: an absolute URL,
+ * `//host`, `.` or `..`, a backslash, or an encoded or double-encoded form of them.
+ */
+export function proxyTarget(base: string, rawPath: string, search = ""): URL {
+  const root = new URL(base.endsWith("/") ? base : `${base}/`);
+  const segments = rawPath.split("/");
+  for (const segment of segments) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw badRequest("the API path is not valid percent-encoding");
+    }
+    if (segment === "" || decoded === "." || decoded === ".." || /[/\\]/.test(decoded) || /%(2e|2f|5c)/i.test(decoded) || /^[a-z][a-z0-9+.-]*:$/i.test(decoded)) {
+      throw badRequest("the API path must stay under the provider's API base: no empty, '.', '..', '/' or '\\' segments, in any encoding");
+    }
+  }
+  const target = new URL(segments.join("/") + search, root);
+  if (target.origin !== root.origin || !target.pathname.startsWith(root.pathname)) throw badRequest("the API path leaves the provider's API base");
+  return target;
+}
+
+/** After a 429 or 503: wait and try again, or give up (the caller answers 503 with Retry-After). */
+export function retryAfterBusy(status: number, retryAfter: string | null, attempt: number, elapsedMs: number, now = new Date()): { retry: true; waitMs: number } | { retry: false; until: Date } {
+  const at = parseRetryAfter(retryAfter, now);
+  const waitMs = at ? at.getTime() - now.getTime() : DEFAULT_RETRY_MS;
+  if ((status === 429 || status === 503) && attempt < MAX_ATTEMPTS && elapsedMs + waitMs <= RETRY_WINDOW_MS) return { retry: true, waitMs };
+  return { retry: false, until: new Date(now.getTime() + waitMs) };
+}
+
+export type ProxyInit = { method: string; headers: Headers; body: ArrayBuffer | null; search?: string };
+
+/** Reads a request body, answering 413 past MAX_PROXY_BODY_BYTES without reading further. */
+export async function readLimitedBody(request: Request): Promise<ArrayBuffer | null> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > MAX_PROXY_BODY_BYTES) throw tooLarge();
+  if (!request.body) return null;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_PROXY_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  if (size === 0) return null;
+  // Copied into a buffer of exactly this size (a Buffer's .buffer may be a shared pool).
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return whole.buffer;
+}
+
+const tooLarge = () => new TokenError("payload_too_large", `request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes`);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Sends `init` to `rawPath` under the account's provider API base with a fresh
+ * bearer, and passes the answer back (status, content type, body streamed).
+ */
+export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, userId: string, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
+  const target = proxyTarget(spec.apiBaseUrl, rawPath, init.search);
+  const headers = new Headers();
+  init.headers.forEach((value, name) => {
+    if (!NOT_FORWARDED.has(name.toLowerCase())) headers.set(name, value);
+  });
+  const account = { accountId: row.id };
+  const started = Date.now();
+  const send = async () => {
+    headers.set("authorization", `Bearer ${await engine.getAccessToken(userId, row.provider, account)}`);
+    try {
+      return await fetch(target, { method: init.method, headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
+    } catch (error) {
+      throw new ProviderUnavailableError(`${row.provider}'s API did not answer (${(error as Error).name})`, { cause: error });
+    }
+  };
+
+  let response = await send();
+  if (response.status === 401) {
+    // The token may be dead before its time (revoked, rotated elsewhere): refresh once.
+    await response.body?.cancel();
+    log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
+    await engine.forceRefresh(userId, row.provider, account);
+    response = await send();
+  }
+  for (let attempt = 1; response.status === 429 || response.status === 503; attempt++) {
+    const next = retryAfterBusy(response.status, response.headers.get("retry-after"), attempt, Date.now() - started);
+    await response.body?.cancel();
+    if (!next.retry) {
+      throw new ProviderUnavailableError(`${row.provider}'s API answered ${response.status} ${attempt} times`, { retryAfter: next.until, providerStatus: response.status });
+    }
+    await sleep(next.waitMs);
+    response = await send();
+  }
+  const back = new Headers();
+  for (const name of PASSED_BACK) {
+    const value = response.headers.get(name);
+    if (value !== null) back.set(name, value);
+  }
+  return new Response(response.body, { status: response.status, headers: back });
+}
+
+/**
+ * Calls the provider API as the user, from server code: `account` is an account id,
+ * or a provider id while the user has one account there; `path` is relative to the
+ * provider's API base (e.g. "oauth2/v3/userinfo" at Google).
+ */
+export async function tokenFetch(userId: string, account: string, path: string, init: { method?: string; headers?: HeadersInit; body?: string | ArrayBuffer | null } = {}): Promise<Response> {
+  const { row, spec } = await resolveAccount(userId, account);
+  const [rawPath = "", query] = path.replace(/^\//, "").split(/\?(.*)/s);
+  const body = typeof init.body === "string" ? (new TextEncoder().encode(init.body).buffer as ArrayBuffer) : (init.body ?? null);
+  return proxyToProvider(tokenEngine(), spec, userId, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
+}

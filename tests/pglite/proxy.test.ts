@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { errorResponse } from "@/lib/errors";
+import { providerSpecs } from "@/lib/providers";
+import { MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/proxy";
+import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
+import { engineFor, startTestStack, type TestStack } from "../support/stack";
+
+// The proxy against a loopback API that checks every bearer at the dev provider, and
+// against the dev provider's own API (#12).
+let stack: TestStack;
+let api: LoopbackApi;
+let seq = 0;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  api = await startLoopbackApi(stack.env.AUTH_OIDC_ISSUER!);
+});
+afterAll(async () => {
+  await api?.close();
+  await stack?.stop();
+});
+beforeEach(() => {
+  api.script.clear();
+});
+
+const spec = () => providerSpecs({ ...stack.env, AUTH_OIDC_API_BASE_URL: api.base }).get("oidc")!;
+const engine = () => engineFor(stack, { providers: new Map([["oidc", spec()]]) });
+async function seeded(): Promise<SeededAccount> {
+  const login = `proxy-${++seq}`;
+  return seedAccount(stack.db, stack, login, await issueTokens(stack, login), epochNow() + 3600);
+}
+const rowOf = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
+const body = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
+async function call(account: SeededAccount, rawPath: string, init: Partial<Parameters<typeof proxyToProvider>[5]> = {}) {
+  return proxyToProvider(engine(), spec(), account.userId, await rowOf(account), rawPath, { method: "GET", headers: new Headers(), body: null, ...init });
+}
+
+describe("the provider API proxy", () => {
+  it("forwards with the account's bearer and passes status, content type and body back, and nothing of the user's", async () => {
+    const account = await seeded();
+    const headers = new Headers({ cookie: "app-session=secret", authorization: "Bearer the-users-own", connection: "keep-alive", "x-request-id": "r-1", "content-type": "application/json" });
+    const response = await call(account, "items/42", { method: "POST", headers, body: body('{"a":1}'), search: "?q=1" });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(await response.json()).toStrictEqual({ sub: `proxy-${seq}`, method: "POST", path: "/v1/items/42?q=1", body: '{"a":1}' });
+    const sent = api.seen.at(-1)!;
+    expect(sent.headers.authorization).toBe(`Bearer ${account.tokens.accessToken}`);
+    expect(sent.headers.cookie).toBeUndefined();
+    expect(sent.headers["x-request-id"]).toBe("r-1");
+    // The provider's cookies and other headers stay with the proxy.
+    expect(response.headers.get("set-cookie")).toBeNull();
+    expect(response.headers.get("x-api")).toBeNull();
+  });
+
+  it("refreshes once and retries when the provider answers 401", async () => {
+    const account = await seeded();
+    const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring, "revoked-early", { provider: "oidc", providerAccountId: `proxy-${seq}` }, "access_token") } });
+    const refreshes = stack.oidc!.stats.refreshRequests;
+    const seen = api.seen.length;
+    const response = await call(account, "me-too");
+    expect(response.status).toBe(200);
+    expect(stack.oidc!.stats.refreshRequests - refreshes).toBe(1);
+    expect(api.seen.length - seen).toBe(2);
+  });
+
+  it("waits out Retry-After on 429 and answers the third attempt", async () => {
+    const account = await seeded();
+    api.script.set("/v1/limited", [{ status: 429, retryAfter: "1" }, { status: 429, retryAfter: "1" }]);
+    const started = Date.now();
+    const response = await call(account, "limited");
+    expect(response.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+    expect(api.seen.filter((request) => request.path === "/v1/limited")).toHaveLength(3);
+  });
+
+  it("answers 503 with Retry-After after three busy answers, without a fourth call", async () => {
+    const account = await seeded();
+    api.script.set("/v1/down", [{ status: 503, retryAfter: "1" }, { status: 503, retryAfter: "1" }, { status: 503, retryAfter: "2" }, { status: 503 }]);
+    const error = await call(account, "down").catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "provider_unavailable", providerStatus: 503 });
+    const response = errorResponse(error);
+    expect(response.status).toBe(503);
+    expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(api.seen.filter((request) => request.path === "/v1/down")).toHaveLength(3);
+  });
+
+  it("gives up at once when Retry-After is beyond its 10 s window", async () => {
+    const account = await seeded();
+    api.script.set("/v1/later", [{ status: 429, retryAfter: "60" }]);
+    const started = Date.now();
+    await expect(call(account, "later")).rejects.toMatchObject({ code: "provider_unavailable", providerStatus: 429 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it.each([
+    ["..", "../admin"],
+    ["an encoded ..", "%2e%2e/admin"],
+    ["a half-encoded ..", ".%2E/admin"],
+    ["a double-encoded ..", "%252e%252e/admin"],
+    ["an encoded slash", "items%2f..%2f..%2fadmin"],
+    ["a backslash", "items\\..\\admin"],
+    ["an encoded backslash", "items%5c..%5cadmin"],
+    ["//host", "/evil.example/x"],
+    ["an absolute URL", "https://evil.example/x"],
+    ["an encoded absolute URL", "https:%2f%2fevil.example%2fx"],
+    ["a .", "./items"],
+    ["an empty segment", "items//x"],
+    ["broken percent-encoding", "items/%zz"],
+  ])("answers 400 for %s and sends nothing", async (_label, rawPath) => {
+    const account = await seeded();
+    const seen = api.seen.length;
+    await expect(call(account, rawPath)).rejects.toMatchObject({ code: "bad_request", status: 400 });
+    expect(api.seen.length).toBe(seen);
+  });
+
+  it("answers 413 for a request body over 1 MB, declared or not", async () => {
+    const big = new Uint8Array(MAX_PROXY_BODY_BYTES + 1);
+    await expect(readLimitedBody(new Request("http://app/x", { method: "POST", body: big }))).rejects.toMatchObject({ code: "payload_too_large", status: 413 });
+    const stream = new ReadableStream({ start(controller) { controller.enqueue(big); controller.close(); } });
+    await expect(readLimitedBody(new Request("http://app/x", { method: "POST", body: stream, duplex: "half" } as RequestInit))).rejects.toMatchObject({ status: 413 });
+    expect(new Uint8Array((await readLimitedBody(new Request("http://app/x", { method: "POST", body: "{}" })))!)).toStrictEqual(new TextEncoder().encode("{}"));
+  });
+
+  it("calls the dev provider's own API through tokenFetch (API base: the issuer's origin)", async () => {
+    const account = await seeded();
+    const response = await tokenFetch(account.userId, "oidc", "me");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ sub: `proxy-${seq}`, email: `proxy-${seq}@dev.tokenkeeper.test` });
+  });
+});
