@@ -5,12 +5,14 @@ import type { Adapter } from "next-auth/adapters";
 import { cache } from "react";
 import { authConfig } from "./auth.config";
 import { db } from "./lib/db/client";
+import { webhookConfig } from "./lib/env";
 import { logger } from "./lib/log";
 import { sessionSecrets } from "./lib/session-check";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
 import { keyring } from "./lib/tokens/crypto";
+import { outboxOf, scheduleWebhookDelivery } from "./lib/webhooks";
 
 declare module "next-auth" {
   interface Session {
@@ -62,7 +64,8 @@ export function nodeAuthConfig(): NextAuthConfig {
       async signIn({ account, profile }) {
         if (!account) return;
         try {
-          await storeSignInTokens(db(), keyring(), account, profile);
+          const events = await storeSignInTokens(db(), keyring(), account, profile, outboxOf(webhookConfig()));
+          if (events > 0) scheduleWebhookDelivery();
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });
         }

@@ -1,7 +1,7 @@
 import "server-only";
 import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
 import { db } from "./db/client";
-import { env } from "./env";
+import { env, webhookConfig } from "./env";
 import { notFound, TokenError } from "./errors";
 import { logger } from "./log";
 import { enabledProviders, type ProviderSpec } from "./providers";
@@ -10,6 +10,7 @@ import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
 // `{account}` is an account id, or a provider id while the user has one account
@@ -114,6 +115,7 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
     revocationError = (error as Error).message;
     log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
-  await deleteAccount(db(), row.id);
+  const { events } = await deleteAccount(db(), row.id, outboxOf(webhookConfig()));
+  if (events > 0) scheduleWebhookDelivery();
   return { provider: row.provider, revoked, revocationError };
 }

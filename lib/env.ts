@@ -67,6 +67,30 @@ export function cronSecret(): string | undefined {
   return value && value.length >= 16 ? value : undefined;
 }
 
+const webhookSchema = z.object({
+  TOKENKEEPER_WEBHOOK_URL: z.url({ protocol: /^https?$/ }),
+  TOKENKEEPER_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64"),
+  TOKENKEEPER_WEBHOOK_FAILING_AFTER: z.coerce.number().int().min(1).max(100).default(5),
+});
+
+export type WebhookConfig = { url: string; secret: string; failingAfter: number };
+
+/**
+ * Where events go, or null when TOKENKEEPER_WEBHOOK_URL is unset (no events are
+ * written then). Read on each call, so tests and a redeploy see a change at once.
+ */
+export function webhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig | null {
+  if (!source.TOKENKEEPER_WEBHOOK_URL?.trim()) return null;
+  const result = webhookSchema.safeParse(source);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw configError(source[name] === undefined ? `${name} is not set (TOKENKEEPER_WEBHOOK_URL is)` : `${name} ${issue.message}`);
+  }
+  const { TOKENKEEPER_WEBHOOK_URL: url, TOKENKEEPER_WEBHOOK_SECRET: secret, TOKENKEEPER_WEBHOOK_FAILING_AFTER: failingAfter } = result.data;
+  return { url, secret, failingAfter };
+}
+
 let cached: Env | undefined;
 
 export function env(): Env {

@@ -1,11 +1,16 @@
 import "server-only";
 import { db } from "./db/client";
+import { recentDeliveries } from "./db/outbox";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
-import { env } from "./env";
+import { env, webhookConfig } from "./env";
 
 export type OperatorPanel = {
   runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
   expiringWithinHour: number;
+  /** Whether TOKENKEEPER_WEBHOOK_URL is set. */
+  webhooksOn: boolean;
+  /** The newest webhook deliveries: event, where it stands, attempts. */
+  deliveries: { id: string; type: string; createdAt: string; state: "delivered" | "retrying" | "given up"; attempts: number; lastStatus: number | null; lastError: string | null }[];
 };
 
 /** Is this signed-in user one of TOKENKEEPER_OPERATOR_EMAILS? */
@@ -15,9 +20,10 @@ export function isOperator(email: string | null | undefined): boolean {
 
 /** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
-  const [runs, expiringWithinHour] = await Promise.all([
+  const [runs, expiringWithinHour, deliveries] = await Promise.all([
     recentSweepRuns(db(), 5),
     countActiveExpiringBefore(db(), Math.floor(now.getTime() / 1000) + 3600),
+    recentDeliveries(db(), 10),
   ]);
   return {
     runs: runs.map((run) => ({
@@ -32,5 +38,15 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
       error: run.error,
     })),
     expiringWithinHour,
+    webhooksOn: webhookConfig() !== null,
+    deliveries: deliveries.map((delivery) => ({
+      id: delivery.id,
+      type: delivery.type,
+      createdAt: delivery.createdAt.toISOString(),
+      state: delivery.deliveredAt ? "delivered" : delivery.failedAt ? "given up" : "retrying",
+      attempts: delivery.attempts,
+      lastStatus: delivery.lastStatus,
+      lastError: delivery.lastError,
+    })),
   };
 }

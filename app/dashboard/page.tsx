@@ -95,6 +95,37 @@ export default async function Dashboard() {
             </tbody>
           </table>
         )}
+        <h3>Webhook deliveries</h3>
+        {panel.deliveries.length === 0 ? (
+          <p className="muted">No event has been sent{panel.webhooksOn ? "" : " (set TOKENKEEPER_WEBHOOK_URL to send them)"}.</p>
+        ) : (
+          <table>
+            <caption className="muted">Newest events</caption>
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Created</th>
+                <th scope="col">State</th>
+                <th scope="col">Attempts</th>
+              </tr>
+            </thead>
+            <tbody>
+              {panel.deliveries.map((delivery) => (
+                <tr key={delivery.id}>
+                  <td>{delivery.type}</td>
+                  <td>
+                    <LocalTime iso={delivery.createdAt} />
+                  </td>
+                  <td className={delivery.state === "delivered" ? "" : "error"}>
+                    {delivery.state}
+                    {delivery.lastError && delivery.state !== "delivered" ? ` — ${delivery.lastError}` : ""}
+                  </td>
+                  <td>{delivery.attempts}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </div>
         </>
       ) : null}

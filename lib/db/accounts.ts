@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
+import { eventsFrom, type Outbox } from "./outbox";
 
 // Every statement on Account. Each is ONE statement: the Neon HTTP driver has no
 // interactive transactions, so claims are conditional UPDATE … RETURNING and
@@ -18,10 +19,19 @@ export function findUserAccounts(db: Db, userId: string): Promise<AccountRow[]> 
   return db.account.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
 }
 
-/** Unlinks one account; true when it existed. */
-export async function deleteAccount(db: Db, id: string): Promise<boolean> {
-  return (await db.account.deleteMany({ where: { id } })).count === 1;
+/** Unlinks one account (account.disconnected); true when it existed. */
+export async function deleteAccount(db: Db, id: string, outbox: Outbox): Promise<Written> {
+  const [row] = await db.$queryRaw<Written[]>`
+    WITH gone AS (
+      DELETE FROM "Account" WHERE id = ${id}
+      RETURNING id, "userId", provider, 'disconnected' AS status, NULL::text AS "lastError"),
+    events AS (${eventsFrom(Prisma.sql`SELECT g.*, 'account.disconnected' AS type FROM gone g`, outbox)})
+    SELECT (SELECT count(*) FROM gone)::int AS written, (SELECT count(*) FROM events)::int AS events`;
+  return row!;
 }
+
+/** How many rows a statement changed, and how many webhook events it wrote with them. */
+export type Written = { written: number; events: number };
 
 export function findAccountById(db: Db, id: string): Promise<AccountRow | null> {
   return db.account.findUnique({ where: { id } });
@@ -112,34 +122,51 @@ export type TokenWrite = {
 
 /**
  * Stores refreshed tokens for many accounts in one statement, each only if its
- * writer still holds the lease. Returns the ids written with their new version.
+ * writer still holds the lease (account.recovered where failures had been reported).
+ * Returns the ids written with their new version.
  */
-export async function writeTokens(db: Db, writes: TokenWrite[]): Promise<Map<string, number>> {
-  if (writes.length === 0) return new Map();
+export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox): Promise<{ versions: Map<string, number>; events: number }> {
+  if (writes.length === 0) return { versions: new Map(), events: 0 };
   const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
-  const rows = await db.$queryRaw<{ id: string; tokenVersion: number }[]>`
-    UPDATE "Account" AS a
-       SET access_token = v.access_token,
-           refresh_token = v.refresh_token,
-           expires_at = v.expires_at,
-           scope = COALESCE(v.scope, a.scope),
-           token_type = COALESCE(v.token_type, a.token_type),
-           id_token = COALESCE(v.id_token, a.id_token),
-           "tokenVersion" = a."tokenVersion" + 1,
-           "refreshedAt" = now(),
-           "failureCount" = 0,
-           "lastError" = NULL,
-           "retryAfter" = NULL,
-           "leaseOwner" = NULL,
-           "leaseUntil" = NULL,
-           "updatedAt" = now()
-      FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
-                  ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
-                  ${column("tokenType")}::text[], ${column("idToken")}::text[])
-           AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token)
-     WHERE a.id = v.id AND a."leaseOwner" = v.owner
-    RETURNING a.id, a."tokenVersion"`;
-  return new Map(rows.map((row) => [row.id, row.tokenVersion]));
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const rows = await db.$queryRaw<{ id: string; tokenVersion: number; events: number }[]>`
+    WITH v AS (
+      SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
+                           ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
+                           ${column("tokenType")}::text[], ${column("idToken")}::text[])
+             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token)),
+    -- The rows this writer still holds, as they were: the UPDATE joins it, so it is
+    -- read (and locked) before the update, not after (FOR UPDATE skips rows this
+    -- same statement already changed).
+    before AS (
+      SELECT a.id, a."failureCount" FROM "Account" a JOIN v ON a.id = v.id AND a."leaseOwner" = v.owner FOR UPDATE OF a),
+    updated AS (
+      UPDATE "Account" AS a
+         SET access_token = v.access_token,
+             refresh_token = v.refresh_token,
+             expires_at = v.expires_at,
+             scope = COALESCE(v.scope, a.scope),
+             token_type = COALESCE(v.token_type, a.token_type),
+             id_token = COALESCE(v.id_token, a.id_token),
+             "tokenVersion" = a."tokenVersion" + 1,
+             "refreshedAt" = now(),
+             "failureCount" = 0,
+             "lastError" = NULL,
+             "retryAfter" = NULL,
+             "leaseOwner" = NULL,
+             "leaseUntil" = NULL,
+             "updatedAt" = now()
+        FROM v JOIN before b ON b.id = v.id
+       WHERE a.id = v.id
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion"),
+    events AS (${eventsFrom(
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
+                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type
+                   FROM updated u JOIN before b ON b.id = u.id`,
+      outbox,
+    )})
+    SELECT u.id, u."tokenVersion", (SELECT count(*) FROM events)::int AS events FROM updated u`;
+  return { versions: new Map(rows.map((row) => [row.id, row.tokenVersion])), events: rows[0]?.events ?? 0 };
 }
 
 export type FailureWrite = {
@@ -151,19 +178,37 @@ export type FailureWrite = {
   reauthRequired: boolean;
 };
 
-/** Records a failed refresh and frees the lease; the stored tokens stay as they are. */
-export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired }: FailureWrite): Promise<boolean> {
-  const count = await db.$executeRaw`
-    UPDATE "Account"
-       SET "failureCount" = "failureCount" + 1,
-           "lastError" = ${error},
-           "retryAfter" = ${retryAfter},
-           status = CASE WHEN ${reauthRequired} THEN 'reauth_required' ELSE status END,
-           "leaseOwner" = NULL,
-           "leaseUntil" = NULL,
-           "updatedAt" = now()
-     WHERE id = ${id} AND "leaseOwner" = ${owner}`;
-  return count === 1;
+/**
+ * Records a failed refresh and frees the lease; the stored tokens stay as they are.
+ * Reports account.reauth_required when the grant just died, and
+ * account.refresh_failing when the failures in a row just reached the threshold.
+ */
+export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired }: FailureWrite, outbox: Outbox): Promise<Written> {
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const [row] = await db.$queryRaw<Written[]>`
+    WITH before AS (
+      SELECT id, status FROM "Account" WHERE id = ${id} AND "leaseOwner" = ${owner} FOR UPDATE),
+    updated AS (
+      UPDATE "Account" a
+         SET "failureCount" = a."failureCount" + 1,
+             "lastError" = ${error},
+             "retryAfter" = ${retryAfter},
+             status = CASE WHEN ${reauthRequired} THEN 'reauth_required' ELSE a.status END,
+             "leaseOwner" = NULL,
+             "leaseUntil" = NULL,
+             "updatedAt" = now()
+        FROM before b
+       WHERE a.id = b.id
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."failureCount"),
+    events AS (${eventsFrom(
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
+                        CASE WHEN u.status = 'reauth_required' AND b.status <> 'reauth_required' THEN 'account.reauth_required'
+                             WHEN u.status = 'active' AND u."failureCount" = ${failingAfter} THEN 'account.refresh_failing' END AS type
+                   FROM updated u JOIN before b ON b.id = u.id`,
+      outbox,
+    )})
+    SELECT (SELECT count(*) FROM updated)::int AS written, (SELECT count(*) FROM events)::int AS events`;
+  return row!;
 }
 
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
@@ -186,32 +231,44 @@ export type SignInWrite = {
 
 /**
  * Stores a sign-in's tokens on exactly that (provider, providerAccountId), resets
- * the failure and reauth state, and takes the lease away from any refresh still in
- * flight, so that refresh's older result cannot overwrite these (its write-back
- * compares the lease owner). Returns false when no such account exists.
+ * the failure and reauth state (account.recovered where those had been reported),
+ * and takes the lease away from any refresh still in flight, so that refresh's older
+ * result cannot overwrite these (its write-back compares the lease owner).
  */
-export async function writeSignInTokens(db: Db, write: SignInWrite): Promise<boolean> {
-  const { count } = await db.account.updateMany({
-    where: { provider: write.provider, providerAccountId: write.providerAccountId },
-    data: {
-      access_token: write.accessToken,
-      ...(write.refreshToken ? { refresh_token: write.refreshToken } : {}),
-      id_token: write.idToken,
-      expires_at: write.expiresAt,
-      scope: write.scope,
-      token_type: write.tokenType,
-      ...(write.identity ? { identity: write.identity } : {}),
-      status: "active",
-      tokenVersion: { increment: 1 },
-      refreshedAt: new Date(),
-      failureCount: 0,
-      lastError: null,
-      retryAfter: null,
-      leaseOwner: null,
-      leaseUntil: null,
-    },
-  });
-  return count > 0;
+export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outbox): Promise<Written> {
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const [row] = await db.$queryRaw<Written[]>`
+    WITH before AS (
+      SELECT id, status, "failureCount" FROM "Account"
+       WHERE provider = ${write.provider} AND "providerAccountId" = ${write.providerAccountId} FOR UPDATE),
+    updated AS (
+      UPDATE "Account" a
+         SET access_token = ${write.accessToken},
+             refresh_token = COALESCE(${write.refreshToken ?? null}::text, a.refresh_token),
+             id_token = ${write.idToken},
+             expires_at = ${write.expiresAt}::int,
+             scope = ${write.scope},
+             token_type = ${write.tokenType},
+             identity = COALESCE(${write.identity}::text, a.identity),
+             status = 'active',
+             "tokenVersion" = a."tokenVersion" + 1,
+             "refreshedAt" = now(),
+             "failureCount" = 0,
+             "lastError" = NULL,
+             "retryAfter" = NULL,
+             "leaseOwner" = NULL,
+             "leaseUntil" = NULL,
+             "updatedAt" = now()
+        FROM before b
+       WHERE a.id = b.id
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError"),
+    events AS (${eventsFrom(
+      Prisma.sql`SELECT u.*, CASE WHEN b.status = 'reauth_required' OR (${failingAfter} > 0 AND b."failureCount" >= ${failingAfter}) THEN 'account.recovered' END AS type
+                   FROM updated u JOIN before b ON b.id = u.id`,
+      outbox,
+    )})
+    SELECT (SELECT count(*) FROM updated)::int AS written, (SELECT count(*) FROM events)::int AS events`;
+  return row!;
 }
 
 /** Clears every token of the user (sign-out) and frees any lease. Safe to repeat. */

@@ -1,6 +1,7 @@
 import "server-only";
 import { writeTokens } from "../db/accounts";
 import type { Db } from "../db/client";
+import type { Outbox } from "../db/outbox";
 import type { TokenWriter } from "./engine";
 
 /**
@@ -9,7 +10,7 @@ import type { TokenWriter } from "./engine";
  * Each caller still waits until its own row is stored before going on, and a row
  * that cannot be written fails only its own caller.
  */
-export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): TokenWriter & { statements: () => number } {
+export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, maxBatch = 50, delayMs = 5 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number; delayMs?: number } = {}): TokenWriter & { statements: () => number } {
   type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
   let queue: Pending[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -23,7 +24,8 @@ export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): Tok
     if (items.length === 0) return;
     statements += 1;
     try {
-      const versions = await writeTokens(db, items.map((item) => item.write));
+      const { versions, events } = await writeTokens(db, items.map((item) => item.write), outbox);
+      if (events > 0) onEvents();
       for (const item of items) item.resolve(versions.get(item.write.id));
     } catch (error) {
       if (items.length === 1) return items[0]!.reject(error);
@@ -31,7 +33,9 @@ export function batchingWriter(db: Db, { maxBatch = 50, delayMs = 5 } = {}): Tok
       await Promise.all(items.map(async (item) => {
         statements += 1;
         try {
-          item.resolve((await writeTokens(db, [item.write])).get(item.write.id));
+          const { versions, events } = await writeTokens(db, [item.write], outbox);
+          if (events > 0) onEvents();
+          item.resolve(versions.get(item.write.id));
         } catch (itemError) {
           item.reject(itemError);
         }

@@ -1,6 +1,7 @@
 import "server-only";
 import { writeSignInTokens } from "../db/accounts";
 import type { Db } from "../db/client";
+import type { Outbox } from "../db/outbox";
 import { encryptOptional, encryptToken, type Keyring } from "./crypto";
 
 // What Auth.js never does: keep an Account's tokens true after the first link.
@@ -41,11 +42,11 @@ export function identityOf(profile: SignInProfile): string | null {
 /**
  * Stores the tokens of a sign-in on its account, encrypted, with who the account is.
  * Keeps the stored refresh token when the provider sent none (Google on a repeat
- * consent). Returns false when there was nothing to store.
+ * consent). Returns how many webhook events that wrote (account.recovered).
  */
-export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile): Promise<boolean> {
-  if (!account.access_token) return false; // credentials, email: no tokens
-  return writeSignInTokens(db, {
+export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile, outbox: Outbox = null): Promise<number> {
+  if (!account.access_token) return 0; // credentials, email: no tokens
+  const { events } = await writeSignInTokens(db, {
     provider: account.provider,
     providerAccountId: account.providerAccountId,
     accessToken: await encryptToken(keyring, account.access_token, account, "access_token"),
@@ -55,5 +56,6 @@ export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignI
     scope: account.scope ?? null,
     tokenType: account.token_type ?? null,
     identity: identityOf(profile),
-  });
+  }, outbox);
+  return events;
 }

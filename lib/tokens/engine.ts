@@ -2,6 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { claimLease, findAccountById, findUserAccountsAt, recordFailure, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
 import type { Db } from "../db/client";
+import type { Outbox } from "../db/outbox";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
 import type { ProviderSpec } from "../providers/types";
@@ -23,6 +24,10 @@ export type EngineOptions = {
   pollMs?: number;
   providerTimeoutMs?: number;
   now?: () => Date;
+  /** Webhooks: write events with the changes they report (null: off). */
+  outbox?: Outbox;
+  /** Called after a statement wrote events, to send them (the app: after the response). */
+  onEvents?: () => void;
 };
 
 /** Persists one refresh; resolves to the new token version, or undefined if the lease was lost. */
@@ -52,7 +57,16 @@ export function createTokenEngine(options: EngineOptions) {
 
   const newOwner = () => `${instance}:${++claims}`;
   const undecryptableMarker = `undecryptable under keys ${keyring.fingerprint}:`;
-  const directWriter: TokenWriter = async (write) => (await writeTokens(db, [write])).get(write.id);
+  const outbox = options.outbox ?? null;
+  const onEvents = options.onEvents ?? (() => {});
+  const reported = ({ events }: { events: number }) => {
+    if (events > 0) onEvents();
+  };
+  const directWriter: TokenWriter = async (write) => {
+    const written = await writeTokens(db, [write], outbox);
+    reported(written);
+    return written.versions.get(write.id);
+  };
 
   function spec(provider: string): ProviderSpec {
     const found = providers.get(provider);
@@ -100,7 +114,7 @@ export function createTokenEngine(options: EngineOptions) {
       // Recorded, so the dashboard and the API say why; the sweep leaves the row
       // alone until TOKEN_ENCRYPTION_KEYS changes (the marker names these keys).
       const message = error instanceof Error ? error.message : String(error);
-      await recordFailure(db, { id: row.id, owner, error: `${undecryptableMarker} ${message}`, retryAfter: null, reauthRequired: false });
+      reported(await recordFailure(db, { id: row.id, owner, error: `${undecryptableMarker} ${message}`, retryAfter: null, reauthRequired: false }, outbox));
       log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
@@ -128,7 +142,7 @@ export function createTokenEngine(options: EngineOptions) {
       if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
       const reauthRequired = error instanceof ReauthRequiredError;
       const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
-      await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired });
+      reported(await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired }, outbox));
       log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
       // The caller learns when to try again: the provider's Retry-After, or our back-off.
       if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
@@ -207,7 +221,7 @@ export function createTokenEngine(options: EngineOptions) {
     await singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, providerIds: () => [...providers.keys()] };
+  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

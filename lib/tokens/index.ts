@@ -1,8 +1,9 @@
 import "server-only";
 import { db } from "../db/client";
-import { env } from "../env";
+import { env, webhookConfig } from "../env";
 import { enabledProviders } from "../providers";
 import { keyring } from "./crypto";
+import { outboxOf, scheduleWebhookDelivery } from "../webhooks";
 import { createTokenEngine, type AccountOptions, type TokenEngine } from "./engine";
 
 export { ReauthRequiredError, ProviderUnavailableError } from "../errors";
@@ -16,6 +17,8 @@ export function tokenEngine(): TokenEngine {
     keyring: keyring(),
     providers: enabledProviders(),
     skewSeconds: env().TOKEN_REFRESH_SKEW_SECONDS,
+    outbox: outboxOf(webhookConfig()),
+    onEvents: scheduleWebhookDelivery,
   });
   return globalForEngine.tokenkeeperEngine;
 }

@@ -66,7 +66,7 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
   const deadline = started + policy.budgetMs;
   const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
   const runId = await startSweepRun(db);
-  const writer = batchingWriter(db);
+  const writer = batchingWriter(db, { outbox: engine.outbox, onEvents: engine.onEvents });
   const limits = new Map<string, ReturnType<typeof limiter>>();
   const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();

@@ -39,9 +39,12 @@ describe("next build output", () => {
     }
   });
 
-  it("schedules the cron in vercel.json with the route's maxDuration", () => {
+  it("schedules the crons in vercel.json with each route's maxDuration", () => {
     const vercel = JSON.parse(readFileSync(join(root, "vercel.json"), "utf8"));
-    expect(vercel.crons).toStrictEqual([{ path: "/api/cron/refresh-tokens", schedule: "*/10 * * * *" }]);
-    expect(vercel.functions["app/api/cron/refresh-tokens/route.ts"].maxDuration).toBe(60);
+    expect(vercel.crons).toStrictEqual([
+      { path: "/api/cron/refresh-tokens", schedule: "*/10 * * * *" },
+      { path: "/api/cron/webhooks", schedule: "* * * * *" },
+    ]);
+    for (const route of ["refresh-tokens", "webhooks"]) expect(vercel.functions[`app/api/cron/${route}/route.ts`].maxDuration).toBe(60);
   });
 });

@@ -15,7 +15,7 @@ describe("vercel build output", () => {
     expect(read("functions/middleware.func/.vc-config.json")).toMatchObject({ runtime: "edge", name: "middleware" });
   });
 
-  it.each(["api/cron/refresh-tokens", "api/auth/[...nextauth]", "api/accounts", "dashboard"])("deploys %s as a Node function", (route) => {
+  it.each(["api/cron/refresh-tokens", "api/cron/webhooks", "api/auth/[...nextauth]", "api/accounts", "dashboard"])("deploys %s as a Node function", (route) => {
     expect(read(`functions/${route}.func/.vc-config.json`).runtime).toMatch(/^nodejs\d+\.x$/);
   });
 
@@ -27,7 +27,10 @@ describe("vercel build output", () => {
     expect(files.some((file) => file.includes("@neondatabase/serverless/index.mjs"))).toBe(true);
   });
 
-  it("carries the cron schedule", () => {
-    expect(read("config.json").crons).toStrictEqual([{ path: "/api/cron/refresh-tokens", schedule: "*/10 * * * *" }]);
+  it("carries the cron schedules: the sweep every 10 minutes, webhook retries every minute", () => {
+    expect(read("config.json").crons).toStrictEqual([
+      { path: "/api/cron/refresh-tokens", schedule: "*/10 * * * *" },
+      { path: "/api/cron/webhooks", schedule: "* * * * *" },
+    ]);
   });
 });
