@@ -71,11 +71,21 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
       return {
         accountId: id,
         async claims() {
-          return { sub: id, name: id, preferred_username: id, email: `${id}@dev.tokenkeeper.test`, email_verified: true };
+          return {
+            sub: id,
+            name: id,
+            preferred_username: id,
+            email: `${id}@dev.tokenkeeper.test`,
+            email_verified: true,
+            phone_number: "+1 555 0100",
+            address: { country: "Nowhere" },
+          };
         },
       };
     },
-    claims: { openid: ["sub"], profile: ["name", "preferred_username"], email: ["email", "email_verified"] },
+    // phone and address are not asked for at sign-in: an app can ask for them later
+    // ("Request more access"), and userinfo then answers their claims.
+    claims: { openid: ["sub"], profile: ["name", "preferred_username"], email: ["email", "email_verified"], phone: ["phone_number"], address: ["address"] },
     // Auth.js reads the profile from the ID token.
     conformIdTokenClaims: false,
     features: { devInteractions: { enabled: true }, revocation: { enabled: true }, userinfo: { enabled: true } },

@@ -1,10 +1,12 @@
 import "server-only";
+import { z } from "zod";
 import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
 import { db } from "./db/client";
 import { env, webhookConfig } from "./env";
-import { notFound, TokenError } from "./errors";
+import { badRequest, notFound, TokenError } from "./errors";
 import { logger } from "./log";
 import { enabledProviders, type ProviderSpec } from "./providers";
+import { configuredProviders } from "./providers/registry";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
@@ -118,4 +120,35 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
   const { events } = await deleteAccount(db(), row.id, outboxOf(webhookConfig()));
   if (events > 0) scheduleWebhookDelivery();
   return { provider: row.provider, revoked, revocationError };
+}
+
+// RFC 6749 §3.3: a scope token is printable ASCII without space, " or \.
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/;
+const moreScopesBody = z.strictObject({
+  scopes: z.array(z.string().regex(SCOPE_TOKEN, "each scope must be one RFC 6749 scope token (printable, no spaces or quotes)")).min(1).max(20),
+});
+
+/**
+ * "Request more access": the URL that starts the provider's consent for `scopes` on
+ * top of those the account has. After consent Auth.js's callback stores the new
+ * tokens and scopes on the same account (events.signIn). 400 for a malformed body.
+ */
+export async function requestMoreScopes(userId: string, ref: string, body: unknown): Promise<{ url: string }> {
+  const parsed = moreScopesBody.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw badRequest(`${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message} (expected {"scopes": ["…"]})`);
+  }
+  const { row } = await resolveAccount(userId, ref);
+  const provider = configuredProviders(process.env).find((candidate) => candidate.id === row.provider)!;
+  const current = row.scope ? row.scope.split(/\s+/).filter(Boolean) : [];
+  const scope = [...new Set([...current, ...parsed.data.scopes])].join(" ");
+  const params: Record<string, string> = { ...provider.moreScopesParams, scope };
+  // The same account at the provider: most take an email as a hint.
+  if (row.identity?.includes("@")) params.login_hint = row.identity;
+  // Auth.js starts it (state, PKCE and their cookies), as a sign-in button would; loaded
+  // here only, so the other actions do not pull in the Auth.js config.
+  const { signIn } = await import("@/auth");
+  const url = await signIn(row.provider, { redirect: false, redirectTo: "/dashboard" }, params);
+  return { url: String(url) };
 }

@@ -58,6 +58,21 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   throw configError(`Invalid configuration: ${problems.join("; ")}.`);
 }
 
+const skewValue = z.coerce.number().int().min(0).max(86_400);
+
+/** TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER> (e.g. _GOOGLE), by provider id; each is checked like the global one. */
+export function skewByProvider(source: Record<string, string | undefined>): Record<string, number> {
+  const skews: Record<string, number> = {};
+  for (const [name, value] of Object.entries(source)) {
+    const provider = /^TOKEN_REFRESH_SKEW_SECONDS_([A-Z0-9_]+)$/.exec(name)?.[1];
+    if (!provider || value === undefined) continue;
+    const parsed = skewValue.safeParse(value);
+    if (!parsed.success) throw configError(`${name} must be a whole number of seconds from 0 to 86400, not "${value}".`);
+    skews[provider.toLowerCase()] = parsed.data;
+  }
+  return skews;
+}
+
 /**
  * CRON_SECRET alone, unvalidated by the rest: the cron route checks the bearer
  * before anything else, so a caller without it never learns what is misconfigured.

@@ -22,8 +22,9 @@ function countdown(expiresAt: string | null, now: number): string {
   return m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min ${String(s).padStart(2, "0")} s`;
 }
 
-async function call(method: string, url: string): Promise<unknown> {
-  const response = await fetch(url, { method });
+async function call(method: string, url: string, payload?: unknown): Promise<unknown> {
+  const init: RequestInit = payload === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(payload) };
+  const response = await fetch(url, init);
   const body = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error((body as { message?: string }).message ?? `HTTP ${response.status}`);
   return body;
@@ -37,6 +38,7 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [userinfo, setUserinfo] = useState<unknown>(null);
+  const [moreScopes, setMoreScopes] = useState("");
   const base = `/api/accounts/${encodeURIComponent(account.id)}`;
   const headingId = `card-${account.id}`;
   const needsSignIn = account.status === "reauth_required" || account.status === "signed_out";
@@ -80,6 +82,14 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
         <dd data-testid="refreshed-at">
           <LocalTime iso={account.refreshedAt} />
         </dd>
+        <dt>Scopes</dt>
+        <dd>
+          <ul className="scopes" data-testid="scopes">
+            {account.scopes.map((scope) => (
+              <li key={scope}>{scope}</li>
+            ))}
+          </ul>
+        </dd>
         {account.lastError ? (
           <>
             <dt>Last error</dt>
@@ -116,6 +126,27 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
           {busy === "disconnect" ? "Disconnecting…" : "Disconnect"}
         </button>
       </div>
+      {needsSignIn ? null : (
+        <form
+          className="more-access"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void run("scopes", async () => {
+              const scopes = moreScopes.split(/[\s,]+/).filter(Boolean);
+              const { url } = (await call("POST", `${base}/scopes`, { scopes })) as { url: string };
+              window.location.assign(url); // the provider's consent, then back here
+            });
+          }}
+        >
+          <label htmlFor={`scopes-${account.id}`} className="muted">
+            More access
+          </label>
+          <input id={`scopes-${account.id}`} value={moreScopes} onChange={(event) => setMoreScopes(event.target.value)} placeholder="scopes, e.g. phone" />
+          <button type="submit" className="secondary" disabled={busy !== null || moreScopes.trim() === ""}>
+            {busy === "scopes" ? "Opening…" : "Request more access"}
+          </button>
+        </form>
+      )}
       {error ? <p className="error" role="alert">{error}</p> : null}
       {userinfo ? (
         <pre className="userinfo" data-testid="userinfo" aria-label="Userinfo answer">{JSON.stringify(userinfo, null, 2)}</pre>

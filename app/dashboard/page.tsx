@@ -51,7 +51,7 @@ export default async function Dashboard() {
 
       <h2>Link another account</h2>
       <p className="muted">Another provider, or a second account at one already linked: the provider asks who you are again.</p>
-      <SignInButtons callbackUrl="/dashboard" label="Link a" link />
+      <SignInButtons callbackUrl="/dashboard" label="Link an account at" link />
 
       {panel ? (
         <>

@@ -13,6 +13,7 @@ export const discord: ProviderDefinition = {
       id: "discord",
       name: "Discord",
       linkParams: { prompt: "consent" },
+      moreScopesParams: { prompt: "consent" },
       authjs: Discord({ clientId, clientSecret }),
       spec: {
         id: "discord",

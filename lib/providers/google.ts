@@ -14,6 +14,8 @@ export const google: ProviderDefinition = {
       id: "google",
       name: "Google",
       linkParams: { prompt: "select_account consent", access_type: "offline" },
+      // Incremental authorization: the new grant keeps the scopes granted before.
+      moreScopesParams: { include_granted_scopes: "true", access_type: "offline", prompt: "consent" },
       authjs: Google({ clientId, clientSecret, authorization: { params: { access_type: "offline", prompt: "consent", response_type: "code" } } }),
       spec: {
         id: "google",

@@ -42,6 +42,8 @@ export const oidc: ProviderDefinition = {
       id: "oidc",
       name,
       linkParams: { prompt: "login consent" },
+      // Signing in again makes sure the consent is this account's, not whoever holds the provider's session.
+      moreScopesParams: { prompt: "login consent" },
       authjs: {
         id: "oidc",
         name,

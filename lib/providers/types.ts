@@ -29,6 +29,8 @@ export type ConfiguredProvider = {
   authjs: Provider;
   /** Authorization parameters that make the provider show its login (or account picker) again: "link another account". */
   linkParams: Record<string, string>;
+  /** Authorization parameters, besides `scope`, that ask the same account to consent to more scopes. */
+  moreScopesParams: Record<string, string>;
   spec: ProviderSpec;
 };
 

@@ -17,7 +17,10 @@ export type EngineOptions = {
   db: Db;
   keyring: Keyring;
   providers: Map<string, ProviderSpec>;
+  /** Refresh this long before expiry… */
   skewSeconds: number;
+  /** …or this long, for the providers named here (TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER>). */
+  skewByProvider?: Record<string, number>;
   /** How long a refresh lease lasts; must exceed the provider timeout. */
   leaseMs?: number;
   /** How often a caller waiting on another instance's refresh re-reads the row. */
@@ -46,7 +49,8 @@ export function backoffMs(failureCount: number): number {
 }
 
 export function createTokenEngine(options: EngineOptions) {
-  const { db, keyring, providers, skewSeconds } = options;
+  const { db, keyring, providers } = options;
+  const skewFor = (provider: string) => options.skewByProvider?.[provider] ?? options.skewSeconds;
   const leaseMs = options.leaseMs ?? 30_000;
   const pollMs = options.pollMs ?? 100;
   const providerTimeoutMs = options.providerTimeoutMs ?? PROVIDER_TIMEOUT_MS;
@@ -162,7 +166,7 @@ export function createTokenEngine(options: EngineOptions) {
     const forceAfterVersion = force ? first.tokenVersion : undefined;
     let row = first;
     for (;;) {
-      const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
+      const decision = decide(row, { now: now(), skewSeconds: skewFor(row.provider), forceAfterVersion });
       switch (decision.action) {
         case "use":
           return decryptToken(keyring, row.access_token!, row, "access_token");
@@ -173,7 +177,7 @@ export function createTokenEngine(options: EngineOptions) {
         case "refresh": {
           const owner = newOwner();
           // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
-          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
+          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewFor(row.provider);
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
           if (claimed) return (await refreshClaimed(claimed, owner)).accessToken;
           break;
@@ -211,7 +215,7 @@ export function createTokenEngine(options: EngineOptions) {
   async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
     const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds }).action === "use") return decryptToken(keyring, row.access_token!, row, "access_token");
+    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") return decryptToken(keyring, row.access_token!, row, "access_token");
     return singleFlight(row.id, () => resolveToken(row, false));
   }
 

@@ -1,6 +1,6 @@
 import "server-only";
 import { db } from "../db/client";
-import { env, webhookConfig } from "../env";
+import { env, skewByProvider, webhookConfig } from "../env";
 import { enabledProviders } from "../providers";
 import { keyring } from "./crypto";
 import { outboxOf, scheduleWebhookDelivery } from "../webhooks";
@@ -17,6 +17,7 @@ export function tokenEngine(): TokenEngine {
     keyring: keyring(),
     providers: enabledProviders(),
     skewSeconds: env().TOKEN_REFRESH_SKEW_SECONDS,
+    skewByProvider: skewByProvider(process.env),
     outbox: outboxOf(webhookConfig()),
     onEvents: scheduleWebhookDelivery,
   });

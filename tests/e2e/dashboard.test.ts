@@ -56,6 +56,11 @@ async function newPage(width: number): Promise<Page> {
 /** From the sign-in page: the dev provider's login and consent forms, back to /dashboard. */
 async function signInAtDevProvider(page: Page, login: string) {
   await page.getByRole("button", { name: /Sign in with Tokenkeeper dev provider/ }).click();
+  await loginAndConsent(page, login);
+}
+
+/** At the dev provider: its login form (after it ends another user's session, by itself), then consent. */
+async function loginAndConsent(page: Page, login: string) {
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill("anything");
   await page.locator('button[type="submit"]').click();
@@ -117,6 +122,54 @@ describe("the dashboard in Chromium", () => {
 
     expect(issued.size).toBeGreaterThanOrEqual(4);
     expect(seen.length).toBeGreaterThan(5);
+    for (const { url, body } of seen) {
+      for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
+    }
+    for (const token of issued) expect(server.output().includes(token), "server logs must not contain a token").toBe(false);
+  });
+
+  it("links a second account at the same provider, asks one for more access, and calls its API through the proxy (#12)", async () => {
+    const page = await newPage(1280);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/signin\?callbackUrl=/);
+    await signInAtDevProvider(page, "lin");
+
+    // The provider's login again, though an account there is linked already.
+    await page.getByRole("button", { name: "Link an account at Tokenkeeper dev provider" }).click();
+    await loginAndConsent(page, "lin-work");
+    const cards = page.locator("article[data-account]");
+    await expect.poll(() => cards.count()).toBe(2);
+    expect(await cards.evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-identity")))).toStrictEqual(["lin@dev.tokenkeeper.test", "lin-work@dev.tokenkeeper.test"]);
+    await expect.poll(() => page.getByRole("heading", { name: "Tokenkeeper dev provider · lin-work@dev.tokenkeeper.test" }).count()).toBe(1);
+
+    const work = page.locator('article[data-identity="lin-work@dev.tokenkeeper.test"]');
+    expect(await work.getByTestId("scopes").textContent()).not.toContain("phone");
+    await work.getByPlaceholder("scopes, e.g. phone").fill("phone");
+    await work.getByRole("button", { name: "Request more access" }).click();
+    await loginAndConsent(page, "lin-work");
+    await expect.poll(() => page.locator('article[data-identity="lin-work@dev.tokenkeeper.test"]').getByTestId("scopes").textContent()).toContain("phone");
+    expect(await page.locator('article[data-identity="lin@dev.tokenkeeper.test"]').getByTestId("scopes").textContent()).not.toContain("phone");
+    await collectIssuedTokens();
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-accounts-desktop.png`, fullPage: true });
+
+    // The proxy, through next start, as each account; an escape is a 400.
+    const accountId = await page.locator('article[data-identity="lin-work@dev.tokenkeeper.test"]').getAttribute("data-account");
+    const proxied = await page.evaluate(async (id) => {
+      const response = await fetch(`/api/accounts/${id}/proxy/me`);
+      return { status: response.status, body: await response.json() };
+    }, accountId);
+    expect(proxied).toMatchObject({ status: 200, body: { sub: "lin-work", phone_number: "+1 555 0100" } });
+    const ambiguous = await page.evaluate(async () => (await fetch("/api/accounts/oidc/proxy/me")).status);
+    expect(ambiguous).toBe(409);
+    const escape = await page.evaluate(async (id) => (await fetch(`/api/accounts/${id}/proxy/%252e%252e/admin`)).status, accountId);
+    expect(escape).toBe(400);
+
+    await page.setViewportSize({ width: 375, height: 900 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-accounts-375.png`, fullPage: true });
+
+    await collectIssuedTokens();
     for (const { url, body } of seen) {
       for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
     }

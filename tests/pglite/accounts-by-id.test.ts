@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect, listAccounts, refreshNow } from "@/lib/account-actions";
+import { callUserinfo, disconnect, listAccounts, refreshNow, requestMoreScopes } from "@/lib/account-actions";
 import { getAccessToken } from "@/lib/tokens";
 import { signInThroughApp, type Agent, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
@@ -76,5 +76,32 @@ describe("accounts by id", () => {
   it("unlinks one account by id, after which the provider id names the other", async () => {
     expect(await disconnect(userId, ids["twin-b"]!)).toMatchObject({ provider: "oidc", revoked: true });
     expect((await callUserinfo(userId, "oidc")).userinfo).toMatchObject({ sub: "twin-a" });
+  });
+});
+
+describe("more scopes later", () => {
+  it.each([
+    ["no scopes field", {}],
+    ["an empty list", { scopes: [] }],
+    ["a scope with a space", { scopes: ["phone address"] }],
+    ["a scope with a quote", { scopes: ['pho"ne'] }],
+    ["not a list", { scopes: "phone" }],
+    ["an unknown field", { scopes: ["phone"], redirect: "https://evil.example" }],
+  ])("answers 400 for %s", async (_label, body) => {
+    await expect(requestMoreScopes(userId, ids["twin-a"]!, body)).rejects.toMatchObject({ code: "bad_request", status: 400 });
+  });
+
+  it("stores the new tokens and scopes on the same account after the provider's consent", async () => {
+    const before = await stack.db.account.findUniqueOrThrow({ where: { id: ids["twin-a"] } });
+    expect(before.scope?.split(" ")).not.toContain("phone");
+    expect((await callUserinfo(userId, ids["twin-a"]!)).userinfo).not.toHaveProperty("phone_number");
+    // What the {url} starts: Auth.js's sign-in with the merged scope and the consent prompt.
+    await signInThroughApp(APP_URL, "twin-a", fetcher, twin, { scope: `${before.scope} phone`, prompt: "login consent", login_hint: "twin-a@dev.tokenkeeper.test" });
+    const after = await stack.db.account.findUniqueOrThrow({ where: { id: ids["twin-a"] } });
+    expect(after.scope?.split(" ")).toStrictEqual(expect.arrayContaining(["openid", "offline_access", "phone"]));
+    expect(after.tokenVersion).toBeGreaterThan(before.tokenVersion);
+    expect((await listAccounts(userId)).find((account) => account.id === ids["twin-a"])!.scopes).toContain("phone");
+    // The new token carries the new scope: the provider now answers its claims.
+    expect((await callUserinfo(userId, ids["twin-a"]!)).userinfo).toMatchObject({ phone_number: "+1 555 0100" });
   });
 });

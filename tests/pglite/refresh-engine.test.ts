@@ -48,6 +48,15 @@ describe("getAccessToken", () => {
     expect(row.expires_at).toBeGreaterThan(epochNow());
   });
 
+  it("refreshes earlier for a provider with its own margin (TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER>)", async () => {
+    const account = await seeded(epochNow() + 3600);
+    const before = refreshCalls();
+    expect(await engineFor(stack, { skewSeconds: 60, skewByProvider: { google: 7200 } }).getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
+    expect(refreshCalls()).toBe(before);
+    expect(await engineFor(stack, { skewSeconds: 60, skewByProvider: { oidc: 7200 } }).getAccessToken(account.userId, "oidc")).not.toBe(account.tokens.accessToken);
+    expect(refreshCalls() - before).toBe(1);
+  });
+
   it("shares one refresh among concurrent callers in one process", async () => {
     const account = await seeded();
     const engine = engineFor(stack);

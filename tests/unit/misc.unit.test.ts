@@ -65,3 +65,14 @@ describe("backoffMs", () => {
     expect([1, 2, 3, 20].map(backoffMs)).toStrictEqual([1000, 2000, 4000, 600_000]);
   });
 });
+
+describe("skewByProvider", () => {
+  it("reads TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER> by provider id", async () => {
+    const { skewByProvider } = await import("@/lib/env");
+    expect(skewByProvider({ TOKEN_REFRESH_SKEW_SECONDS: "60", TOKEN_REFRESH_SKEW_SECONDS_GOOGLE: "300", TOKEN_REFRESH_SKEW_SECONDS_OIDC: "0" })).toStrictEqual({ google: 300, oidc: 0 });
+  });
+  it("names a malformed one", async () => {
+    const { skewByProvider } = await import("@/lib/env");
+    expect(() => skewByProvider({ TOKEN_REFRESH_SKEW_SECONDS_DISCORD: "soon" })).toThrow('TOKEN_REFRESH_SKEW_SECONDS_DISCORD must be a whole number of seconds from 0 to 86400, not "soon".');
+  });
+});
