@@ -11,6 +11,7 @@ import { sessionSecrets } from "./lib/session-check";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
+import { appSweepPolicy } from "./lib/tokens";
 import { keyring } from "./lib/tokens/crypto";
 import { outboxOf, scheduleWebhookDelivery } from "./lib/webhooks";
 
@@ -64,7 +65,7 @@ export function nodeAuthConfig(): NextAuthConfig {
       async signIn({ account, profile }) {
         if (!account) return;
         try {
-          const events = await storeSignInTokens(db(), keyring(), account, profile, outboxOf(webhookConfig()));
+          const events = await storeSignInTokens(db(), keyring(), account, profile, outboxOf(webhookConfig()), appSweepPolicy());
           if (events > 0) scheduleWebhookDelivery();
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });

@@ -103,7 +103,7 @@ async function naiveStorm(stack: TestStack, callers: number) {
 async function sweepThroughput(stack: TestStack, concurrency: number, accounts: number, latencyMs: number) {
   const seeded = await seedMany(stack.db, stack, `bench-sweep-${concurrency}`, accounts, () => epochNow() + 7200);
   await stack.db.account.updateMany({ where: { id: { notIn: seeded.map((a) => a.accountId) } }, data: { status: "signed_out" } });
-  await stack.db.account.updateMany({ where: { id: { in: seeded.map((a) => a.accountId) } }, data: { expires_at: epochNow() + 60 } });
+  await stack.db.account.updateMany({ where: { id: { in: seeded.map((a) => a.accountId) } }, data: { expires_at: epochNow() + 60, nextSweepAt: new Date() } });
   stack.oidc!.faults.token = (request) => (request.grantType === "refresh_token" ? { delayMs: latencyMs } : undefined);
   const before = roundTrips(stack);
   const report = await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), concurrency, horizonSeconds: 300, budgetMs: 120_000 });

@@ -66,26 +66,26 @@ export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBefo
 
 export type SweepClaim = {
   owner: string;
-  /** Only accounts of these (enabled) providers. */
+  /** Only accounts of these (enabled, not paused) providers. */
   providers: string[];
   leaseMs: number;
   limit: number;
-  /** Access tokens expiring before this epoch second are due. */
-  expiresBefore: number;
-  /** Accounts not refreshed since this instant are due too (keeps idle refresh tokens alive). */
-  idleSince: Date;
-  /** Accounts refreshed at or after this instant are not due: one sweep refreshes an account once. */
-  notRefreshedSince: Date;
   /** Accounts this run claimed already: never claimed twice in one run, whatever became of them. */
   excludeIds: string[];
+  /** Accounts refreshed since this instant (the run's start) are not due: two concurrent runs refresh an account once. */
+  notRefreshedSince: Date;
   /** lastError prefix of rows the current keys could not decrypt: not claimed until the keys change. */
   undecryptableMarker: string;
 };
 
-/** Claims a batch of due accounts in one statement; concurrent sweeps skip each other's rows. */
-export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, expiresBefore, idleSince, notRefreshedSince, excludeIds, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
+/**
+ * Claims a batch of due accounts in one statement: those whose nextSweepAt (set by
+ * the sweep policy on every write) has come, one range of the (status, nextSweepAt)
+ * index. Concurrent sweeps skip each other's rows.
+ */
+export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, excludeIds, notRefreshedSince, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
   // UPDATE … RETURNING has no order of its own: the outer SELECT hands the batch
-  // back soonest-expiring first, the order the sweep refreshes in.
+  // back soonest-due first, the order the sweep refreshes in.
   return db.$queryRaw<AccountRow[]>`
     WITH claimed AS (
       UPDATE "Account"
@@ -93,19 +93,19 @@ export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, exp
        WHERE id IN (
          SELECT id FROM "Account"
           WHERE status = 'active'
+            AND "nextSweepAt" <= now()
             AND provider = ANY(${providers}::text[])
             AND refresh_token IS NOT NULL
             AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
             AND ("retryAfter" IS NULL OR "retryAfter" <= now())
-            AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
             AND id <> ALL(${excludeIds}::text[])
+            AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
             AND NOT starts_with(COALESCE("lastError", ''), ${undecryptableMarker})
-            AND (expires_at IS NULL OR expires_at < ${expiresBefore} OR "refreshedAt" IS NULL OR "refreshedAt" < ${idleSince})
-          ORDER BY expires_at ASC NULLS LAST
+          ORDER BY "nextSweepAt"
           LIMIT ${limit}
           FOR UPDATE SKIP LOCKED)
       RETURNING *)
-    SELECT * FROM claimed ORDER BY expires_at ASC NULLS LAST, id`;
+    SELECT * FROM claimed ORDER BY "nextSweepAt", id`;
 }
 
 /** New tokens for one claimed account, already encrypted. */
@@ -118,6 +118,10 @@ export type TokenWrite = {
   scope: string | null;
   tokenType: string | null;
   idToken: string | null;
+  /** The sweep policy's next refresh for this account. */
+  nextSweepAt: Date;
+  /** Handed out to a caller (an on-demand refresh): records the use. */
+  used: boolean;
 };
 
 /**
@@ -133,8 +137,9 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
     WITH v AS (
       SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
                            ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
-                           ${column("tokenType")}::text[], ${column("idToken")}::text[])
-             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token)),
+                           ${column("tokenType")}::text[], ${column("idToken")}::text[], ${column("nextSweepAt")}::timestamptz[],
+                           ${column("used")}::boolean[])
+             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token, next_sweep_at, used)),
     -- The rows this writer still holds, as they were: the UPDATE joins it, so it is
     -- read (and locked) before the update, not after (FOR UPDATE skips rows this
     -- same statement already changed).
@@ -150,6 +155,8 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              id_token = COALESCE(v.id_token, a.id_token),
              "tokenVersion" = a."tokenVersion" + 1,
              "refreshedAt" = now(),
+             "nextSweepAt" = v.next_sweep_at,
+             "lastUsedAt" = CASE WHEN v.used THEN now() ELSE a."lastUsedAt" END,
              "failureCount" = 0,
              "lastError" = NULL,
              "retryAfter" = NULL,
@@ -211,6 +218,18 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
   return row!;
 }
 
+/**
+ * Records that a token was handed out, at most once per LAST_USED_GRANULARITY (the
+ * condition repeats the caller's check, so concurrent callers write once), and brings
+ * the next sweep forward to what an active account gets.
+ */
+export async function recordUse(db: Db, id: string, nextSweepAt: Date, granularityMs: number): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "Account"
+       SET "lastUsedAt" = now(), "nextSweepAt" = LEAST("nextSweepAt", ${nextSweepAt})
+     WHERE id = ${id} AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - ${granularityMs} * interval '1 millisecond')`;
+}
+
 export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
   await db.$executeRaw`UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${id} AND "leaseOwner" = ${owner}`;
 }
@@ -227,6 +246,8 @@ export type SignInWrite = {
   tokenType: string | null;
   /** Who the account is at the provider (kept when the sign-in says nothing new). */
   identity: string | null;
+  /** The sweep policy's next refresh: a sign-in is a use. */
+  nextSweepAt: Date;
 };
 
 /**
@@ -253,6 +274,8 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
              status = 'active',
              "tokenVersion" = a."tokenVersion" + 1,
              "refreshedAt" = now(),
+             "lastUsedAt" = now(),
+             "nextSweepAt" = ${write.nextSweepAt},
              "failureCount" = 0,
              "lastError" = NULL,
              "retryAfter" = NULL,

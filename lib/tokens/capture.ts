@@ -3,6 +3,7 @@ import { writeSignInTokens } from "../db/accounts";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
 import { encryptOptional, encryptToken, type Keyring } from "./crypto";
+import { DEFAULT_SWEEP_POLICY, nextSweepAt, type SweepPolicy } from "./sweep-policy";
 
 // What Auth.js never does: keep an Account's tokens true after the first link.
 
@@ -44,8 +45,10 @@ export function identityOf(profile: SignInProfile): string | null {
  * Keeps the stored refresh token when the provider sent none (Google on a repeat
  * consent). Returns how many webhook events that wrote (account.recovered).
  */
-export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile, outbox: Outbox = null): Promise<number> {
+export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile, outbox: Outbox = null, policy: SweepPolicy = DEFAULT_SWEEP_POLICY): Promise<number> {
   if (!account.access_token) return 0; // credentials, email: no tokens
+  const now = new Date();
+  const expiresAt = typeof account.expires_at === "number" ? new Date(account.expires_at * 1000) : null;
   const { events } = await writeSignInTokens(db, {
     provider: account.provider,
     providerAccountId: account.providerAccountId,
@@ -56,6 +59,8 @@ export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignI
     scope: account.scope ?? null,
     tokenType: account.token_type ?? null,
     identity: identityOf(profile),
+    // Signing in is a use: the sweep keeps this account fresh while it is active.
+    nextSweepAt: nextSweepAt(policy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
   }, outbox);
   return events;
 }

@@ -1,6 +1,6 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { claimLease, findAccountById, findUserAccountsAt, recordFailure, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
+import { claimLease, findAccountById, findUserAccountsAt, recordFailure, recordUse, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
@@ -9,6 +9,7 @@ import type { ProviderSpec } from "../providers/types";
 import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { pickAccount } from "./pick-account";
+import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { decide } from "./status";
 
 const log = logger("tokens");
@@ -27,6 +28,8 @@ export type EngineOptions = {
   pollMs?: number;
   providerTimeoutMs?: number;
   now?: () => Date;
+  /** When the sweep refreshes what (lib/tokens/sweep-policy.ts). */
+  sweepPolicy?: SweepPolicy;
   /** Webhooks: write events with the changes they report (null: off). */
   outbox?: Outbox;
   /** Called after a statement wrote events, to send them (the app: after the response). */
@@ -62,6 +65,7 @@ export function createTokenEngine(options: EngineOptions) {
   const newOwner = () => `${instance}:${++claims}`;
   const undecryptableMarker = `undecryptable under keys ${keyring.fingerprint}:`;
   const outbox = options.outbox ?? null;
+  const sweepPolicy = options.sweepPolicy ?? DEFAULT_SWEEP_POLICY;
   const onEvents = options.onEvents ?? (() => {});
   const reported = ({ events }: { events: number }) => {
     if (events > 0) onEvents();
@@ -108,7 +112,7 @@ export function createTokenEngine(options: EngineOptions) {
    * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
    * before the access token is handed to anyone.
    */
-  async function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter): Promise<RefreshOutcome> {
+  async function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter, { used = false, policy = sweepPolicy } = {}): Promise<RefreshOutcome> {
     const provider = spec(row.provider);
     const started = Date.now();
     let refreshToken: string;
@@ -124,6 +128,7 @@ export function createTokenEngine(options: EngineOptions) {
     }
     try {
       const tokens = await refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+      const at = now();
       const write: TokenWrite = {
         id: row.id,
         owner,
@@ -133,6 +138,9 @@ export function createTokenEngine(options: EngineOptions) {
         scope: tokens.scope,
         tokenType: tokens.tokenType,
         idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
+        // A refresh on demand is a use; a sweep's is not.
+        used,
+        nextSweepAt: nextSweepAt(policy, { lastUsedAt: used ? at : row.lastUsedAt, expiresAt: tokens.expiresAt, refreshedAt: at }, at),
       };
       const version = await persist(write, writer, row, tokens.rotated);
       if (version === undefined) {
@@ -157,6 +165,18 @@ export function createTokenEngine(options: EngineOptions) {
   }
 
   /**
+   * Records that the stored token was handed out, at most once an hour, off the
+   * response path: the fresh-token path stays one round trip, and the sweep keeps
+   * this account's token fresh while it is used (the sweep policy).
+   */
+  function noteUse(row: AccountRow): void {
+    const at = now();
+    if (!shouldRecordUse(row.lastUsedAt, at)) return;
+    const next = nextSweepAt(sweepPolicy, { lastUsedAt: at, expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000), refreshedAt: row.refreshedAt ?? at }, at);
+    void recordUse(db, row.id, next, LAST_USED_GRANULARITY_MS).catch((error: unknown) => log.warn("use.record_failed", { accountId: row.id, error }));
+  }
+
+  /**
    * Acts on decide() until it says use (or fails): claims and refreshes, or waits
    * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
    */
@@ -169,6 +189,7 @@ export function createTokenEngine(options: EngineOptions) {
       const decision = decide(row, { now: now(), skewSeconds: skewFor(row.provider), forceAfterVersion });
       switch (decision.action) {
         case "use":
+          noteUse(row);
           return decryptToken(keyring, row.access_token!, row, "access_token");
         case "reauth":
           throw unusable(row);
@@ -179,7 +200,7 @@ export function createTokenEngine(options: EngineOptions) {
           // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
           const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewFor(row.provider);
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
-          if (claimed) return (await refreshClaimed(claimed, owner)).accessToken;
+          if (claimed) return (await refreshClaimed(claimed, owner, directWriter, { used: true })).accessToken;
           break;
         }
         case "wait":
@@ -215,7 +236,10 @@ export function createTokenEngine(options: EngineOptions) {
   async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
     const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") return decryptToken(keyring, row.access_token!, row, "access_token");
+    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") {
+      noteUse(row);
+      return decryptToken(keyring, row.access_token!, row, "access_token");
+    }
     return singleFlight(row.id, () => resolveToken(row, false));
   }
 
@@ -225,7 +249,7 @@ export function createTokenEngine(options: EngineOptions) {
     await singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, providerIds: () => [...providers.keys()] };
+  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

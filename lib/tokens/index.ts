@@ -4,6 +4,7 @@ import { env, skewByProvider, webhookConfig } from "../env";
 import { enabledProviders } from "../providers";
 import { keyring } from "./crypto";
 import { outboxOf, scheduleWebhookDelivery } from "../webhooks";
+import { sweepPolicyFrom, type SweepPolicy } from "./sweep-policy";
 import { createTokenEngine, type AccountOptions, type TokenEngine } from "./engine";
 
 export { ReauthRequiredError, ProviderUnavailableError } from "../errors";
@@ -18,10 +19,16 @@ export function tokenEngine(): TokenEngine {
     providers: enabledProviders(),
     skewSeconds: env().TOKEN_REFRESH_SKEW_SECONDS,
     skewByProvider: skewByProvider(process.env),
+    sweepPolicy: appSweepPolicy(),
     outbox: outboxOf(webhookConfig()),
     onEvents: scheduleWebhookDelivery,
   });
   return globalForEngine.tokenkeeperEngine;
+}
+
+/** The sweep policy with this deployment's TOKEN_SWEEP_* settings. */
+export function appSweepPolicy(): SweepPolicy {
+  return sweepPolicyFrom({ activeDays: env().TOKEN_SWEEP_ACTIVE_DAYS, keepaliveDays: env().TOKEN_SWEEP_KEEPALIVE_DAYS });
 }
 
 /**

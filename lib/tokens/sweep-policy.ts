@@ -3,13 +3,25 @@ import { badRequest, TokenError } from "../errors";
 
 // What the sweep refreshes and when it leaves a provider alone: the policy, with
 // every knob in one place. lib/tokens/sweep.ts is the mechanism (claims, limits,
-// the time budget) and asks only these functions.
+// the time budget) and asks only these functions; every token write stores
+// nextSweepAt() on the row, so the sweep's claim is one index range.
+//
+// Work follows use. An account whose token was handed out within activeDays is
+// refreshed horizonSeconds before its token expires, so background jobs find a fresh
+// token. Any other account is refreshed only keepaliveDays after its last refresh,
+// to keep its refresh token alive (Google drops refresh tokens unused for 6 months,
+// Microsoft after 90 days). Nothing else. Trade-offs: a shorter activeDays saves
+// provider calls but leaves the first call of a returning user to refresh on demand
+// (one provider round trip, ~100 ms); a longer keepaliveDays saves calls but comes
+// closer to the providers' limits. Tokens are always refreshed on demand anyway.
 
 export type SweepPolicy = {
-  /** Refresh access tokens expiring within this many seconds (two 10-minute cron intervals). */
+  /** Refresh access tokens of active accounts this many seconds before they expire (two 10-minute cron intervals). */
   horizonSeconds: number;
-  /** Also refresh accounts not refreshed for this many days, so idle refresh tokens stay alive. */
-  idleDays: number;
+  /** An account is active while its token was handed out within this many days (TOKEN_SWEEP_ACTIVE_DAYS). */
+  activeDays: number;
+  /** Refresh every other account this many days after its last refresh (TOKEN_SWEEP_KEEPALIVE_DAYS). */
+  keepaliveDays: number;
   /** Accounts claimed per statement. */
   batchSize: number;
   /** Refreshes in flight at once, per provider. */
@@ -26,7 +38,8 @@ export type SweepPolicy = {
 
 export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   horizonSeconds: 20 * 60,
-  idleDays: 7,
+  activeDays: 7,
+  keepaliveDays: 7,
   batchSize: 50,
   concurrency: 8,
   budgetMs: 45_000,
@@ -35,15 +48,32 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   defaultPauseMs: 1_000,
 };
 
-/** What makes an account due in a run that started at `startedAt`. */
-export function dueCriteria(policy: SweepPolicy, now: Date, startedAt: Date) {
-  return {
-    expiresBefore: Math.floor(now.getTime() / 1000) + policy.horizonSeconds,
-    idleSince: new Date(now.getTime() - policy.idleDays * 86_400_000),
-    // A token whose lifetime is shorter than the horizon is due again right after
-    // its refresh; it waits for the next run.
-    notRefreshedSince: startedAt,
-  };
+/** lastUsedAt is written at most this often per account: one write an hour, not one per call. */
+export const LAST_USED_GRANULARITY_MS = 60 * 60 * 1000;
+
+const DAY_MS = 86_400_000;
+
+export type SweepSchedule = {
+  /** When a token of this account was last handed out. */
+  lastUsedAt: Date | null;
+  /** When its access token expires (null: no expiry given). */
+  expiresAt: Date | null;
+  /** When its tokens were last written. */
+  refreshedAt: Date;
+};
+
+/** When the sweep should next refresh an account, as of `now`. */
+export function nextSweepAt(policy: SweepPolicy, { lastUsedAt, expiresAt, refreshedAt }: SweepSchedule, now: Date): Date {
+  const keepalive = new Date(refreshedAt.getTime() + policy.keepaliveDays * DAY_MS);
+  const active = lastUsedAt !== null && lastUsedAt.getTime() >= now.getTime() - policy.activeDays * DAY_MS;
+  if (!active || expiresAt === null) return keepalive;
+  const beforeExpiry = new Date(expiresAt.getTime() - policy.horizonSeconds * 1000);
+  return beforeExpiry < keepalive ? beforeExpiry : keepalive;
+}
+
+/** Whether handing out a token now should record the use (off the response path). */
+export function shouldRecordUse(lastUsedAt: Date | null, now: Date): boolean {
+  return lastUsedAt === null || now.getTime() - lastUsedAt.getTime() >= LAST_USED_GRANULARITY_MS;
 }
 
 /** A provider's run so far: how many unavailable answers in a row. */
@@ -69,8 +99,13 @@ const overridesSchema = z.strictObject({
   budgetMs: z.coerce.number().int().min(100).max(DEFAULT_SWEEP_POLICY.budgetMs).optional(),
 });
 
+/** The policy with TOKEN_SWEEP_ACTIVE_DAYS and TOKEN_SWEEP_KEEPALIVE_DAYS applied. */
+export function sweepPolicyFrom(days: { activeDays: number; keepaliveDays: number }): SweepPolicy {
+  return { ...DEFAULT_SWEEP_POLICY, ...days };
+}
+
 /** The policy for one run from the route's query string; 400 names a bad parameter. */
-export function policyFromQuery(params: URLSearchParams): SweepPolicy {
+export function policyFromQuery(params: URLSearchParams, base: SweepPolicy = DEFAULT_SWEEP_POLICY): SweepPolicy {
   const result = overridesSchema.safeParse(Object.fromEntries(params));
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -78,5 +113,5 @@ export function policyFromQuery(params: URLSearchParams): SweepPolicy {
     throw badRequest(issue.code === "unrecognized_keys" ? `unknown parameter: ${issue.keys.join(", ")}` : `${name}: ${issue.message}`);
   }
   const overrides = Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined));
-  return { ...DEFAULT_SWEEP_POLICY, ...overrides };
+  return { ...base, ...overrides };
 }

@@ -6,7 +6,7 @@ import { ReauthRequiredError, TokenError } from "../errors";
 import { logger } from "../log";
 import { batchingWriter } from "./batch-writer";
 import type { TokenEngine } from "./engine";
-import { DEFAULT_SWEEP_POLICY, dueCriteria, pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
+import { pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
 
 const log = logger("sweep");
 
@@ -60,7 +60,7 @@ function limiter(limit: number) {
  */
 export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport> {
   const { db, engine, now = () => new Date(), ...overrides } = options;
-  const policy: SweepPolicy = { ...DEFAULT_SWEEP_POLICY, ...definedOnly(overrides) };
+  const policy: SweepPolicy = { ...engine.sweepPolicy, ...definedOnly(overrides) };
   const started = Date.now();
   const startedAt = new Date(started);
   const deadline = started + policy.budgetMs;
@@ -88,7 +88,7 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
     }
     const run = providerRun(row.provider);
     try {
-      await engine.refreshClaimed(row, owner, writer);
+      await engine.refreshClaimed(row, owner, writer, { policy });
       report.refreshed += 1;
       run.unavailableInARow = 0;
     } catch (error) {
@@ -112,8 +112,8 @@ export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepR
         providers,
         leaseMs: policy.leaseMs,
         limit: policy.batchSize,
-        ...dueCriteria(policy, now(), startedAt),
         excludeIds: claimedIds,
+        notRefreshedSince: startedAt,
         undecryptableMarker: engine.undecryptableMarker,
       });
       report.claimed += batch.length;

@@ -54,16 +54,14 @@ describe("Prisma over PrismaNeonHttp", () => {
     providers: ["oidc"],
     leaseMs: 60_000,
     limit: 100,
-    expiresBefore: 1_000,
-    idleSince: new Date(0),
-    notRefreshedSince: new Date(),
     excludeIds: [],
+    notRefreshedSince: new Date(),
     undecryptableMarker: "undecryptable under keys test:",
   });
 
   it("claims due accounts with one UPDATE … FOR UPDATE SKIP LOCKED … RETURNING", async () => {
     const due = await account("claim-due", { expires_at: 10 });
-    const later = await account("claim-later", { expires_at: 2_000_000_000, refreshedAt: new Date() });
+    const later = await account("claim-later", { expires_at: 2_000_000_000, refreshedAt: new Date(), nextSweepAt: new Date(Date.now() + 3_600_000) });
     const claimed = await claimDueAccounts(stack.db, sweepClaim("sweep-a"));
     const ids = claimed.map((row) => row.id);
     expect(ids).toContain(due.id);
@@ -94,7 +92,7 @@ describe("Prisma over PrismaNeonHttp", () => {
   it("writes back only under the lease it holds (compare-and-set)", async () => {
     const row = await account("cas", { expires_at: 10 });
     expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
-    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null };
+    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null, nextSweepAt: new Date(), used: false };
     expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), events: 0 });
     expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), events: 0 });
     expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999, leaseOwner: null, tokenVersion: 1 });

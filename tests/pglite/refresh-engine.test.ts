@@ -121,6 +121,48 @@ describe("getAccessToken", () => {
   });
 });
 
+describe("work that follows use (#13)", () => {
+  const requests = () => stack.endpoint!.requests();
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+  it("records a use at most once an hour, off the response path: the fresh path stays one round trip", async () => {
+    const account = await seeded(epochNow() + 3600);
+    const idle = new Date(Date.now() - 8 * 86_400_000);
+    await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: idle, nextSweepAt: new Date(Date.now() + 6 * 86_400_000) } });
+    const engine = engineFor(stack);
+    const before = requests();
+    expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
+    await settle();
+    expect(requests() - before).toBe(2); // the read, then the use recorded after the answer
+    const used = await load(account);
+    expect(Date.now() - used.lastUsedAt!.getTime()).toBeLessThan(5_000);
+    // Used again: its token is kept fresh, 20 minutes before it expires.
+    expect(used.nextSweepAt.getTime()).toBeLessThanOrEqual((epochNow() + 3600 - 20 * 60) * 1000 + 1000);
+
+    const again = requests();
+    for (let i = 0; i < 5; i++) await engine.getAccessToken(account.userId, "oidc");
+    await settle();
+    expect(requests() - again).toBe(5); // one round trip each, no more writes within the hour
+  });
+
+  it("sweeps an idle account's expiring token only when its refresh token needs keeping alive", async () => {
+    const account = await seeded(epochNow() + 600);
+    const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
+    // Unused for 8 days, refreshed yesterday: nothing to do, however soon the token expires.
+    await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: eightDaysAgo, refreshedAt: new Date(Date.now() - 86_400_000), nextSweepAt: new Date(Date.now() + 6 * 86_400_000) } });
+    const { sweepExpiringTokens } = await import("@/lib/tokens/sweep");
+    const claimed = async () => (await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack) })).claimed;
+    await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
+    expect(await claimed()).toBe(0);
+    // Its keep-alive has come: refreshed once, and next due in 7 days again.
+    await stack.db.account.update({ where: { id: account.accountId }, data: { nextSweepAt: new Date() } });
+    expect(await claimed()).toBe(1);
+    const kept = await load(account);
+    expect(kept.nextSweepAt.getTime() - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+    expect(kept.lastUsedAt).toStrictEqual(eightDaysAgo); // a sweep's refresh is not a use
+  });
+});
+
 describe("account actions", () => {
   it("retries the userinfo call once after a refresh when the provider answers 401", async () => {
     const account = await seeded(epochNow() + 3600);

@@ -129,11 +129,14 @@ describe("webhooks (#12)", () => {
   it("lets a hanging receiver add nothing to a sweep that writes events", async () => {
     await signInThroughApp(APP_URL, "hook-sweep", fetcher);
     const row = await account("hook-sweep");
-    await stack.db.account.update({ where: { id: row.id }, data: { expires_at: Math.floor(Date.now() / 1000) + 60, failureCount: 3 } });
+    await stack.db.account.update({ where: { id: row.id }, data: { expires_at: Math.floor(Date.now() / 1000) + 60, nextSweepAt: new Date(), failureCount: 3 } });
     receiver.mode = "hang";
     const engine = engineFor(stack, { outbox: outboxOf(webhookConfig()), onEvents: scheduleWebhookDelivery });
     const started = Date.now();
-    expect(await sweepExpiringTokens({ db: stack.db, engine, horizonSeconds: 300 })).toMatchObject({ refreshed: 1 });
+    // Other accounts of this file are due too (their dev tokens live 10 minutes).
+    const report = await sweepExpiringTokens({ db: stack.db, engine, horizonSeconds: 300 });
+    expect(report).toMatchObject({ failed: 0 });
+    expect(report.refreshed).toBeGreaterThanOrEqual(1);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await eventually(() => eventsFor(row.id, "account.recovered")[0])).toMatchObject({ verified: true });
   });

@@ -44,7 +44,7 @@ describe("sweepExpiringTokens", () => {
     rows.forEach((row, i) => expect(row.tokenVersion).toBe(i % 2 === 0 ? 1 : 0));
 
     // Make the same half due again and run two sweeps at once (a cron delivered twice).
-    await stack.db.account.updateMany({ where: { id: { in: accounts.filter((_, i) => i % 2 === 0).map((a) => a.accountId) } }, data: { expires_at: epochNow() + 120 } });
+    await stack.db.account.updateMany({ where: { id: { in: accounts.filter((_, i) => i % 2 === 0).map((a) => a.accountId) } }, data: { expires_at: epochNow() + 120, nextSweepAt: new Date() } });
     const [a, b] = await Promise.all([sweep({ concurrency: 16, batchSize: 20 }), sweep({ concurrency: 16, batchSize: 20 })]);
     expect(a.refreshed + b.refreshed).toBe(100);
     expect(a.claimed + b.claimed).toBe(100);
@@ -57,8 +57,8 @@ describe("sweepExpiringTokens", () => {
 
   it("never sends signed-out or reauth_required accounts to the provider", async () => {
     const some = accounts.slice(0, 10);
-    await stack.db.account.updateMany({ where: { id: { in: some.slice(0, 5).map((a) => a.accountId) } }, data: { status: "reauth_required", expires_at: epochNow() - 10 } });
-    await stack.db.account.updateMany({ where: { id: { in: some.slice(5).map((a) => a.accountId) } }, data: { expires_at: epochNow() - 10 } });
+    await stack.db.account.updateMany({ where: { id: { in: some.slice(0, 5).map((a) => a.accountId) } }, data: { status: "reauth_required", expires_at: epochNow() - 10, nextSweepAt: new Date() } });
+    await stack.db.account.updateMany({ where: { id: { in: some.slice(5).map((a) => a.accountId) } }, data: { expires_at: epochNow() - 10, nextSweepAt: new Date() } });
     const before = stack.oidc!.stats.refreshRequests;
     expect(await sweep()).toMatchObject({ claimed: 0, refreshed: 0 });
     expect(stack.oidc!.stats.refreshRequests).toBe(before);
@@ -66,10 +66,10 @@ describe("sweepExpiringTokens", () => {
 
   it("keeps the tokens of accounts the provider fails, retries them next run, and marks invalid_grant", async () => {
     const group = accounts.slice(20, 40);
-    // Distinct expiries fix the claim order: failing accounts never come three in a row.
-    const base = epochNow() + 60;
+    // Distinct due times fix the claim order: failing accounts never come three in a row.
+    const base = Date.now() - 60_000;
     for (const [i, account] of group.entries()) {
-      await stack.db.account.update({ where: { id: account.accountId }, data: { status: "active", expires_at: base + i } });
+      await stack.db.account.update({ where: { id: account.accountId }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date(base + i * 1000) } });
     }
     const current = await versions(group);
     const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
@@ -95,7 +95,7 @@ describe("sweepExpiringTokens", () => {
 
   it("backs off a provider that answers 429 for the rest of the run", async () => {
     const group = accounts.slice(80, 90);
-    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date() } });
     stack.oidc!.faults.token = () => ({ status: 429, error: "rate_limited", retryAfterSeconds: 30 });
     const before = stack.oidc!.stats.refreshRequests;
     expect(await sweep({ concurrency: 1 })).toMatchObject({ claimed: 10, refreshed: 0, failed: 1, skipped: 9 });
@@ -106,7 +106,7 @@ describe("sweepExpiringTokens", () => {
 
   it("stops on its time budget with a slow provider, and the next run finishes the rest", async () => {
     const group = accounts.slice(40, 70);
-    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date() } });
     stack.oidc!.faults.token = () => ({ delayMs: 200 });
     const started = Date.now();
     const first = await sweep({ budgetMs: 600, concurrency: 2, batchSize: 10 });
@@ -123,7 +123,7 @@ describe("sweepExpiringTokens", () => {
 
   it("does not spin when the provider rate-limits: 64 due accounts, 429 after the first call (#11)", async () => {
     const group = accounts.slice(100, 164);
-    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date() } });
     let calls = 0;
     stack.oidc!.faults.token = ({ grantType }) => (grantType === "refresh_token" && ++calls > 1 ? { status: 429, error: "rate_limited", retryAfterSeconds: 30 } : undefined);
     const started = Date.now();
@@ -142,9 +142,9 @@ describe("sweepExpiringTokens", () => {
     const row = (await versions([broken!]))[0]!;
     await stack.db.account.update({
       where: { id: broken!.accountId },
-      data: { status: "active", expires_at: epochNow() + 60, refresh_token: await encryptToken(foreign, "x", row, "refresh_token") },
+      data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date(), refresh_token: await encryptToken(foreign, "x", row, "refresh_token") },
     });
-    await stack.db.account.update({ where: { id: healthy!.accountId }, data: { status: "active", expires_at: epochNow() + 61 } });
+    await stack.db.account.update({ where: { id: healthy!.accountId }, data: { status: "active", expires_at: epochNow() + 61, nextSweepAt: new Date(Date.now() + 1) } });
     expect(await sweep()).toMatchObject({ claimed: 2, refreshed: 1, failed: 1 });
     const [failed] = await versions([broken!]);
     expect(failed).toMatchObject({ status: "active", failureCount: 1, leaseOwner: null });
@@ -158,7 +158,7 @@ describe("sweepExpiringTokens", () => {
 
   it("fails only the account whose write fails, and logs the lost rotation with its id (#11)", async () => {
     const group = accounts.slice(180, 190);
-    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60 } });
+    await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date() } });
     const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
     const before = await versions(group);
     const poisoned = await decryptToken(keyring, (await versions([group[3]!]))[0]!.refresh_token!, { provider: "oidc", providerAccountId: "sweep-183" }, "refresh_token");

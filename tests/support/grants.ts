@@ -3,6 +3,7 @@
 import * as o from "oauth4webapi";
 import type { Db } from "@/lib/db/client";
 import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { DEFAULT_SWEEP_POLICY, nextSweepAt } from "@/lib/tokens/sweep-policy";
 import { Agent, loginAtDevProvider } from "./browserless";
 import type { TestStack } from "./stack";
 
@@ -44,6 +45,7 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
   const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
   const user = await db.user.create({ data: { name: login, email: `${login}@dev.tokenkeeper.test` } });
   const slot = { provider: "oidc", providerAccountId: login };
+  const now = new Date();
   const account = await db.account.create({
     data: {
       userId: user.id,
@@ -55,7 +57,10 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
       id_token: tokens.idToken ? await encryptToken(keyring, tokens.idToken, slot, "id_token") : null,
       expires_at: expiresAt,
       token_type: "bearer",
-      refreshedAt: new Date(),
+      // As a sign-in leaves it: just used, next sweep as the policy says.
+      refreshedAt: now,
+      lastUsedAt: now,
+      nextSweepAt: nextSweepAt(DEFAULT_SWEEP_POLICY, { lastUsedAt: now, expiresAt: new Date(expiresAt * 1000), refreshedAt: now }, now),
       ...fields,
     },
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError } from "@/lib/errors";
-import { DEFAULT_SWEEP_POLICY, dueCriteria, pauseAfterFailure, policyFromQuery } from "@/lib/tokens/sweep-policy";
+import { DEFAULT_SWEEP_POLICY, nextSweepAt, pauseAfterFailure, policyFromQuery, shouldRecordUse, sweepPolicyFrom } from "@/lib/tokens/sweep-policy";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 const policy = DEFAULT_SWEEP_POLICY;
@@ -20,14 +20,32 @@ describe("pauseAfterFailure", () => {
   });
 });
 
-describe("dueCriteria", () => {
-  it("turns the horizon and idle days into instants, and refreshes an account once per run", () => {
-    const started = new Date(now - 5_000);
-    expect(dueCriteria(policy, new Date(now), started)).toStrictEqual({
-      expiresBefore: now / 1000 + 20 * 60,
-      idleSince: new Date(now - 7 * 86_400_000),
-      notRefreshedSince: started,
-    });
+describe("nextSweepAt (work follows use)", () => {
+  const at = new Date(now);
+  const minutes = (m: number) => new Date(now + m * 60_000);
+  const days = (d: number) => new Date(now + d * 86_400_000);
+  const cases: [string, { lastUsedAt: Date | null; expiresAt: Date | null; refreshedAt: Date }, Date][] = [
+    ["refreshes a used account 20 minutes before its token expires", { lastUsedAt: at, expiresAt: minutes(60), refreshedAt: at }, minutes(40)],
+    ["counts an account used 6 days ago as active", { lastUsedAt: days(-6), expiresAt: minutes(60), refreshedAt: at }, minutes(40)],
+    ["keeps only the refresh token alive for an account unused for 8 days", { lastUsedAt: days(-8), expiresAt: minutes(60), refreshedAt: at }, days(7)],
+    ["keeps alive an account never used since it was linked", { lastUsedAt: null, expiresAt: minutes(60), refreshedAt: at }, days(7)],
+    ["keeps alive a token that gives no expiry", { lastUsedAt: at, expiresAt: null, refreshedAt: at }, days(7)],
+    ["never waits past the keep-alive, however long the token lives", { lastUsedAt: at, expiresAt: days(30), refreshedAt: at }, days(7)],
+    ["counts the keep-alive from the last refresh", { lastUsedAt: null, expiresAt: minutes(60), refreshedAt: days(-3) }, days(4)],
+  ];
+  it.each(cases)("%s", (_label, schedule, expected) => {
+    expect(nextSweepAt(policy, schedule, at)).toStrictEqual(expected);
+  });
+
+  it("takes TOKEN_SWEEP_ACTIVE_DAYS and TOKEN_SWEEP_KEEPALIVE_DAYS", () => {
+    const tight = sweepPolicyFrom({ activeDays: 1, keepaliveDays: 2 });
+    expect(nextSweepAt(tight, { lastUsedAt: days(-1.5), expiresAt: minutes(60), refreshedAt: at }, at)).toStrictEqual(days(2));
+  });
+
+  it("records a use at most once an hour", () => {
+    expect(shouldRecordUse(null, at)).toBe(true);
+    expect(shouldRecordUse(minutes(-59), at)).toBe(false);
+    expect(shouldRecordUse(minutes(-60), at)).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@ import { db } from "@/lib/db/client";
 import { cronSecret } from "@/lib/env";
 import { errorResponse, unauthorized } from "@/lib/errors";
 import { logger } from "@/lib/log";
-import { tokenEngine } from "@/lib/tokens";
+import { appSweepPolicy, tokenEngine } from "@/lib/tokens";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { policyFromQuery } from "@/lib/tokens/sweep-policy";
 
@@ -22,7 +22,7 @@ export async function GET(request: Request): Promise<Response> {
     return errorResponse(unauthorized("Missing or wrong bearer secret."));
   }
   try {
-    const policy = policyFromQuery(new URL(request.url).searchParams);
+    const policy = policyFromQuery(new URL(request.url).searchParams, appSweepPolicy());
     return Response.json(await sweepExpiringTokens({ db: db(), engine: tokenEngine(), ...policy }));
   } catch (error) {
     return errorResponse(error);
