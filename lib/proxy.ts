@@ -7,6 +7,7 @@ import type { ProviderSpec } from "./providers";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS } from "./providers/requests";
 import { tokenEngine } from "./tokens";
 import type { TokenEngine } from "./tokens/engine";
+import { inSpan } from "./telemetry";
 
 // Calls a provider's API as the user: a fresh bearer on every call, one refresh and
 // retry on 401, Retry-After honoured on 429/503, and never a request outside the
@@ -104,11 +105,15 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   const started = Date.now();
   const send = async () => {
     headers.set("authorization", `Bearer ${await engine.getAccessToken(userId, row.provider, account)}`);
-    try {
-      return await fetch(target, { method: init.method, headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
-    } catch (error) {
-      throw new ProviderUnavailableError(`${row.provider}'s API did not answer (${(error as Error).name})`, { cause: error });
-    }
+    return inSpan("tokenkeeper.provider.api", { "tokenkeeper.provider": row.provider, "tokenkeeper.operation": "api", "http.request.method": init.method }, async (span) => {
+      try {
+        const response = await fetch(target, { method: init.method, headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
+        span.setAttribute("http.response.status_code", response.status);
+        return response;
+      } catch (error) {
+        throw new ProviderUnavailableError(`${row.provider}'s API did not answer (${(error as Error).name})`, { cause: error });
+      }
+    });
   };
 
   let response = await send();

@@ -1,5 +1,6 @@
 import * as o from "oauth4webapi";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
+import { inSpan } from "../telemetry";
 import type { ProviderSpec } from "./types";
 
 // The three provider calls Tokenkeeper makes, all through oauth4webapi, each with
@@ -79,8 +80,24 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
   return new TokenError("provider_rejected", `${spec.id} call failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
+/** A span around one provider HTTP call: the provider, the operation, how it ended. */
+const providerCall = <T>(spec: ProviderSpec, operation: string, work: () => Promise<T>) =>
+  inSpan(`tokenkeeper.provider.${operation}`, { "tokenkeeper.provider": spec.id, "tokenkeeper.operation": operation }, async (span) => {
+    try {
+      return await work();
+    } catch (error) {
+      const status = (error as TokenError).providerStatus;
+      if (status !== undefined) span.setAttribute("http.response.status_code", status);
+      throw error;
+    }
+  });
+
 /** The refresh_token grant. Callers cannot alter grant_type or the token sent. */
-export async function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<TokenSet> {
+export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<TokenSet> {
+  return providerCall(spec, "refresh_grant", () => refreshGrantRequest(spec, refreshToken, options));
+}
+
+async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, options: CallOptions): Promise<TokenSet> {
   const now = options.now ?? (() => new Date());
   try {
     const as = await spec.authorizationServer();
@@ -103,7 +120,11 @@ export async function refreshGrant(spec: ProviderSpec, refreshToken: string, opt
 }
 
 /** RFC 7009 revocation; false when the provider has no revocation endpoint. */
-export async function revokeToken(spec: ProviderSpec, token: string, hint: "refresh_token" | "access_token", options: CallOptions = {}): Promise<boolean> {
+export function revokeToken(spec: ProviderSpec, token: string, hint: "refresh_token" | "access_token", options: CallOptions = {}): Promise<boolean> {
+  return providerCall(spec, "revocation", () => revocationRequest(spec, token, hint, options));
+}
+
+async function revocationRequest(spec: ProviderSpec, token: string, hint: "refresh_token" | "access_token", options: CallOptions): Promise<boolean> {
   try {
     const as = await spec.authorizationServer();
     if (!as.revocation_endpoint) return false;
@@ -126,7 +147,11 @@ export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) =>
 export const isAccessTokenRejected = (error: unknown) => error instanceof TokenError && error.code === "provider_rejected" && error.providerStatus === 401;
 
 /** GET the provider's userinfo endpoint with the user's access token. */
-export async function fetchUserinfo(spec: ProviderSpec, accessToken: string, options: CallOptions = {}): Promise<unknown> {
+export function fetchUserinfo(spec: ProviderSpec, accessToken: string, options: CallOptions = {}): Promise<unknown> {
+  return providerCall(spec, "userinfo", () => userinfoRequest(spec, accessToken, options));
+}
+
+async function userinfoRequest(spec: ProviderSpec, accessToken: string, options: CallOptions): Promise<unknown> {
   try {
     const as = await spec.authorizationServer();
     if (!as.userinfo_endpoint) throw new TokenError("not_found", `${spec.id} has no userinfo endpoint`);

@@ -5,6 +5,7 @@ import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
+import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
 import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
@@ -40,6 +41,9 @@ export type EngineOptions = {
 export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
+
+/** used: an on-demand refresh (a use); policy: the sweep run's, for when the account is next due. */
+export type RefreshOptions = { used?: boolean; policy?: SweepPolicy };
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
 
@@ -112,7 +116,25 @@ export function createTokenEngine(options: EngineOptions) {
    * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
    * before the access token is handed to anyone.
    */
-  async function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter, { used = false, policy = sweepPolicy } = {}): Promise<RefreshOutcome> {
+  function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter, options: RefreshOptions = {}): Promise<RefreshOutcome> {
+    const attributes = { "tokenkeeper.provider": row.provider, "tokenkeeper.account_id": row.id, "tokenkeeper.trigger": options.used ? "on_demand" : "sweep" };
+    return inSpan("tokenkeeper.refresh", attributes, async (span) => {
+      const started = Date.now();
+      try {
+        const outcome = await refreshOnce(row, owner, writer, options);
+        span.setAttributes({ "tokenkeeper.outcome": "refreshed", "tokenkeeper.rotated": outcome.rotated, "tokenkeeper.duration_ms": Date.now() - started });
+        countRefresh(row.provider, "refreshed");
+        return outcome;
+      } catch (error) {
+        const outcome = error instanceof TokenError ? error.code : "internal";
+        span.setAttributes({ "tokenkeeper.outcome": outcome, "tokenkeeper.duration_ms": Date.now() - started });
+        countRefresh(row.provider, outcome);
+        throw error;
+      }
+    });
+  }
+
+  async function refreshOnce(row: AccountRow, owner: string, writer: TokenWriter, { used = false, policy = sweepPolicy }: RefreshOptions): Promise<RefreshOutcome> {
     const provider = spec(row.provider);
     const started = Date.now();
     let refreshToken: string;

@@ -4,6 +4,7 @@ import type { Db } from "../db/client";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
 import { ReauthRequiredError, TokenError } from "../errors";
 import { logger } from "../log";
+import { inSpan } from "../telemetry";
 import { batchingWriter } from "./batch-writer";
 import type { TokenEngine } from "./engine";
 import { pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
@@ -23,6 +24,8 @@ export type SweepOptions = Partial<SweepPolicy> & {
   db: Db;
   engine: TokenEngine;
   now?: () => Date;
+  /** A run the cron started (coordinator), or one of the workers it fanned out to. */
+  role?: "coordinator" | "worker";
 };
 
 /** A tiny semaphore: at most `limit` tasks run at once; drained() waits for an empty queue. */
@@ -58,8 +61,16 @@ function limiter(limit: number) {
  * and a killed sweep's leases simply expire. Within a run an account is claimed at
  * most once, and a paused provider's accounts are not claimed at all.
  */
-export async function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport> {
-  const { db, engine, now = () => new Date(), ...overrides } = options;
+export function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport> {
+  return inSpan("tokenkeeper.sweep", { "tokenkeeper.role": options.role ?? "coordinator" }, async (span) => {
+    const report = await sweep(options);
+    span.setAttributes(Object.fromEntries(Object.entries(report).map(([key, value]) => [`tokenkeeper.sweep.${key}`, value])));
+    return report;
+  });
+}
+
+async function sweep(options: SweepOptions): Promise<SweepReport> {
+  const { db, engine, now = () => new Date(), role: _role, ...overrides } = options;
   const policy: SweepPolicy = { ...engine.sweepPolicy, ...definedOnly(overrides) };
   const started = Date.now();
   const startedAt = new Date(started);
