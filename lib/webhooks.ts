@@ -1,6 +1,6 @@
 import "server-only";
-import { after } from "next/server";
 import { Webhook } from "standardwebhooks";
+import { afterResponse } from "./background";
 import { db as appDb, type Db } from "./db/client";
 import { claimDueDeliveries, recordAttempt, type Outbox } from "./db/outbox";
 import type { WebhookDelivery } from "./db/generated/client";
@@ -90,11 +90,5 @@ export async function deliverDueWebhooks(db: Db, config: WebhookConfig, { limit 
  */
 export function scheduleWebhookDelivery(): void {
   const config = webhookConfig();
-  if (!config) return;
-  const task = () => deliverDueWebhooks(appDb(), config).then(() => undefined, (error: unknown) => log.error("webhook.delivery_crashed", { error }));
-  try {
-    after(task);
-  } catch {
-    void task(); // not inside a request (a script, a test): in the background
-  }
+  if (config) afterResponse("webhook.delivery_crashed", () => deliverDueWebhooks(appDb(), config));
 }

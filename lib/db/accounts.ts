@@ -108,6 +108,17 @@ export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, exc
     SELECT * FROM claimed ORDER BY "nextSweepAt", id`;
 }
 
+/** How many accounts are due now, counting at most `cap` (one range of the same index). */
+export async function countDueAccounts(db: Db, { providers, cap }: { providers: string[]; cap: number }): Promise<number> {
+  const [row] = await db.$queryRaw<{ due: number }[]>`
+    SELECT count(*)::int AS due FROM (
+      SELECT 1 FROM "Account"
+       WHERE status = 'active' AND "nextSweepAt" <= now()
+         AND provider = ANY(${providers}::text[]) AND refresh_token IS NOT NULL
+       LIMIT ${cap}) due`;
+  return row!.due;
+}
+
 /** New tokens for one claimed account, already encrypted. */
 export type TokenWrite = {
   id: string;

@@ -28,7 +28,13 @@ export function tokenEngine(): TokenEngine {
 
 /** The sweep policy with this deployment's TOKEN_SWEEP_* settings. */
 export function appSweepPolicy(): SweepPolicy {
-  return sweepPolicyFrom({ activeDays: env().TOKEN_SWEEP_ACTIVE_DAYS, keepaliveDays: env().TOKEN_SWEEP_KEEPALIVE_DAYS });
+  const settings = env();
+  return sweepPolicyFrom({
+    activeDays: settings.TOKEN_SWEEP_ACTIVE_DAYS,
+    keepaliveDays: settings.TOKEN_SWEEP_KEEPALIVE_DAYS,
+    runCapacity: settings.TOKEN_SWEEP_RUN_CAPACITY,
+    maxWorkers: settings.TOKEN_SWEEP_MAX_WORKERS,
+  });
 }
 
 /**

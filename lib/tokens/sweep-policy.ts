@@ -34,6 +34,10 @@ export type SweepPolicy = {
   pauseAfterUnavailable: number;
   /** Pause after a 429 or an outage that named no Retry-After. */
   defaultPauseMs: number;
+  /** Accounts one run is expected to refresh within its budget (TOKEN_SWEEP_RUN_CAPACITY). */
+  runCapacity: number;
+  /** At most this many worker invocations beside the cron's own run (TOKEN_SWEEP_MAX_WORKERS). */
+  maxWorkers: number;
 };
 
 export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
@@ -46,7 +50,20 @@ export const DEFAULT_SWEEP_POLICY: SweepPolicy = {
   leaseMs: 60_000,
   pauseAfterUnavailable: 3,
   defaultPauseMs: 1_000,
+  // 8 refreshes in flight for 45 s at ~300 ms each, with room to spare.
+  runCapacity: 1_000,
+  maxWorkers: 4,
 };
+
+/**
+ * How many workers to start beside the cron's own run: none while one run can finish
+ * the backlog, else one per further run's worth, at most maxWorkers. Vercel runs
+ * each as its own invocation; they share the backlog through SKIP LOCKED claims.
+ */
+export function workersFor(policy: SweepPolicy, backlog: number): number {
+  if (backlog <= policy.runCapacity) return 0;
+  return Math.min(policy.maxWorkers, Math.ceil(backlog / policy.runCapacity) - 1);
+}
 
 /** lastUsedAt is written at most this often per account: one write an hour, not one per call. */
 export const LAST_USED_GRANULARITY_MS = 60 * 60 * 1000;
@@ -99,9 +116,9 @@ const overridesSchema = z.strictObject({
   budgetMs: z.coerce.number().int().min(100).max(DEFAULT_SWEEP_POLICY.budgetMs).optional(),
 });
 
-/** The policy with TOKEN_SWEEP_ACTIVE_DAYS and TOKEN_SWEEP_KEEPALIVE_DAYS applied. */
-export function sweepPolicyFrom(days: { activeDays: number; keepaliveDays: number }): SweepPolicy {
-  return { ...DEFAULT_SWEEP_POLICY, ...days };
+/** The policy with the TOKEN_SWEEP_* settings applied. */
+export function sweepPolicyFrom(settings: Pick<SweepPolicy, "activeDays" | "keepaliveDays" | "runCapacity" | "maxWorkers">): SweepPolicy {
+  return { ...DEFAULT_SWEEP_POLICY, ...settings };
 }
 
 /** The policy for one run from the route's query string; 400 names a bad parameter. */

@@ -8,6 +8,7 @@ let GET: (request: Request) => Promise<Response>;
 beforeAll(async () => {
   // Tokens outlive the sweep's 20-minute horizon, so a refreshed account is not due again.
   stack = await startTestStack("pglite", { DEV_OIDC_ACCESS_TOKEN_TTL: "3600" });
+  Object.assign(process.env, { TOKEN_SWEEP_RUN_CAPACITY: "4", TOKEN_SWEEP_MAX_WORKERS: "2" });
   ({ GET } = await import("@/app/api/cron/refresh-tokens/route"));
 });
 afterAll(() => stack?.stop());
@@ -63,12 +64,43 @@ describe("GET /api/cron/refresh-tokens", () => {
     const response = await call(`Bearer ${stack.env.CRON_SECRET}`);
     expect(response.status).toBe(200);
     const report = await response.json();
-    expect(Object.keys(report).sort()).toStrictEqual(["claimed", "durationMs", "failed", "reauthRequired", "refreshed", "skipped"]);
-    expect(report).toMatchObject({ claimed: 1, refreshed: 1, failed: 0 });
+    expect(Object.keys(report).sort()).toStrictEqual(["backlog", "claimed", "durationMs", "failed", "reauthRequired", "refreshed", "skipped", "workers"]);
+    expect(report).toMatchObject({ claimed: 1, refreshed: 1, failed: 0, backlog: 1, workers: 0 });
     const run = await stack.db.sweepRun.findFirstOrThrow({ orderBy: { startedAt: "desc" } });
     expect(run).toMatchObject({ claimed: 1, refreshed: 1, error: null });
     expect(run.finishedAt).not.toBeNull();
     // Delivered twice: nothing is due any more.
     expect(await (await call(`Bearer ${stack.env.CRON_SECRET}`)).json()).toMatchObject({ claimed: 0, refreshed: 0 });
+  });
+
+  it("fans out to worker invocations when the backlog is more than one run finishes, and each account is refreshed once (#13)", async () => {
+    const { serveRoutes } = await import("../support/route-server");
+    const worker = await import("@/app/api/cron/refresh-tokens/worker/route");
+    const app = await serveRoutes({ "/api/cron/refresh-tokens": GET, "/api/cron/refresh-tokens/worker": worker.GET });
+    try {
+      await stack.db.account.updateMany({ data: { status: "signed_out" } });
+      const seeded = [];
+      for (let i = 0; i < 12; i++) seeded.push(await seedAccount(stack.db, stack, `fan-${i}`, await issueTokens(stack, `fan-${i}`), epochNow() + 30));
+      const refreshes = stack.oidc!.stats.refreshRequests;
+      const runs = await stack.db.sweepRun.count();
+      // TOKEN_SWEEP_RUN_CAPACITY=4, TOKEN_SWEEP_MAX_WORKERS=2 (set for this file): 12 due, so the cron run plus 2 workers.
+      const response = await fetch(`${app.origin}/api/cron/refresh-tokens`, { headers: { authorization: `Bearer ${stack.env.CRON_SECRET}` } });
+      const report = await response.json();
+      expect(report).toMatchObject({ backlog: 12, workers: 2 });
+      expect(app.hits["/api/cron/refresh-tokens/worker"]).toBe(2);
+      const ids = seeded.map((account) => account.accountId);
+      for (let waited = 0; waited < 10_000; waited += 50) {
+        const done = await stack.db.account.count({ where: { id: { in: ids }, tokenVersion: 1 } });
+        if (done === ids.length && (await stack.db.sweepRun.count({ where: { finishedAt: { not: null } } })) >= runs + 3) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await stack.db.account.findMany({ where: { id: { in: ids } } })).map((row) => row.tokenVersion)).toStrictEqual(ids.map(() => 1));
+      expect(stack.oidc!.stats.refreshRequests - refreshes).toBe(12);
+      expect(await stack.db.sweepRun.count()).toBe(runs + 3);
+      // Workers answer only with the cron's secret.
+      expect((await fetch(`${app.origin}/api/cron/refresh-tokens/worker`)).status).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 });

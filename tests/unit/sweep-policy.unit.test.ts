@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError } from "@/lib/errors";
-import { DEFAULT_SWEEP_POLICY, nextSweepAt, pauseAfterFailure, policyFromQuery, shouldRecordUse, sweepPolicyFrom } from "@/lib/tokens/sweep-policy";
+import { DEFAULT_SWEEP_POLICY, nextSweepAt, pauseAfterFailure, policyFromQuery, shouldRecordUse, sweepPolicyFrom, workersFor } from "@/lib/tokens/sweep-policy";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 const policy = DEFAULT_SWEEP_POLICY;
@@ -38,7 +38,7 @@ describe("nextSweepAt (work follows use)", () => {
   });
 
   it("takes TOKEN_SWEEP_ACTIVE_DAYS and TOKEN_SWEEP_KEEPALIVE_DAYS", () => {
-    const tight = sweepPolicyFrom({ activeDays: 1, keepaliveDays: 2 });
+    const tight = sweepPolicyFrom({ activeDays: 1, keepaliveDays: 2, runCapacity: 1000, maxWorkers: 4 });
     expect(nextSweepAt(tight, { lastUsedAt: days(-1.5), expiresAt: minutes(60), refreshedAt: at }, at)).toStrictEqual(days(2));
   });
 
@@ -58,5 +58,19 @@ describe("policyFromQuery", () => {
   });
   it.each([["budgetMs=50"], ["batchSize=0"], ["concurrency=1.5"], ["leaseMs=1"]])("refuses %s with a 400", (query) => {
     expect(() => policyFromQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ code: "bad_request" }));
+  });
+});
+
+describe("workersFor", () => {
+  const fanOut = { ...DEFAULT_SWEEP_POLICY, runCapacity: 1000, maxWorkers: 4 };
+  it.each([
+    [0, 0],
+    [1000, 0],
+    [1001, 1],
+    [2500, 2],
+    [5000, 4],
+    [1_000_000, 4],
+  ])("starts %i due accounts' worth of workers: %i", (backlog, workers) => {
+    expect(workersFor(fanOut, backlog)).toBe(workers);
   });
 });

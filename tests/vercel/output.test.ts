@@ -15,7 +15,7 @@ describe("vercel build output", () => {
     expect(read("functions/middleware.func/.vc-config.json")).toMatchObject({ runtime: "edge", name: "middleware" });
   });
 
-  it.each(["api/cron/refresh-tokens", "api/cron/webhooks", "api/auth/[...nextauth]", "api/accounts", "dashboard"])("deploys %s as a Node function", (route) => {
+  it.each(["api/cron/refresh-tokens", "api/cron/refresh-tokens/worker", "api/cron/webhooks", "api/auth/[...nextauth]", "api/accounts", "dashboard"])("deploys %s as a Node function", (route) => {
     expect(read(`functions/${route}.func/.vc-config.json`).runtime).toMatch(/^nodejs\d+\.x$/);
   });
 

@@ -1,11 +1,13 @@
 import { hasBearer } from "@/lib/bearer";
+import { countDueAccounts } from "@/lib/db/accounts";
 import { db } from "@/lib/db/client";
 import { cronSecret } from "@/lib/env";
 import { errorResponse, unauthorized } from "@/lib/errors";
 import { logger } from "@/lib/log";
 import { appSweepPolicy, tokenEngine } from "@/lib/tokens";
+import { startWorkers } from "@/lib/tokens/fan-out";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { policyFromQuery } from "@/lib/tokens/sweep-policy";
+import { policyFromQuery, workersFor } from "@/lib/tokens/sweep-policy";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -22,8 +24,14 @@ export async function GET(request: Request): Promise<Response> {
     return errorResponse(unauthorized("Missing or wrong bearer secret."));
   }
   try {
-    const policy = policyFromQuery(new URL(request.url).searchParams, appSweepPolicy());
-    return Response.json(await sweepExpiringTokens({ db: db(), engine: tokenEngine(), ...policy }));
+    const url = new URL(request.url);
+    const policy = policyFromQuery(url.searchParams, appSweepPolicy());
+    const engine = tokenEngine();
+    // More due than one run finishes in its budget: more runs, each its own invocation.
+    const backlog = await countDueAccounts(db(), { providers: engine.providerIds(), cap: policy.runCapacity * (policy.maxWorkers + 1) });
+    const workers = await startWorkers(url.origin, secret, workersFor(policy, backlog), url.search);
+    const report = await sweepExpiringTokens({ db: db(), engine, ...policy });
+    return Response.json({ ...report, backlog, workers });
   } catch (error) {
     return errorResponse(error);
   }
