@@ -241,8 +241,13 @@ export async function recordUse(db: Db, id: string, nextSweepAt: Date, granulari
      WHERE id = ${id} AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - ${granularityMs} * interval '1 millisecond')`;
 }
 
-export async function releaseLease(db: Db, id: string, owner: string): Promise<void> {
-  await db.$executeRaw`UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL WHERE id = ${id} AND "leaseOwner" = ${owner}`;
+/** Frees leases still held by their owners (a sweep's skipped rows), in one statement. */
+export async function releaseLeases(db: Db, leases: { id: string; owner: string }[]): Promise<void> {
+  if (leases.length === 0) return;
+  await db.$executeRaw`
+    UPDATE "Account" a SET "leaseOwner" = NULL, "leaseUntil" = NULL
+      FROM unnest(${leases.map((lease) => lease.id)}::text[], ${leases.map((lease) => lease.owner)}::text[]) AS l(id, owner)
+     WHERE a.id = l.id AND a."leaseOwner" = l.owner`;
 }
 
 /** The tokens of a sign-in, already encrypted; refreshToken undefined keeps the stored one. */

@@ -5,20 +5,21 @@ import type { Outbox } from "../db/outbox";
 import type { TokenWriter } from "./engine";
 
 /**
- * A TokenWriter that groups writes arriving within `delayMs` into one UPDATE (up
- * to `maxBatch`), so a sweep pays about one round trip per group, not per account.
+ * A TokenWriter that groups the writes arriving in the same turn of the event loop
+ * (refreshes that completed together) into one UPDATE, up to `maxBatch`, so a sweep
+ * pays about one round trip per group, not per account, and no refresh waits on a
+ * timer for company that may not come.
  * Each caller still waits until its own row is stored before going on, and a row
  * that cannot be written fails only its own caller.
  */
-export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, maxBatch = 50, delayMs = 5 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number; delayMs?: number } = {}): TokenWriter & { statements: () => number } {
+export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, maxBatch = 50 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number } = {}): TokenWriter & { statements: () => number } {
   type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
   let queue: Pending[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let scheduled = false;
   let statements = 0;
 
   const flush = async () => {
-    clearTimeout(timer);
-    timer = undefined;
+    scheduled = false;
     const items = queue;
     queue = [];
     if (items.length === 0) return;
@@ -47,7 +48,10 @@ export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, max
     new Promise<number | undefined>((resolve, reject) => {
       queue.push({ write, resolve, reject });
       if (queue.length >= maxBatch) void flush();
-      else timer ??= setTimeout(() => void flush(), delayMs);
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
     });
   return Object.assign(writer, { statements: () => statements });
 }

@@ -42,8 +42,18 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
 
-/** used: an on-demand refresh (a use); policy: the sweep run's, for when the account is next due. */
-export type RefreshOptions = { used?: boolean; policy?: SweepPolicy };
+/** A refresh its caller decided not to make after all (a sweep out of budget, a paused provider). */
+export class RefreshSkipped extends Error {
+  override name = "RefreshSkipped";
+}
+
+/**
+ * used: an on-demand refresh (a use). policy: the sweep run's, for when the account is
+ * next due. providerSlot: wraps the provider call (and only it), so a caller that
+ * limits concurrency can free its slot when the call settles; it may throw
+ * RefreshSkipped instead of calling, and the refresh is then left for later, unrecorded.
+ */
+export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T> };
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
 
@@ -126,15 +136,16 @@ export function createTokenEngine(options: EngineOptions) {
         countRefresh(row.provider, "refreshed");
         return outcome;
       } catch (error) {
-        const outcome = error instanceof TokenError ? error.code : "internal";
+        const outcome = error instanceof TokenError ? error.code : error instanceof RefreshSkipped ? "skipped" : "internal";
         span.setAttributes({ "tokenkeeper.outcome": outcome, "tokenkeeper.duration_ms": Date.now() - started });
-        countRefresh(row.provider, outcome);
+        if (outcome !== "skipped") countRefresh(row.provider, outcome);
         throw error;
       }
     });
   }
 
-  async function refreshOnce(row: AccountRow, owner: string, writer: TokenWriter, { used = false, policy = sweepPolicy }: RefreshOptions): Promise<RefreshOutcome> {
+  async function refreshOnce(row: AccountRow, owner: string, writer: TokenWriter, options: RefreshOptions): Promise<RefreshOutcome> {
+    const { used = false, policy = sweepPolicy } = options;
     const provider = spec(row.provider);
     const started = Date.now();
     let refreshToken: string;
@@ -149,7 +160,8 @@ export function createTokenEngine(options: EngineOptions) {
       throw error;
     }
     try {
-      const tokens = await refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+      const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+      const tokens = await (options.providerSlot ? options.providerSlot(grant) : grant());
       const at = now();
       const write: TokenWrite = {
         id: row.id,

@@ -1,12 +1,12 @@
 import "server-only";
-import { claimDueAccounts, releaseLease, type AccountRow } from "../db/accounts";
+import { claimDueAccounts, releaseLeases, type AccountRow } from "../db/accounts";
 import type { Db } from "../db/client";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
 import { ReauthRequiredError, TokenError } from "../errors";
 import { logger } from "../log";
 import { inSpan } from "../telemetry";
 import { batchingWriter } from "./batch-writer";
-import type { TokenEngine } from "./engine";
+import { RefreshSkipped, type TokenEngine } from "./engine";
 import { pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
 
 const log = logger("sweep");
@@ -28,7 +28,10 @@ export type SweepOptions = Partial<SweepPolicy> & {
   role?: "coordinator" | "worker";
 };
 
-/** A tiny semaphore: at most `limit` tasks run at once; drained() waits for an empty queue. */
+/**
+ * A tiny semaphore: at most `limit` tasks hold a slot at once; a task may hand its
+ * slot back early (release) and go on without it. drained() waits for an empty queue.
+ */
 function limiter(limit: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -40,14 +43,20 @@ function limiter(limit: number) {
       onDrained = [];
     }
   };
-  const run = async (task: () => Promise<void>): Promise<void> => {
+  const run = async <T>(task: (release: () => void) => Promise<T>): Promise<T> => {
     if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     start();
-    try {
-      await task();
-    } finally {
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
       active -= 1;
       waiting.shift()?.();
+    };
+    try {
+      return await task(release);
+    } finally {
+      release();
     }
   };
   const drained = () => (waiting.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => onDrained.push(resolve)));
@@ -91,24 +100,39 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
     return run;
   };
 
-  const refreshOne = async (row: AccountRow, owner: string) => {
-    if (Date.now() >= deadline || isPaused(row.provider)) {
-      report.skipped += 1;
-      await releaseLease(db, row.id, owner);
-      return;
-    }
+  const skipped: { id: string; owner: string }[] = [];
+  const refreshOne = async (row: AccountRow, owner: string, release: () => void) => {
     const run = providerRun(row.provider);
+    // The slot bounds calls to the provider: it is handed back when the call settles,
+    // so encrypting and storing the answer do not hold the next refresh back. The
+    // budget and a pause are checked as the call would start, and a pause is decided
+    // before the slot is handed on.
+    const providerSlot = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        if (Date.now() >= deadline || isPaused(row.provider)) throw new RefreshSkipped("the budget is spent or the provider paused");
+        const answer = await call();
+        run.unavailableInARow = 0;
+        return answer;
+      } catch (error) {
+        if (error instanceof TokenError) {
+          if (error.code === "provider_unavailable") run.unavailableInARow += 1;
+          const until = pauseAfterFailure(policy, run, error, Date.now());
+          if (until !== undefined) pausedUntil.set(row.provider, until);
+        }
+        throw error;
+      } finally {
+        release();
+      }
+    };
     try {
-      await engine.refreshClaimed(row, owner, writer, { policy });
+      await engine.refreshClaimed(row, owner, writer, { policy, providerSlot });
       report.refreshed += 1;
-      run.unavailableInARow = 0;
     } catch (error) {
-      if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
+      if (error instanceof RefreshSkipped) {
+        report.skipped += 1;
+        skipped.push({ id: row.id, owner });
+      } else if (error instanceof ReauthRequiredError) report.reauthRequired += 1;
       else report.failed += 1;
-      if (!(error instanceof TokenError)) return;
-      if (error.code === "provider_unavailable") run.unavailableInARow += 1;
-      const until = pauseAfterFailure(policy, run, error, Date.now());
-      if (until !== undefined) pausedUntil.set(row.provider, until);
     }
   };
 
@@ -132,7 +156,7 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
         claimedIds.push(row.id);
         let limit = limits.get(row.provider);
         if (!limit) limits.set(row.provider, (limit = limiter(policy.concurrency)));
-        tasks.push(limit(() => refreshOne(row, owner)).catch((error: unknown) => void (failure ??= error)));
+        tasks.push(limit((release) => refreshOne(row, owner, release)).catch((error: unknown) => void (failure ??= error)));
       }
       if (batch.length < policy.batchSize) break;
       // Claim more once every claimed account has started: refreshes overlap batch
@@ -143,6 +167,8 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
     failure = error;
   }
   await Promise.all(tasks);
+  // What the budget or a pause left: free for the next run (or a caller) in one statement.
+  await releaseLeases(db, skipped).catch((error: unknown) => void (failure ??= error));
   report.durationMs = Date.now() - started;
   const message = failure ? String((failure as Error).message ?? failure) : null;
   await finishSweepRun(db, runId, { ...report, error: message });

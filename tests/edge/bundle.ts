@@ -5,9 +5,10 @@ import { build } from "esbuild";
 
 export type EdgeBundle = { code: string; bytes: number; gzipBytes: number; inputs: string[] };
 
-export async function bundleMiddleware(middlewareFile: string, env: Record<string, string>): Promise<EdgeBundle> {
+/** `entry`: worker.ts (one check per request) or many-checks.ts (x-checks per request, for CPU). */
+export async function bundleMiddleware(middlewareFile: string, env: Record<string, string>, entry = "worker.ts"): Promise<EdgeBundle> {
   const result = await build({
-    entryPoints: [new URL("./entries/worker.ts", import.meta.url).pathname],
+    entryPoints: [new URL(`./entries/${entry}`, import.meta.url).pathname],
     bundle: true,
     format: "esm",
     platform: "neutral",

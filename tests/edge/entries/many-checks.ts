@@ -1,0 +1,18 @@
+// A workerd entry that runs the middleware `x-checks` times inside one request, so
+// the session check's CPU dominates the measure, not miniflare's dispatch.
+import "./env-shim";
+import { NextRequest } from "next/server";
+// @ts-expect-error resolved by the esbuild alias in tests/edge/bundle.ts
+import { middleware } from "middleware-under-test";
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const checks = Number(request.headers.get("x-checks") ?? 1);
+    let passed = 0;
+    for (let i = 0; i < checks; i++) {
+      const response: Response | undefined = await middleware(new NextRequest(request), { waitUntil() {} });
+      if (!response || response.headers.get("x-middleware-next") === "1") passed += 1;
+    }
+    return new Response(String(passed));
+  },
+};
