@@ -23,7 +23,6 @@ export type SweepReport = {
 export type SweepOptions = Partial<SweepPolicy> & {
   db: Db;
   engine: TokenEngine;
-  now?: () => Date;
   /** A run the cron started (coordinator), or one of the workers it fanned out to. */
   role?: "coordinator" | "worker";
 };
@@ -79,7 +78,7 @@ export function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport>
 }
 
 async function sweep(options: SweepOptions): Promise<SweepReport> {
-  const { db, engine, now = () => new Date(), role: _role, ...overrides } = options;
+  const { db, engine, role: _role, ...overrides } = options;
   const policy: SweepPolicy = { ...engine.sweepPolicy, ...definedOnly(overrides) };
   const started = Date.now();
   const startedAt = new Date(started);

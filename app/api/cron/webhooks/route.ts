@@ -1,7 +1,6 @@
-import { hasBearer } from "@/lib/bearer";
 import { db } from "@/lib/db/client";
-import { cronSecret, webhookConfig } from "@/lib/env";
-import { errorResponse, unauthorized } from "@/lib/errors";
+import { webhookConfig } from "@/lib/env";
+import { cronRoute } from "@/lib/cron-route";
 import { deliverDueWebhooks } from "@/lib/webhooks";
 
 export const runtime = "nodejs";
@@ -10,14 +9,8 @@ export const maxDuration = 60;
 
 // Every minute (vercel.json): webhook deliveries whose retry is due. The first retry
 // comes 30 s after a failed attempt, so within a minute of it.
-export async function GET(request: Request): Promise<Response> {
-  const secret = cronSecret();
-  if (!secret || !hasBearer(request.headers.get("authorization"), secret)) return errorResponse(unauthorized("Missing or wrong bearer secret."));
-  try {
-    const config = webhookConfig();
-    if (!config) return Response.json({ attempted: 0, delivered: 0, failed: 0, gaveUp: 0 });
-    return Response.json(await deliverDueWebhooks(db(), config, { limit: 500 }));
-  } catch (error) {
-    return errorResponse(error);
-  }
-}
+export const GET = cronRoute(async () => {
+  const config = webhookConfig();
+  if (!config) return Response.json({ attempted: 0, delivered: 0, failed: 0, gaveUp: 0 });
+  return Response.json(await deliverDueWebhooks(db(), config, { limit: 500 }));
+});
