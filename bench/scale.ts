@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { encode } from "next-auth/jwt";
 import pg from "pg";
-import { claimDueAccounts, countDueAccounts } from "@/lib/db/accounts";
+import { claimDueAccounts, countDueAccounts } from "@/lib/db/refresh";
 import { createDb } from "@/lib/db/client";
 import { startNeonEndpoint } from "@/lib/ops/neon-endpoint";
 import { openPostgres } from "@/lib/ops/sql-backend";

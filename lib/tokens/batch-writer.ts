@@ -1,5 +1,5 @@
 import "server-only";
-import { writeTokens } from "../db/accounts";
+import { writeTokens } from "../db/refresh";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
 import type { TokenWriter } from "./engine";

@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { claimLease, findAccountById, findUserAccountsAt, recordFailure, recordUse, writeTokens, type AccountRow, type TokenWrite } from "../db/accounts";
+import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
+import { claimLease, recordFailure, recordUse, writeTokens, type TokenWrite } from "../db/refresh";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";

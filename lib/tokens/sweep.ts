@@ -1,5 +1,6 @@
 import "server-only";
-import { claimDueAccounts, releaseLeases, type AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/accounts";
+import { claimDueAccounts, releaseLeases } from "../db/refresh";
 import type { Db } from "../db/client";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
 import { ReauthRequiredError, TokenError } from "../errors";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/accounts";
+import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/refresh";
 import { startTestStack, type TestStack } from "../support/stack";
 
 // Prisma 7 through @prisma/adapter-neon's HTTP adapter, against the local endpoint:

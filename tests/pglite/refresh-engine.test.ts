@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { callUserinfo, disconnect, refreshNow } from "@/lib/account-actions";
-import { claimLease } from "@/lib/db/accounts";
+import { claimLease } from "@/lib/db/refresh";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";

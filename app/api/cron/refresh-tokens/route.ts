@@ -1,4 +1,4 @@
-import { countDueAccounts } from "@/lib/db/accounts";
+import { countDueAccounts } from "@/lib/db/refresh";
 import { db } from "@/lib/db/client";
 import { cronRoute } from "@/lib/cron-route";
 import { appSweepPolicy, tokenEngine } from "@/lib/tokens";

@@ -1,0 +1,223 @@
+import "server-only";
+import type { Db } from "./client";
+import type { AccountRow, Written } from "./accounts";
+import { Prisma } from "./generated/client";
+import { eventsFrom, type Outbox } from "./outbox";
+
+// The refresh engine's and the sweep's statements. Each is ONE statement: the Neon
+// HTTP driver has no interactive transactions, so claims are conditional UPDATE …
+// RETURNING (SKIP LOCKED for batches) and write-backs are compare-and-set on the
+// lease owner.
+
+export type ClaimOptions = {
+  owner: string;
+  leaseMs: number;
+  /** Claim only while the access token expires before this epoch second (undefined: always). */
+  staleBefore?: number;
+};
+
+/**
+ * Takes the refresh lease of one account if it is free (or its holder's lease ran
+ * out), the account is active and not backing off. Returns the row as it is now,
+ * or null when someone else holds the lease or there is nothing to refresh.
+ */
+export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBefore }: ClaimOptions): Promise<AccountRow | null> {
+  const stale = staleBefore === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at < ${staleBefore})`;
+  const rows = await db.$queryRaw<AccountRow[]>`
+    UPDATE "Account"
+       SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
+     WHERE id = ${id}
+       AND status = 'active'
+       AND refresh_token IS NOT NULL
+       AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
+       AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+       AND ${stale}
+    RETURNING *`;
+  return rows[0] ?? null;
+}
+
+export type SweepClaim = {
+  owner: string;
+  /** Only accounts of these (enabled, not paused) providers. */
+  providers: string[];
+  leaseMs: number;
+  limit: number;
+  /** Accounts this run claimed already: never claimed twice in one run, whatever became of them. */
+  excludeIds: string[];
+  /** Accounts refreshed since this instant (the run's start) are not due: two concurrent runs refresh an account once. */
+  notRefreshedSince: Date;
+  /** lastError prefix of rows the current keys could not decrypt: not claimed until the keys change. */
+  undecryptableMarker: string;
+};
+
+/**
+ * Claims a batch of due accounts in one statement: those whose nextSweepAt (set by
+ * the sweep policy on every write) has come, one range of the (status, nextSweepAt)
+ * index. Concurrent sweeps skip each other's rows.
+ */
+export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, excludeIds, notRefreshedSince, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
+  // UPDATE … RETURNING has no order of its own: the outer SELECT hands the batch
+  // back soonest-due first, the order the sweep refreshes in.
+  return db.$queryRaw<AccountRow[]>`
+    WITH claimed AS (
+      UPDATE "Account"
+         SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
+       WHERE id IN (
+         SELECT id FROM "Account"
+          WHERE status = 'active'
+            AND "nextSweepAt" <= now()
+            AND provider = ANY(${providers}::text[])
+            AND refresh_token IS NOT NULL
+            AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
+            AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+            AND id <> ALL(${excludeIds}::text[])
+            AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
+            AND NOT starts_with(COALESCE("lastError", ''), ${undecryptableMarker})
+          ORDER BY "nextSweepAt"
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED)
+      RETURNING *)
+    SELECT * FROM claimed ORDER BY "nextSweepAt", id`;
+}
+
+/** How many accounts are due now, counting at most `cap` (one range of the same index). */
+export async function countDueAccounts(db: Db, { providers, cap }: { providers: string[]; cap: number }): Promise<number> {
+  const [row] = await db.$queryRaw<{ due: number }[]>`
+    SELECT count(*)::int AS due FROM (
+      SELECT 1 FROM "Account"
+       WHERE status = 'active' AND "nextSweepAt" <= now()
+         AND provider = ANY(${providers}::text[]) AND refresh_token IS NOT NULL
+       LIMIT ${cap}) due`;
+  return row!.due;
+}
+
+/** New tokens for one claimed account, already encrypted. */
+export type TokenWrite = {
+  id: string;
+  owner: string;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number | null;
+  scope: string | null;
+  tokenType: string | null;
+  idToken: string | null;
+  /** The sweep policy's next refresh for this account. */
+  nextSweepAt: Date;
+  /** Handed out to a caller (an on-demand refresh): records the use. */
+  used: boolean;
+};
+
+/**
+ * Stores refreshed tokens for many accounts in one statement, each only if its
+ * writer still holds the lease (account.recovered where failures had been reported).
+ * Returns the ids written with their new version.
+ */
+export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox): Promise<{ versions: Map<string, number>; events: number }> {
+  if (writes.length === 0) return { versions: new Map(), events: 0 };
+  const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const rows = await db.$queryRaw<{ id: string; tokenVersion: number; events: number }[]>`
+    WITH v AS (
+      SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
+                           ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
+                           ${column("tokenType")}::text[], ${column("idToken")}::text[], ${column("nextSweepAt")}::timestamptz[],
+                           ${column("used")}::boolean[])
+             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token, next_sweep_at, used)),
+    -- The rows this writer still holds, as they were: the UPDATE joins it, so it is
+    -- read (and locked) before the update, not after (FOR UPDATE skips rows this
+    -- same statement already changed).
+    before AS (
+      SELECT a.id, a."failureCount" FROM "Account" a JOIN v ON a.id = v.id AND a."leaseOwner" = v.owner FOR UPDATE OF a),
+    updated AS (
+      UPDATE "Account" AS a
+         SET access_token = v.access_token,
+             refresh_token = v.refresh_token,
+             expires_at = v.expires_at,
+             scope = COALESCE(v.scope, a.scope),
+             token_type = COALESCE(v.token_type, a.token_type),
+             id_token = COALESCE(v.id_token, a.id_token),
+             "tokenVersion" = a."tokenVersion" + 1,
+             "refreshedAt" = now(),
+             "nextSweepAt" = v.next_sweep_at,
+             "lastUsedAt" = CASE WHEN v.used THEN now() ELSE a."lastUsedAt" END,
+             "failureCount" = 0,
+             "lastError" = NULL,
+             "retryAfter" = NULL,
+             "leaseOwner" = NULL,
+             "leaseUntil" = NULL,
+             "updatedAt" = now()
+        FROM v JOIN before b ON b.id = v.id
+       WHERE a.id = v.id
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion"),
+    events AS (${eventsFrom(
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
+                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type
+                   FROM updated u JOIN before b ON b.id = u.id`,
+      outbox,
+    )})
+    SELECT u.id, u."tokenVersion", (SELECT count(*) FROM events)::int AS events FROM updated u`;
+  return { versions: new Map(rows.map((row) => [row.id, row.tokenVersion])), events: rows[0]?.events ?? 0 };
+}
+
+export type FailureWrite = {
+  id: string;
+  owner: string;
+  error: string;
+  retryAfter: Date | null;
+  /** Set to stop all refreshing until the user signs in again. */
+  reauthRequired: boolean;
+};
+
+/**
+ * Records a failed refresh and frees the lease; the stored tokens stay as they are.
+ * Reports account.reauth_required when the grant just died, and
+ * account.refresh_failing when the failures in a row just reached the threshold.
+ */
+export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired }: FailureWrite, outbox: Outbox): Promise<Written> {
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const [row] = await db.$queryRaw<Written[]>`
+    WITH before AS (
+      SELECT id, status FROM "Account" WHERE id = ${id} AND "leaseOwner" = ${owner} FOR UPDATE),
+    updated AS (
+      UPDATE "Account" a
+         SET "failureCount" = a."failureCount" + 1,
+             "lastError" = ${error},
+             "retryAfter" = ${retryAfter},
+             status = CASE WHEN ${reauthRequired} THEN 'reauth_required' ELSE a.status END,
+             "leaseOwner" = NULL,
+             "leaseUntil" = NULL,
+             "updatedAt" = now()
+        FROM before b
+       WHERE a.id = b.id
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."failureCount"),
+    events AS (${eventsFrom(
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
+                        CASE WHEN u.status = 'reauth_required' AND b.status <> 'reauth_required' THEN 'account.reauth_required'
+                             WHEN u.status = 'active' AND u."failureCount" = ${failingAfter} THEN 'account.refresh_failing' END AS type
+                   FROM updated u JOIN before b ON b.id = u.id`,
+      outbox,
+    )})
+    SELECT (SELECT count(*) FROM updated)::int AS written, (SELECT count(*) FROM events)::int AS events`;
+  return row!;
+}
+
+/**
+ * Records that a token was handed out, at most once per LAST_USED_GRANULARITY (the
+ * condition repeats the caller's check, so concurrent callers write once), and brings
+ * the next sweep forward to what an active account gets.
+ */
+export async function recordUse(db: Db, id: string, nextSweepAt: Date, granularityMs: number): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "Account"
+       SET "lastUsedAt" = now(), "nextSweepAt" = LEAST("nextSweepAt", ${nextSweepAt})
+     WHERE id = ${id} AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - ${granularityMs} * interval '1 millisecond')`;
+}
+
+/** Frees leases still held by their owners (a sweep's skipped rows), in one statement. */
+export async function releaseLeases(db: Db, leases: { id: string; owner: string }[]): Promise<void> {
+  if (leases.length === 0) return;
+  await db.$executeRaw`
+    UPDATE "Account" a SET "leaseOwner" = NULL, "leaseUntil" = NULL
+      FROM unnest(${leases.map((lease) => lease.id)}::text[], ${leases.map((lease) => lease.owner)}::text[]) AS l(id, owner)
+     WHERE a.id = l.id AND a."leaseOwner" = l.owner`;
+}
