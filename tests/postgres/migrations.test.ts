@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -67,6 +68,20 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
     } finally {
       rmSync(broken, { recursive: true, force: true });
     }
+  });
+});
+
+describe("npm run db:new-migration", () => {
+  it("says there is nothing to write while schema.prisma and the migrations agree", () => {
+    const before = readdirSync(MIGRATIONS_PATH).sort();
+    const result = spawnSync("npm", ["run", "--silent", "db:new-migration", "--", "nothing_changed"], {
+      cwd: join(import.meta.dirname, "..", ".."),
+      env: { ...process.env, DATABASE_URL: process.env.TEST_POSTGRES_URL },
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain("schema.prisma matches the migrations: nothing to write");
+    expect(readdirSync(MIGRATIONS_PATH).sort()).toStrictEqual(before);
   });
 });
 
