@@ -2,6 +2,7 @@ import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
 import { eventsFrom, type Outbox } from "./outbox";
+import { FRESH_TOKENS_STATE } from "./refresh";
 
 // The statements on Account outside the refresh path (lib/db/refresh.ts): reads,
 // sign-in, sign-out, unlinking and re-encryption. Each is ONE statement (the Neon
@@ -80,12 +81,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
              "refreshedAt" = now(),
              "lastUsedAt" = now(),
              "nextSweepAt" = ${write.nextSweepAt},
-             "failureCount" = 0,
-             "lastError" = NULL,
-             "retryAfter" = NULL,
-             "leaseOwner" = NULL,
-             "leaseUntil" = NULL,
-             "updatedAt" = now()
+             ${FRESH_TOKENS_STATE}
         FROM before b
        WHERE a.id = b.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError"),

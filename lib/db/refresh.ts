@@ -91,6 +91,13 @@ export async function countDueAccounts(db: Db, { providers, cap }: { providers: 
   return row!.due;
 }
 
+/**
+ * What every write of new tokens (a refresh, a sign-in) also sets: no failure, no
+ * back-off, no lease, so a refresh still in flight cannot store its older answer.
+ */
+export const FRESH_TOKENS_STATE = Prisma.sql`
+  "failureCount" = 0, "lastError" = NULL, "retryAfter" = NULL, "leaseOwner" = NULL, "leaseUntil" = NULL, "updatedAt" = now()`;
+
 /** New tokens for one claimed account, already encrypted. */
 export type TokenWrite = {
   id: string;
@@ -140,12 +147,7 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              "refreshedAt" = now(),
              "nextSweepAt" = v.next_sweep_at,
              "lastUsedAt" = CASE WHEN v.used THEN now() ELSE a."lastUsedAt" END,
-             "failureCount" = 0,
-             "lastError" = NULL,
-             "retryAfter" = NULL,
-             "leaseOwner" = NULL,
-             "leaseUntil" = NULL,
-             "updatedAt" = now()
+             ${FRESH_TOKENS_STATE}
         FROM v JOIN before b ON b.id = v.id
        WHERE a.id = v.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion"),
