@@ -35,13 +35,16 @@ export type AccountSummary = {
   retryAfter: string | null;
 };
 
+/** The scopes an account's grant carries (the provider's space-separated `scope`). */
+const scopesOf = (row: AccountRow): string[] => (row.scope ? row.scope.split(/\s+/).filter(Boolean) : []);
+
 function summary(row: AccountRow, now: Date): AccountSummary {
   return {
     id: row.id,
     provider: row.provider,
     providerAccountId: row.providerAccountId,
     identity: row.identity,
-    scopes: row.scope ? row.scope.split(/\s+/).filter(Boolean) : [],
+    scopes: scopesOf(row),
     status: accountStatus(row, now),
     expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000).toISOString(),
     refreshedAt: row.refreshedAt?.toISOString() ?? null,
@@ -141,8 +144,7 @@ export async function requestMoreScopes(userId: string, ref: string, body: unkno
   }
   const { row } = await resolveAccount(userId, ref);
   const provider = configuredProviders(process.env).find((candidate) => candidate.id === row.provider)!;
-  const current = row.scope ? row.scope.split(/\s+/).filter(Boolean) : [];
-  const scope = [...new Set([...current, ...parsed.data.scopes])].join(" ");
+  const scope = [...new Set([...scopesOf(row), ...parsed.data.scopes])].join(" ");
   const params: Record<string, string> = { ...provider.moreScopesParams, scope };
   // The same account at the provider: most take an email as a hint.
   if (row.identity?.includes("@")) params.login_hint = row.identity;

@@ -1,11 +1,7 @@
 import "server-only";
-import { createHash, timingSafeEqual } from "node:crypto";
+import { sameSecret } from "./constant-time";
 
-/**
- * Does the Authorization header carry exactly `Bearer <secret>`? Compared in
- * constant time: both sides are hashed first so their lengths never differ.
- */
+/** Does the Authorization header carry exactly `Bearer <secret>`? Compared in constant time. */
 export function hasBearer(header: string | null, secret: string): boolean {
-  const digest = (value: string) => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(header ?? ""), digest(`Bearer ${secret}`));
+  return sameSecret(header ?? "", `Bearer ${secret}`);
 }

@@ -4,10 +4,9 @@ import type { AccountRow } from "./db/accounts";
 import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
-import { parseRetryAfter, PROVIDER_TIMEOUT_MS } from "./providers/requests";
+import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
 import { tokenEngine } from "./tokens";
 import type { TokenEngine } from "./tokens/engine";
-import { inSpan } from "./telemetry";
 
 // Calls a provider's API as the user: a fresh bearer on every call, one refresh and
 // retry on 401, Retry-After honoured on 429/503, and never a request outside the
@@ -105,7 +104,8 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   const started = Date.now();
   const send = async () => {
     headers.set("authorization", `Bearer ${await engine.getAccessToken(userId, row.provider, account)}`);
-    return inSpan("tokenkeeper.provider.api", { "tokenkeeper.provider": row.provider, "tokenkeeper.operation": "api", "http.request.method": init.method }, async (span) => {
+    return providerCall(spec, "api", async (span) => {
+      span.setAttribute("http.request.method", init.method);
       try {
         const response = await fetch(target, { method: init.method, headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(PROVIDER_TIMEOUT_MS) });
         span.setAttribute("http.response.status_code", response.status);

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { EMPTY_MIGRATION, migrationDrift, MIGRATIONS_PATH } from "./schema-engine";
+import { MIGRATIONS_DIR } from "./migrations";
+import { EMPTY_MIGRATION, migrationDrift } from "./schema-engine";
 
 const name = process.argv[2];
 const server = process.env.DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
@@ -29,7 +30,7 @@ try {
     console.log("schema.prisma matches the migrations: nothing to write");
   } else {
     const stamp = new Date().toISOString().replace(/\D/g, "").slice(0, 14);
-    const dir = join(MIGRATIONS_PATH, `${stamp}_${name}`);
+    const dir = join(MIGRATIONS_DIR, `${stamp}_${name}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "migration.sql"), script);
     console.log(`wrote ${join("prisma/migrations", `${stamp}_${name}`, "migration.sql")}`);

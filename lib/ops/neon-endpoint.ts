@@ -1,10 +1,11 @@
 // A local stand-in for Neon's SQL-over-HTTP endpoint, speaking the protocol that
 // @neondatabase/serverless's neon() uses (read from its source, v1.2): POST JSON
 // {query, params} or {queries: [...]}, Neon-* headers, text values with field OIDs,
-// Postgres errors as HTTP 400. Dev and tests only: production talks to Neon itself.
-import { createHash, timingSafeEqual } from "node:crypto";
+// Postgres errors as HTTP 400. For the dev stack, the tests and the operations
+// commands: a deployed app talks to Neon itself.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sameSecret } from "../constant-time";
 import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-backend";
 
 // The fields neon() copies from a 400 answer onto its NeonDbError.
@@ -77,9 +78,8 @@ export type NeonEndpoint = {
 };
 
 /**
- * Same user, password, host and database, compared in constant time (hashed first,
- * so lengths never differ). The driver adds its own query parameters
- * (application_name), so those are not compared.
+ * Same user, password, host and database, compared in constant time. The driver adds
+ * its own query parameters (application_name), so those are not compared.
  */
 function sameDatabase(given: string, expected: string): boolean {
   const identity = (value: string) => {
@@ -87,8 +87,7 @@ function sameDatabase(given: string, expected: string): boolean {
     const url = new URL(value);
     return `${url.protocol}//${url.username}:${url.password}@${url.host}${url.pathname}`;
   };
-  const digest = (value: string) => createHash("sha256").update(identity(value)).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+  return sameSecret(identity(given), identity(expected));
 }
 
 export type NeonEndpointOptions = {

@@ -2,17 +2,17 @@
 // through a driver adapter: the Prisma CLI would download a native engine at run
 // time, which an offline machine cannot. It diffs prisma/migrations against
 // schema.prisma on a throwaway shadow database, exactly as `prisma migrate diff`.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { bindMigrationAwareSqlAdapterFactory, type SqlDriverAdapter, type SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import * as bindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import pg from "pg";
+import { MIGRATIONS_DIR, readMigrations } from "./migrations";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 export const SCHEMA_FILE = join(ROOT, "prisma", "schema.prisma");
-export const MIGRATIONS_PATH = join(ROOT, "prisma", "migrations");
 
 // adapter-pg 7.10 has no column type for pg_catalog's "char" (OID 18), which the
 // engine's introspection reads: hand those columns over as text (OID 25).
@@ -96,17 +96,13 @@ function adapterFactory(url: string): SqlMigrationAwareDriverAdapterFactory & { 
 
 type Engine = bindings.SchemaEngine;
 
-export function migrationsList(path = MIGRATIONS_PATH) {
+export function migrationsList(path = MIGRATIONS_DIR) {
   const lockfile = join(path, "migration_lock.toml");
   return {
     baseDir: path,
-    lockfile: { path: "migration_lock.toml", content: readdirSync(path).includes("migration_lock.toml") ? readFileSync(lockfile, "utf8") : null },
+    lockfile: { path: "migration_lock.toml", content: existsSync(lockfile) ? readFileSync(lockfile, "utf8") : null },
     shadowDbInitScript: "",
-    migrationDirectories: readdirSync(path, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name)
-      .sort()
-      .map((name) => ({ path: name, migrationFile: { path: "migration.sql", content: { tag: "ok" as const, value: readFileSync(join(path, name, "migration.sql"), "utf8") } } })),
+    migrationDirectories: readMigrations(path).map(({ name, sql }) => ({ path: name, migrationFile: { path: "migration.sql", content: { tag: "ok" as const, value: sql } } })),
   };
 }
 
@@ -135,7 +131,7 @@ export const EMPTY_MIGRATION = "-- This is an empty migration.\n";
  * schema.prisma says: EMPTY_MIGRATION when the committed migrations are complete.
  * `url` is a scratch database on the server; the engine adds a shadow database.
  */
-export function migrationDrift(url: string, migrationsPath = MIGRATIONS_PATH): Promise<string> {
+export function migrationDrift(url: string, migrationsPath = MIGRATIONS_DIR): Promise<string> {
   return withSchemaEngine(url, async (engine) => {
     // The engine wants its diagnostic pass before it replays migrations on a shadow database.
     const list = migrationsList(migrationsPath);
@@ -146,11 +142,11 @@ export function migrationDrift(url: string, migrationsPath = MIGRATIONS_PATH): P
 }
 
 /** `prisma migrate deploy`: applies what is pending, under Prisma's lock and bookkeeping. */
-export function deployMigrations(url: string, migrationsPath = MIGRATIONS_PATH): Promise<string[]> {
+export function deployMigrations(url: string, migrationsPath = MIGRATIONS_DIR): Promise<string[]> {
   return withSchemaEngine(url, async (engine) => (await engine.applyMigrations({ migrationsList: migrationsList(migrationsPath), filters: NO_FILTERS })).appliedMigrationNames);
 }
 
 /** `prisma migrate status`: what the engine makes of the database's migration history. */
-export function migrationStatus(url: string, migrationsPath = MIGRATIONS_PATH) {
+export function migrationStatus(url: string, migrationsPath = MIGRATIONS_DIR) {
   return withSchemaEngine(url, (engine) => engine.diagnoseMigrationHistory({ migrationsList: migrationsList(migrationsPath), optInToShadowDatabase: false, filters: NO_FILTERS }));
 }

@@ -1,5 +1,6 @@
 import * as o from "oauth4webapi";
 import { ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
+import type { Span } from "@opentelemetry/api";
 import { inSpan } from "../telemetry";
 import type { ProviderSpec } from "./types";
 
@@ -81,10 +82,10 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
 }
 
 /** A span around one provider HTTP call: the provider, the operation, how it ended. */
-const providerCall = <T>(spec: ProviderSpec, operation: string, work: () => Promise<T>) =>
+export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: string, work: (span: Span) => Promise<T>) =>
   inSpan(`tokenkeeper.provider.${operation}`, { "tokenkeeper.provider": spec.id, "tokenkeeper.operation": operation }, async (span) => {
     try {
-      return await work();
+      return await work(span);
     } catch (error) {
       const status = (error as TokenError).providerStatus;
       if (status !== undefined) span.setAttribute("http.response.status_code", status);

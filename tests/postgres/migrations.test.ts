@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { applyMigrations } from "@/lib/ops/migrations";
-import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus, MIGRATIONS_PATH } from "@/lib/ops/schema-engine";
+import { applyMigrations, MIGRATIONS_DIR } from "@/lib/ops/migrations";
+import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/lib/ops/schema-engine";
 import { openPostgres } from "@/lib/ops/sql-backend";
 import { freshPostgresDatabase } from "../support/stack";
 
@@ -14,12 +14,12 @@ import { freshPostgresDatabase } from "../support/stack";
 // which db:migrate and the dev stack use) to what `prisma migrate deploy` does.
 
 const INIT = "20261126000000_init";
-const ALL = readdirSync(MIGRATIONS_PATH, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
 
 /** A copy of prisma/migrations with `edit` applied to the init migration. */
 function editedMigrations(edit: (sql: string) => string): string {
   const dir = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-"));
-  cpSync(MIGRATIONS_PATH, dir, { recursive: true });
+  cpSync(MIGRATIONS_DIR, dir, { recursive: true });
   const file = join(dir, INIT, "migration.sql");
   writeFileSync(file, edit(readFileSync(file, "utf8")));
   return dir;
@@ -43,10 +43,10 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
   it("ends with the migration Prisma's engine writes for the newest change, byte for byte", async () => {
     const newest = ALL.at(-1)!;
     const before = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-before-"));
-    cpSync(MIGRATIONS_PATH, before, { recursive: true });
+    cpSync(MIGRATIONS_DIR, before, { recursive: true });
     rmSync(join(before, newest), { recursive: true });
     try {
-      expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_PATH, newest, "migration.sql"), "utf8"));
+      expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_DIR, newest, "migration.sql"), "utf8"));
     } finally {
       rmSync(before, { recursive: true, force: true });
     }
@@ -73,7 +73,7 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
 
 describe("npm run db:new-migration", () => {
   it("says there is nothing to write while schema.prisma and the migrations agree", () => {
-    const before = readdirSync(MIGRATIONS_PATH).sort();
+    const before = readdirSync(MIGRATIONS_DIR).sort();
     const result = spawnSync("npm", ["run", "--silent", "db:new-migration", "--", "nothing_changed"], {
       cwd: join(import.meta.dirname, "..", ".."),
       env: { ...process.env, DATABASE_URL: process.env.TEST_POSTGRES_URL },
@@ -81,7 +81,7 @@ describe("npm run db:new-migration", () => {
     });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain("schema.prisma matches the migrations: nothing to write");
-    expect(readdirSync(MIGRATIONS_PATH).sort()).toStrictEqual(before);
+    expect(readdirSync(MIGRATIONS_DIR).sort()).toStrictEqual(before);
   });
 });
 
