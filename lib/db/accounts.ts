@@ -21,7 +21,7 @@ export function findUserAccounts(db: Db, userId: string): Promise<AccountRow[]> 
   return db.account.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
 }
 
-/** Unlinks one account (account.disconnected); true when it existed. */
+/** Unlinks one account, writing account.disconnected with it; `written` is 1 when it existed. */
 export async function deleteAccount(db: Db, id: string, outbox: Outbox): Promise<Written> {
   const [row] = await db.$queryRaw<Written[]>`
     WITH gone AS (

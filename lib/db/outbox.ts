@@ -3,7 +3,7 @@ import type { Db } from "./client";
 import { Prisma, type WebhookDelivery } from "./generated/client";
 
 // The webhook outbox. Events are written by the statements that make the change they
-// report (lib/db/accounts.ts), in the same statement, so no change is ever reported
+// report (lib/db/accounts.ts, lib/db/refresh.ts), in the same statement, so no change is ever reported
 // without happening or happens without being reported. These statements send them.
 
 /** Webhooks on: how many failures in a row make an account "refresh_failing". Off: null. */

@@ -58,7 +58,7 @@ export type OpenedDatabase = { backend: SqlBackend; url: string; embedded: boole
  * build without DATABASE_URL must fail, not migrate a throwaway database) and
  * while another process has it open.
  */
-export async function openDatabase(env: Env, { poolSize = 2, allowRunningStack = false } = {}): Promise<OpenedDatabase> {
+export async function openDatabase(env: Env, { poolSize = 2 } = {}): Promise<OpenedDatabase> {
   const databaseUrl = env.DATABASE_URL?.trim();
   if (databaseUrl) {
     const url = checkDatabaseUrl(databaseUrl);
@@ -74,7 +74,7 @@ export async function openDatabase(env: Env, { poolSize = 2, allowRunningStack =
   }
   if (env.VERCEL) throw configError("DATABASE_URL is not set: set it in the Vercel project's environment variables (the embedded database is for local use only).");
   const home = tokenkeeperHome(env);
-  const pid = allowRunningStack ? undefined : runningStack(home);
+  const pid = runningStack(home);
   if (pid !== undefined) throw configError(`npm start (pid ${pid}) has the embedded database open: stop it first, then run this again.`);
   return { backend: await openPglite(join(home, "pglite")), url: embeddedDatabaseUrl(), embedded: true };
 }

@@ -1,6 +1,5 @@
 // `npm run db:migrate`: applies prisma/migrations to the database DATABASE_URL names
 // (unset: the embedded one). Run by `vercel-build` before `next build`.
-import { TokenError } from "../errors";
 import { loadEnvLocal, openDatabase } from "./database";
 import { applyMigrations } from "./migrations";
 
@@ -14,6 +13,6 @@ try {
     await backend.close();
   }
 } catch (error) {
-  console.error(`db:migrate failed: ${error instanceof TokenError ? error.message : (error as Error).message}`);
+  console.error(`db:migrate failed: ${(error as Error).message}`);
   process.exitCode = 1;
 }
