@@ -34,6 +34,8 @@ export default defineConfig({
       project("postgres", ["tests/postgres/**/*.test.ts"], slow),
       project("edge", ["tests/edge/**/*.test.ts"], slow),
       project("vercel", ["tests/vercel/**/*.test.ts"]),
+      // `npm run vercel-dev` in a fresh clone (npm ci, the Vercel CLI, next dev).
+      project("vercel-dev", ["tests/vercel-dev/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
       project("browser", ["tests/e2e/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
       // The README's procedures against `npm start` itself (each start builds the app).
       project("procedures", ["tests/procedures/**/*.test.ts"], { ...slow, testTimeout: 600_000 }),
