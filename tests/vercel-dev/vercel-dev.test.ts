@@ -15,11 +15,11 @@ let clone: string;
 
 // The environment of a fresh shell: none of this process's app variables.
 function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { NEXT_TELEMETRY_DISABLED: "1" };
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_|VERCEL|VITEST|NODE_ENV|PORT$)/.test(key)) env[key] = value;
   }
-  return { ...env, NEXT_TELEMETRY_DISABLED: "1", ...extra } as NodeJS.ProcessEnv;
+  return { ...env, ...extra } as NodeJS.ProcessEnv;
 }
 
 const vercelDev = (env: Record<string, string> = {}) => spawnSync("npm", ["run", "vercel-dev"], { cwd: clone, env: shellEnv(env), encoding: "utf8", timeout: 120_000 });
