@@ -79,6 +79,7 @@ async function serve(): Promise<number> {
     // Its proxy rewrites Host, so Auth.js learns the outer address from AUTH_URL; it
     // picks the inner `next dev` port itself (PORT would pin it to the outer one).
     const { PORT: _, ...outer } = env;
+    say(`app: ${appUrl}`);
     startCron();
     return run(cli, vercelDevArgs(root, port), { ...outer, AUTH_URL: env.AUTH_URL ?? appUrl, VERCEL_TELEMETRY_DISABLED: "1" });
   }
@@ -94,12 +95,12 @@ async function serve(): Promise<number> {
       recordBuild(root, fingerprint);
     }
   }
+  say(`app: ${appUrl}`);
   startCron();
   return next([mode, "-p", port]);
 }
 
 function startCron() {
-  say(`app: ${appUrl}`);
   if (!crons.length) return;
   cron = startCronRunner({ baseUrl: appUrl, cronSecret: env.CRON_SECRET, jobs: crons });
   say(`cron: ${crons.map((job) => `${job.path} (${job.schedule})`).join(", ")} run here, in UTC (TOKENKEEPER_LOCAL_CRON=off stops that)`);
