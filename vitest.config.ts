@@ -3,7 +3,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 
 // Suites by what they need: `npm test` runs unit, pglite and edge (nothing but npm
 // packages); .ci/run adds postgres (Debian's server), procedures (the README's
-// procedures, on that server too) and browser (Debian's Chromium).
+// procedures, on that server too), browser (Debian's Chromium) and vercel and
+// vercel-dev (the Vercel CLI).
 function project(name: string, include: string[], test: TestProjectInlineConfiguration["test"] = {}): TestProjectInlineConfiguration {
   return {
     resolve: {
