@@ -12,6 +12,9 @@
 /** Two ends closer than this are the same end (expires_in is rounded to seconds and read at different times). */
 export const SAME_END_TOLERANCE_MS = 60 * 60 * 1000;
 
+/** The least time between two refreshes that tells a sliding expiry from an absolute one. */
+const MIN_ELAPSED_MS = 60_000;
+
 const DAY_MS = 86_400_000;
 
 export type GrantEndBefore = {
@@ -30,7 +33,9 @@ export function grantEndAfterRefresh(before: GrantEndBefore, next: Date | null, 
   if (!next || !before.refreshTokenExpiresAt || !before.refreshedAt) return null;
   const moved = next.getTime() - before.refreshTokenExpiresAt.getTime();
   const elapsed = now.getTime() - before.refreshedAt.getTime();
-  if (moved >= elapsed / 2 && moved > 0) return null; // sliding: the refresh extended it
+  // Within a minute, second-rounded lifetimes cannot tell the two apart: what was known stands.
+  if (elapsed < MIN_ELAPSED_MS) return before.reauthBy;
+  if (moved >= elapsed / 2) return null; // sliding: the refresh extended it
   // Keep the end already known when this is the same one, so the warning is sent once.
   if (before.reauthBy && Math.abs(before.reauthBy.getTime() - next.getTime()) < SAME_END_TOLERANCE_MS) return before.reauthBy;
   return next;

@@ -12,6 +12,7 @@ describe("grantEndAfterRefresh", () => {
     ["waits for a second refresh to tell sliding from absolute", none, days(90), null],
     ["sees a sliding lifetime in an expiry that moved as far as time did", { ...none, refreshTokenExpiresAt: days(89), refreshedAt: days(-1) }, days(90), null],
     ["sees an absolute lifetime in an expiry that stayed put", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: hours(-1) }, days(30), days(30)],
+    ["keeps what it knew when refreshed again within a minute (seconds cannot tell)", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: new Date(now.getTime() - 5_000), reauthBy: null }, days(30), null],
     ["keeps the end it knew within the tolerance, so the warning is sent once", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: hours(-1), reauthBy: new Date(days(30).getTime() - 2000) }, days(30), new Date(days(30).getTime() - 2000)],
   ];
   it.each(cases)("%s", (_label, before, next, expected) => {

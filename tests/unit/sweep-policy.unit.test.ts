@@ -55,15 +55,13 @@ describe("nextSweepAt (work follows use)", () => {
 
   it("is always ahead of the refresh it follows: 5-minute tokens under a 1-minute cron refresh every 4 minutes, not every tick (#18)", () => {
     const everyMinute = sweepPolicyFrom({ intervalSeconds: 60 });
-    let refreshedAt = now;
-    let due = now;
+    let due = new Date(now);
     let refreshes = 0;
     for (let tick = 0; tick < 60; tick++) {
       const time = new Date(now + tick * 60_000);
       if (due > time) continue;
       refreshes += 1;
-      refreshedAt = time.getTime();
-      due = nextSweepAt(everyMinute, { lastUsedAt: time, expiresAt: new Date(refreshedAt + 5 * 60_000), refreshedAt: time }, time);
+      due = nextSweepAt(everyMinute, { lastUsedAt: time, expiresAt: new Date(time.getTime() + 5 * 60_000), refreshedAt: time }, time);
       expect(due.getTime()).toBeGreaterThan(time.getTime());
     }
     expect(refreshes).toBe(15);
