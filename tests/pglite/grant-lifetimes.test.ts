@@ -5,6 +5,7 @@ import { operatorPanel } from "@/lib/operator";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { outboxOf, scheduleWebhookDelivery } from "@/lib/webhooks";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { eventually } from "../support/eventually";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
@@ -35,13 +36,6 @@ const engine = () => engineFor(stack, { outbox: outboxOf(webhookConfig()), onEve
 const load = (id: string) => stack.db.account.findUniqueOrThrow({ where: { id } });
 const refreshes = () => stack.oidc!.stats.refreshRequests;
 const eventsFor = (type: string, provider = "oidc") => receiver.received.filter((r) => r.event?.type === type && r.event.data.provider === provider);
-async function eventually<T>(check: () => T | undefined, ms = 3_000): Promise<T> {
-  for (const started = Date.now(); Date.now() - started < ms; await new Promise((resolve) => setTimeout(resolve, 25))) {
-    const value = check();
-    if (value !== undefined) return value;
-  }
-  throw new Error("timed out waiting");
-}
 async function seeded(expiresAt = epochNow() - 10, fields: Record<string, unknown> = {}): Promise<SeededAccount> {
   const login = `lifetime-${++seq}`;
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt, fields);
