@@ -11,7 +11,7 @@ import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/r
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
-import { accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { accessTokenExpiry, accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
@@ -33,6 +33,8 @@ export type AccountSummary = {
   lastError: string | null;
   failureCount: number;
   retryAfter: string | null;
+  /** When the grant ends whatever is refreshed (an absolute refresh-token lifetime): the user must sign in again by then. */
+  reauthBy: string | null;
 };
 
 /** The scopes an account's grant carries (the provider's space-separated `scope`). */
@@ -46,11 +48,12 @@ function summary(row: AccountRow, now: Date): AccountSummary {
     identity: row.identity,
     scopes: scopesOf(row),
     status: accountStatus(row, now),
-    expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000).toISOString(),
+    expiresAt: accessTokenExpiry(row.expires_at)?.toISOString() ?? null,
     refreshedAt: row.refreshedAt?.toISOString() ?? null,
     lastError: row.lastError,
     failureCount: row.failureCount,
     retryAfter: row.retryAfter?.toISOString() ?? null,
+    reauthBy: row.reauthBy?.toISOString() ?? null,
   };
 }
 

@@ -31,6 +31,10 @@ const schema = z.object({
   // The sweep policy (lib/tokens/sweep-policy.ts): what "active" means, and how often idle refresh tokens are used.
   TOKEN_SWEEP_ACTIVE_DAYS: z.coerce.number().min(0).max(365).default(7),
   TOKEN_SWEEP_KEEPALIVE_DAYS: z.coerce.number().min(0.01).max(180).default(7),
+  // How often the cron runs the sweep (vercel.json: every 10 minutes): keep-alives run this much earlier.
+  TOKEN_SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(600),
+  // account.reauth_upcoming this many days before a grant's absolute end.
+  TOKENKEEPER_REAUTH_WARNING_DAYS: z.coerce.number().min(0).max(365).default(7),
   // Fan-out: what one sweep run is expected to finish, and how many more to start at most.
   TOKEN_SWEEP_RUN_CAPACITY: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   TOKEN_SWEEP_MAX_WORKERS: z.coerce.number().int().min(0).max(64).default(4),

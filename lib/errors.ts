@@ -8,6 +8,7 @@ const CATALOGUE = {
   ambiguous_account: 409, // a provider id where the user has several accounts there
   provider_unavailable: 503, // 5xx, 429, timeout, network: tokens kept, try later
   provider_rejected: 502, // the provider refused the request for another reason
+  provider_misconfigured: 502, // the provider refused the app's own client credentials: operators must act
   refresh_busy: 503, // another instance holds the refresh lease for too long
   rate_limited: 429, // this client asked too often (a forced refresh, say)
   payload_too_large: 413,
@@ -60,6 +61,14 @@ export class ProviderUnavailableError extends TokenError {
   override name = "ProviderUnavailableError";
   constructor(message: string, options?: TokenErrorOptions) {
     super("provider_unavailable", message, options);
+  }
+}
+
+/** The provider refused the app's client credentials (invalid_client, unauthorized_client): no user can fix it. */
+export class ProviderMisconfiguredError extends TokenError {
+  override name = "ProviderMisconfiguredError";
+  constructor(message: string, options?: TokenErrorOptions) {
+    super("provider_misconfigured", message, options);
   }
 }
 

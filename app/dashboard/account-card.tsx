@@ -82,6 +82,14 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
         <dd data-testid="refreshed-at">
           <LocalTime iso={account.refreshedAt} />
         </dd>
+        {account.reauthBy && !needsSignIn ? (
+          <>
+            <dt>Sign in again by</dt>
+            <dd data-testid="reauth-by">
+              <LocalTime iso={account.reauthBy} />
+            </dd>
+          </>
+        ) : null}
         <dt>Scopes</dt>
         <dd>
           <ul className="scopes" data-testid="scopes">

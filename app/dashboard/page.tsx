@@ -57,6 +57,12 @@ export default async function Dashboard() {
         <>
       <h2>Operator panel</h2>
       <div className="panel">
+        {panel.misconfiguredProviders.map((pause) => (
+          <p key={pause.provider} className="error" role="alert" data-testid="provider-misconfigured">
+            {providerNames.get(pause.provider) ?? pause.provider} refuses this app&apos;s client credentials since <LocalTime iso={pause.pausedAt} />: {pause.error}. The sweep
+            leaves it alone until <LocalTime iso={pause.pausedUntil} /> and tries again then; a refresh that works lifts this.
+          </p>
+        ))}
         <p>
           <strong>{panel.expiringWithinHour}</strong> active access {panel.expiringWithinHour === 1 ? "token expires" : "tokens expire"} within the next hour.
         </p>

@@ -46,6 +46,7 @@ export type SignInWrite = {
   accessToken: string;
   refreshToken: string | undefined;
   idToken: string | null;
+  /** Epoch seconds (the BIGINT column: past 2038 too). */
   expiresAt: number | null;
   scope: string | null;
   tokenType: string | null;
@@ -71,8 +72,12 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
       UPDATE "Account" a
          SET access_token = ${write.accessToken},
              refresh_token = COALESCE(${write.refreshToken ?? null}::text, a.refresh_token),
+             -- A new refresh token is a new grant: what was known of the old one's end goes.
+             "refreshTokenExpiresAt" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."refreshTokenExpiresAt" END,
+             "reauthBy" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."reauthBy" END,
+             "reauthWarnedAt" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."reauthWarnedAt" END,
              id_token = ${write.idToken},
-             expires_at = ${write.expiresAt}::int,
+             expires_at = ${write.expiresAt}::int8,
              scope = ${write.scope},
              token_type = ${write.tokenType},
              identity = COALESCE(${write.identity}::text, a.identity),

@@ -1,5 +1,6 @@
 import type * as o from "oauth4webapi";
 import type { Provider } from "next-auth/providers";
+import type { ErrorMatcher } from "./error-classes";
 
 /** The environment a provider reads its credentials from (process.env, or a test's). */
 export type ProviderEnv = Record<string, string | undefined>;
@@ -19,6 +20,8 @@ export type ProviderSpec = {
   rotatesRefreshTokens: boolean;
   /** Plain http is accepted only for a loopback issuer (the dev provider). */
   allowHttp: boolean;
+  /** The provider's own error shapes, tried before the RFC 6749 / OpenID Connect table (lib/providers/error-classes.ts). */
+  errorMatchers?: readonly ErrorMatcher[];
 };
 
 /** One provider, enabled: the Auth.js part (edge-safe) and the Node part. */

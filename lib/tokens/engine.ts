@@ -1,18 +1,20 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
-import { claimLease, recordFailure, recordUse, writeTokens, type TokenWrite } from "../db/refresh";
+import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
+import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
-import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
-import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
+import { PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
-import { decide } from "./status";
+import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
+import { accessTokenExpiry, decide } from "./status";
 
 const log = logger("tokens");
 
@@ -103,11 +105,11 @@ export function createTokenEngine(options: EngineOptions) {
     return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
   }
 
-  /** Stores a refresh through `writer`, retrying a failed write: a rotated refresh token exists nowhere else. */
-  async function persist(write: TokenWrite, writer: TokenWriter, row: AccountRow, rotated: boolean): Promise<number | undefined> {
+  /** Runs a write of what a refresh brought, retrying a failed write: a rotated refresh token exists nowhere else. */
+  async function persist<T>(write: () => Promise<T>, row: AccountRow, rotated: boolean): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await writer(write);
+        return await write();
       } catch (error) {
         if (attempt < WRITE_ATTEMPTS) {
           log.warn("refresh.write_retry", { accountId: row.id, provider: row.provider, attempt, error });
@@ -120,6 +122,32 @@ export function createTokenEngine(options: EngineOptions) {
         throw new TokenError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
       }
     }
+  }
+
+  /**
+   * Records a failed refresh by what it means, and answers the error for the caller:
+   * the app's credentials refused → the provider paused, the account untouched;
+   * otherwise a failure on the account (reauth_required, or a back-off), storing
+   * `rotation` (the spent refresh token's successor) with it.
+   */
+  async function recordRefreshFailure(row: AccountRow, owner: string, error: unknown, policy: SweepPolicy, started: number, rotation?: FailureWrite["rotation"]): Promise<unknown> {
+    if (!(error instanceof TokenError) || error.code === "refresh_busy") return error;
+    if (error instanceof ProviderMisconfiguredError) {
+      const pausedUntil = new Date(now().getTime() + policy.misconfiguredPauseMs);
+      reported(await pauseProvider(db, { provider: row.provider, accountId: row.id, owner, error: error.message, pausedUntil }, outbox));
+      log.error("provider.misconfigured", { accountId: row.id, provider: row.provider, pausedUntil, error });
+      return error;
+    }
+    const reauthRequired = error instanceof ReauthRequiredError;
+    const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
+    const failure = { id: row.id, owner, error: error.message, retryAfter, reauthRequired, rotation };
+    reported(await (rotation ? persist(() => recordFailure(db, failure, outbox), row, true) : recordFailure(db, failure, outbox)));
+    log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, rotationStored: rotation !== undefined, ms: Date.now() - started });
+    // The caller learns when to try again: the provider's Retry-After, or our back-off.
+    if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
+      return new ProviderUnavailableError(error.message, { cause: error, retryAfter, providerStatus: error.providerStatus });
+    }
+    return error;
   }
 
   /**
@@ -160,43 +188,50 @@ export function createTokenEngine(options: EngineOptions) {
       log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
+    const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    let answer: RefreshAnswer;
     try {
-      const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
-      const tokens = await (options.providerSlot ? options.providerSlot(grant) : grant());
-      const at = now();
-      const write: TokenWrite = {
-        id: row.id,
-        owner,
-        accessToken: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
-        refreshToken: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
-        expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
-        scope: tokens.scope,
-        tokenType: tokens.tokenType,
-        idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
-        // A refresh on demand is a use; a sweep's is not.
-        used,
-        nextSweepAt: nextSweepAt(policy, { lastUsedAt: used ? at : row.lastUsedAt, expiresAt: tokens.expiresAt, refreshedAt: at }, at),
-      };
-      const version = await persist(write, writer, row, tokens.rotated);
-      if (version === undefined) {
-        // Our lease ran out and another holder took over: what we got cannot be stored.
-        log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
-        throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
-      }
-      log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
-      return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated };
+      answer = await (options.providerSlot ? options.providerSlot(grant) : grant());
     } catch (error) {
-      if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
-      const reauthRequired = error instanceof ReauthRequiredError;
-      const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
-      reported(await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired }, outbox));
-      log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
-      // The caller learns when to try again: the provider's Retry-After, or our back-off.
-      if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
-        throw new ProviderUnavailableError(error.message, { cause: error, retryAfter, providerStatus: error.providerStatus });
-      }
-      throw error;
+      throw await recordRefreshFailure(row, owner, error, policy, started);
     }
+    if (answer.repairs.length > 0) log.warn("refresh.answer_repaired", { accountId: row.id, provider: row.provider, repairs: answer.repairs });
+    if (!answer.usable) {
+      // The provider spent the old refresh token: keep its successor, whatever else failed.
+      const rotation = { refreshToken: await encryptToken(keyring, answer.refreshToken, row, "refresh_token"), refreshTokenExpiresAt: answer.refreshTokenExpiresAt };
+      throw await recordRefreshFailure(row, owner, answer.error, policy, started, rotation);
+    }
+    const tokens = answer;
+    const at = now();
+    // Unsaid on a refresh that kept the refresh token: the stored expiry still holds.
+    const refreshTokenExpiresAt = tokens.refreshTokenExpiresAt ?? (tokens.rotated ? null : row.refreshTokenExpiresAt);
+    const reauthBy = grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
+    const warning = reauthWarning(reauthBy, row, policy.reauthWarningDays, at);
+    const write: TokenWrite = {
+      id: row.id,
+      owner,
+      accessToken: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
+      refreshToken: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
+      expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
+      scope: tokens.scope,
+      tokenType: tokens.tokenType,
+      idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
+      refreshTokenExpiresAt,
+      reauthBy,
+      reauthWarnedAt: warning.reauthWarnedAt,
+      warnReauth: warning.warn,
+      // A refresh on demand is a use; a sweep's is not.
+      used,
+      nextSweepAt: nextSweepAt(policy, { lastUsedAt: used ? at : row.lastUsedAt, expiresAt: tokens.expiresAt, refreshedAt: at, refreshTokenExpiresAt, reauthWarningAt: warning.dueAt }, at),
+    };
+    const version = await persist(() => writer(write), row, tokens.rotated);
+    if (version === undefined) {
+      // Our lease ran out and another holder took over: what we got cannot be stored.
+      log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
+      throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
+    }
+    log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
+    return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated };
   }
 
   /**
@@ -207,7 +242,14 @@ export function createTokenEngine(options: EngineOptions) {
   function noteUse(row: AccountRow): void {
     const at = now();
     if (!shouldRecordUse(row.lastUsedAt, at)) return;
-    const next = nextSweepAt(sweepPolicy, { lastUsedAt: at, expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000), refreshedAt: row.refreshedAt ?? at }, at);
+    const schedule = {
+      lastUsedAt: at,
+      expiresAt: accessTokenExpiry(row.expires_at),
+      refreshedAt: row.refreshedAt ?? at,
+      refreshTokenExpiresAt: row.refreshTokenExpiresAt,
+      reauthWarningAt: reauthWarning(row.reauthBy, row, sweepPolicy.reauthWarningDays, at).dueAt,
+    };
+    const next = nextSweepAt(sweepPolicy, schedule, at);
     void recordUse(db, row.id, next, LAST_USED_GRANULARITY_MS).catch((error: unknown) => log.warn("use.record_failed", { accountId: row.id, error }));
   }
 
