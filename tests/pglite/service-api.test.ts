@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, type ApiKeyScope } from "@/lib/api-keys";
 import { revokeApiKeys } from "@/lib/db/api-keys";
+import { operatorPanel } from "@/lib/operator";
 import { signInThroughApp } from "../support/browserless";
 import { serveApp, type AppServer } from "../support/app-server";
 import { epochNow } from "../support/grants";
@@ -158,6 +159,8 @@ describe("the token route", () => {
     expect(audits).toHaveLength(30);
     expect(audits.every((audit) => audit.accountId === accountId && audit.purpose === "storm" && audit.minTtl === 300)).toBe(true);
     expect(audits.some((audit) => audit.refreshed)).toBe(true);
+    // Operators see the newest on the dashboard: which key, which account, why.
+    expect((await operatorPanel()).tokenAudits[0]).toMatchObject({ keyName: "worker", accountId, provider: "oidc", purpose: "storm", minTtl: 300 });
     // Now fresh enough: no refresh, audited as such.
     const again = await call(`/api/v1/accounts/${accountId}/token?minTtl=300`, keys.all);
     expect(again.status).toBe(200);
@@ -205,7 +208,7 @@ describe("the README's Python example", () => {
     expect(script).toBeDefined();
     // Asynchronously: the app answering it runs in this process.
     const result = await promisify(execFile)("python3", ["-c", script!], {
-      env: { PATH: process.env.PATH, TOKENKEEPER_URL: app.origin, TOKENKEEPER_API_KEY: keys["tokens:read"]!, ACCOUNT_ID: accountId },
+      env: { PATH: process.env.PATH, NODE_ENV: "test", TOKENKEEPER_URL: app.origin, TOKENKEEPER_API_KEY: keys["tokens:read"]!, ACCOUNT_ID: accountId },
       encoding: "utf8",
       timeout: 30_000,
     });
