@@ -69,7 +69,8 @@ export async function consentRefusedPage(request: Request): Promise<Response> {
   // The marker is read as the callback read it: the callback-URL cookie is still there.
   const asCallback = new Request(new URL("/api/auth/callback/refused", request.url), { headers: request.headers });
   const marker = await consentMarkerFor(asCallback, sessionSecrets(process.env));
-  const expected = marker ? `${marker.provider} account ${marker.identity ?? marker.providerAccountId}` : "the account you were reconnecting";
+  const providerName = marker && (configuredProviders(process.env).find((provider) => provider.id === marker.provider)?.name ?? marker.provider);
+  const expected = marker ? `${providerName} account ${marker.identity ?? marker.providerAccountId}` : "account you were reconnecting";
   if (marker) log.warn("consent.refused", { accountId: marker.accountId, provider: marker.provider });
   return page(
     409,

@@ -23,6 +23,12 @@ const MARKER_AUDIENCE = "tokenkeeper:consent-marker";
 
 const keyFor = (secret: string, purpose: string) => new Uint8Array(hkdfSync("sha256", secret, "", `tokenkeeper ${purpose}`, 32));
 
+/** An HS256 JWT about `subject` for one purpose (its own key and audience), valid `ttlSeconds` from `now`. */
+function sign(secret: string, purpose: string, audience: string, subject: string, claims: Record<string, unknown>, ttlSeconds: number, now: Date): Promise<string> {
+  const issuedAt = Math.floor(now.getTime() / 1000);
+  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(subject).setAudience(audience).setIssuedAt(issuedAt).setExpirationTime(issuedAt + ttlSeconds).sign(keyFor(secret, purpose));
+}
+
 /** What a consent link asks: this account's consent, with these scopes on top of its own. */
 export type ConsentLink = { accountId: string; userId: string; scopes: string[] };
 
@@ -31,17 +37,10 @@ export type ConsentLink = { accountId: string; userId: string; scopes: string[] 
  * GET /api/v1/consent under `origin`, and when it expires (ISO 8601).
  */
 export async function signConsentLink(secret: string, origin: string, link: ConsentLink, now = new Date()): Promise<{ url: string; expiresAt: string }> {
-  const issuedAt = Math.floor(now.getTime() / 1000);
-  const jwt = await new SignJWT({ uid: link.userId, scp: link.scopes })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(link.accountId)
-    .setAudience(LINK_AUDIENCE)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + CONSENT_LINK_TTL_SECONDS)
-    .sign(keyFor(secret, "consent link"));
+  const jwt = await sign(secret, "consent link", LINK_AUDIENCE, link.accountId, { uid: link.userId, scp: link.scopes }, CONSENT_LINK_TTL_SECONDS, now);
   const url = new URL("/api/v1/consent", origin);
   url.searchParams.set("link", jwt);
-  return { url: url.href, expiresAt: new Date((issuedAt + CONSENT_LINK_TTL_SECONDS) * 1000).toISOString() };
+  return { url: url.href, expiresAt: new Date((Math.floor(now.getTime() / 1000) + CONSENT_LINK_TTL_SECONDS) * 1000).toISOString() };
 }
 
 /** The consent link's claims; 400 bad_request when it is malformed, forged or expired (the message says which). */
@@ -79,14 +78,7 @@ export type ConsentMarker = { accountId: string; provider: string; providerAccou
  */
 export async function consentMarker(secret: string, row: AccountRow, secure: boolean, now = new Date()): Promise<{ cookie: string; callbackPath: string }> {
   const nonce = randomBytes(16).toString("base64url");
-  const issuedAt = Math.floor(now.getTime() / 1000);
-  const jwt = await new SignJWT({ pid: row.provider, pai: row.providerAccountId, idn: row.identity, non: nonce })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(row.id)
-    .setAudience(MARKER_AUDIENCE)
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(issuedAt + MARKER_TTL_SECONDS)
-    .sign(keyFor(secret, "consent marker"));
+  const jwt = await sign(secret, "consent marker", MARKER_AUDIENCE, row.id, { pid: row.provider, pai: row.providerAccountId, idn: row.identity, non: nonce }, MARKER_TTL_SECONDS, now);
   const cookie = `${CONSENT_MARKER_COOKIE}=${jwt}; Path=/; Max-Age=${MARKER_TTL_SECONDS}; HttpOnly; SameSite=Lax${secure ? "; Secure" : ""}`;
   return { cookie, callbackPath: `/dashboard?${NONCE_PARAM}=${nonce}` };
 }
