@@ -18,7 +18,7 @@ import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, to
 // the OpenAPI document is generated from this table. JSON answers; errors are
 // {error, message}; no answer carries a token except the token route's.
 
-type Context = { request: Request; params: Record<string, string>; query: Record<string, unknown>; account: AccountRow | null };
+type Context = { request: Request; params: Record<string, string>; query: Record<string, unknown>; account: AccountRow | null; keyId: string };
 
 export type V1Route = {
   operationId: string;
@@ -67,7 +67,7 @@ export const V1_ROUTES: V1Route[] = [
       const { account } = accountOf(context);
       const { minTtl, purpose } = context.query as z.infer<typeof tokenQuery>;
       const issued = await tokenEngine().issueToken(account, { minTtlSeconds: minTtl });
-      await insertTokenAudit(db(), { keyId: context.params.keyId!, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
+      await insertTokenAudit(db(), { keyId: context.keyId, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
       const body = {
         accessToken: issued.accessToken,
         tokenType: issued.tokenType ?? "Bearer",
@@ -136,9 +136,10 @@ export async function serveV1(request: Request): Promise<Response> {
     // The proxy's path stays as the client encoded it (an encoded escape must be seen); ids are plain.
     const segments = Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, name === "path" ? value : safeDecode(value)]));
     const { key, account } = await authenticateKey(db(), request.headers.get("authorization"), route.scope, segments.accountId ?? null, limiter());
-    const params = parsed(route.params, segments, "path");
+    // Every path parameter is a string schema: the parsed object is the segments, checked.
+    const params = parsed(route.params, segments, "path") as Record<string, string>;
     const query = route.query ? parsed(route.query, Object.fromEntries(url.searchParams), "query") : {};
-    const result = await route.handle({ request, params: { ...params, keyId: key.keyId }, query, account });
+    const result = await route.handle({ request, params, query, account, keyId: key.keyId });
     if (result instanceof Response) return result;
     return Response.json(route.response ? route.response.parse(result) : result);
   } catch (error) {

@@ -187,7 +187,7 @@ export function createTokenEngine(options: EngineOptions) {
         throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
       }
       log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
-      return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope, tokenType: write.tokenType };
+      return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
     } catch (error) {
       if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
       const reauthRequired = error instanceof ReauthRequiredError;
