@@ -10,7 +10,8 @@ import { median, ms, table, timed } from "./stats";
 export async function benchServiceApi() {
   const backend = process.env.TEST_POSTGRES_URL ? "postgres" : "pglite";
   const app = await serveApp();
-  const stack = await startTestStack(backend, { DEV_OIDC_ACCESS_TOKEN_TTL: "3600" }, app.port);
+  // No sign-in through the app here: the grants are made directly (tests/support/grants.ts).
+  const stack = await startTestStack(backend, { DEV_OIDC_ACCESS_TOKEN_TTL: "3600" });
   try {
     const { key } = await createApiKey(stack.db, { name: "bench", scopes: ["tokens:read"], rate: 10_000 });
     const get = async (accountId: string) => {

@@ -47,6 +47,9 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   const stop = async () => {
     if (child.exitCode === null) process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
     await exited;
+    // Next's server lingers while a keep-alive connection of ours is open, and would
+    // answer the next start's first request: wait until the port is free.
+    for (let i = 0; i < 300 && (await fetch(APP).then(() => true, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
