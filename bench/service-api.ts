@@ -26,11 +26,15 @@ export async function benchServiceApi() {
     for (let i = 0; i < 200; i++) freshTimes.push((await timed(() => get(fresh.accountId)))[1]);
     const freshTrips = (stack.endpoint!.requests() - before) / 200;
 
+    // One-hour tokens issued 58 minutes ago: 2 minutes left, short of minTtl=300.
     const stale = await seedMany(stack.db, stack, "bench-api-stale", 30, () => epochNow() + 120);
+    await stack.db.account.updateMany({ where: { id: { in: stale.map((account) => account.accountId) } }, data: { refreshedAt: new Date(Date.now() - 3_480_000) } });
     const staleTimes: number[] = [];
+    const refreshes = stack.oidc!.stats.refreshRequests;
     before = stack.endpoint!.requests();
     for (const account of stale) staleTimes.push((await timed(() => get(account.accountId)))[1]);
     const staleTrips = (stack.endpoint!.requests() - before) / 30;
+    if (stack.oidc!.stats.refreshRequests - refreshes !== 30) throw new Error(`expected 30 refreshes, the provider saw ${stack.oidc!.stats.refreshRequests - refreshes}`);
 
     console.log(`\n## Service API token route over HTTP (database: ${backend === "postgres" ? "PostgreSQL server" : "embedded PGlite"} behind the local Neon HTTP endpoint)\n`);
     table(
