@@ -69,6 +69,17 @@ export function backoffMs(failureCount: number): number {
   return Math.min(1000 * 2 ** Math.max(0, failureCount - 1), 10 * 60 * 1000);
 }
 
+/**
+ * The refresh margin (s) for a caller that needs the token valid `minTtlSeconds`
+ * more: the longer of the two, with minTtl counted at most half the token's last
+ * lifetime (expires_at − refreshedAt), since no refresh can give more and a longer
+ * one would refresh on every call.
+ */
+export function minTtlSkew(row: Pick<AccountRow, "expires_at" | "refreshedAt">, skewSeconds: number, minTtlSeconds: number): number {
+  const lifetime = row.expires_at !== null && row.refreshedAt ? row.expires_at - Math.floor(row.refreshedAt.getTime() / 1000) : Infinity;
+  return Math.max(skewSeconds, Math.min(minTtlSeconds, Math.floor(lifetime / 2)));
+}
+
 export function createTokenEngine(options: EngineOptions) {
   const { db, keyring, providers } = options;
   const skewFor = (provider: string) => options.skewByProvider?.[provider] ?? options.skewSeconds;
@@ -296,8 +307,7 @@ export function createTokenEngine(options: EngineOptions) {
    */
   async function issueToken(row: AccountRow, { minTtlSeconds = 0 }: { minTtlSeconds?: number } = {}): Promise<IssuedToken> {
     spec(row.provider);
-    const lifetime = row.expires_at !== null && row.refreshedAt ? row.expires_at - Math.floor(row.refreshedAt.getTime() / 1000) : Infinity;
-    const skewSeconds = Math.max(skewFor(row.provider), Math.min(minTtlSeconds, Math.floor(lifetime / 2)));
+    const skewSeconds = minTtlSkew(row, skewFor(row.provider), minTtlSeconds);
     if (decide(row, { now: now(), skewSeconds }).action === "use") return handOut(row, false);
     return singleFlight(row.id, () => resolveToken(row, false, skewSeconds));
   }

@@ -3,6 +3,7 @@ import { keyRateLimiter, parseScopes } from "@/lib/api-keys";
 import { consentParams, sameAccountSignIn, type ConsentMarker } from "@/lib/consent";
 import type { AccountRow } from "@/lib/db/accounts";
 import type { ConfiguredProvider } from "@/lib/providers/types";
+import { minTtlSkew } from "@/lib/tokens/engine";
 
 // The rules of #20 that decide without I/O: key scopes, each key's rate, which
 // identity a consent may come back as, and what a consent asks the provider for.
@@ -58,4 +59,15 @@ describe("consentParams", () => {
     ["no login_hint for a name that is no email", row("identify", "ada"), [], { prompt: "login consent", scope: "identify" }],
     ["the provider's default scopes when none is stored", row(null, null), [], { prompt: "login consent" }],
   ])("%s", (_label, account, extra, expected) => expect(consentParams(provider, account, extra)).toStrictEqual(expected));
+});
+
+describe("minTtlSkew", () => {
+  const hourToken = { expires_at: 10_000 + 3600, refreshedAt: new Date(10_000_000) };
+  it.each([
+    ["no minTtl: the refresh margin", hourToken, 0, 60],
+    ["a minTtl shorter than the margin: the margin", hourToken, 30, 60],
+    ["a minTtl within half the lifetime", hourToken, 300, 300],
+    ["a minTtl past half the lifetime: half of it", hourToken, 3000, 1800],
+    ["no known lifetime (no expiry): the minTtl", { expires_at: null, refreshedAt: null }, 3000, 3000],
+  ])("%s", (_label, row, minTtl, skew) => expect(minTtlSkew(row, 60, minTtl)).toBe(skew));
 });
