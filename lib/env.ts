@@ -24,6 +24,8 @@ const schema = z.object({
   // (and the operations commands) in front of a database that is not Neon.
   NEON_LOCAL_ENDPOINT: z.url().optional(),
   AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
+  // The app's public origin, as Auth.js reads it; unset: each request's own origin.
+  AUTH_URL: z.url().optional(),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
@@ -43,6 +45,8 @@ const schema = z.object({
     .string()
     .default("")
     .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
+  // Requests a second each API key may make (bursts of twice that), unless the key has its own rate.
+  TOKENKEEPER_API_KEY_RATE: z.coerce.number().int().min(1).max(10_000).default(25),
   AUTH_GOOGLE_ID: optional,
   AUTH_GOOGLE_SECRET: optional,
   AUTH_DISCORD_ID: optional,

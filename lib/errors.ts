@@ -13,8 +13,11 @@ const CATALOGUE = {
   rate_limited: 429, // this client asked too often (a forced refresh, say)
   payload_too_large: 413,
   not_found: 404,
+  method_not_allowed: 405,
   bad_request: 400,
   unauthorized: 401,
+  invalid_token: 401, // an API key that is malformed, unknown or revoked (RFC 6750 §3.1)
+  insufficient_scope: 403, // an API key without the scope the route needs (RFC 6750 §3.1)
   config: 500, // a missing or malformed setting, named in the message
   undecryptable: 500, // a stored token none of TOKEN_ENCRYPTION_KEYS opens
 } as const;

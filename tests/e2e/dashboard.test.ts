@@ -42,6 +42,13 @@ async function collectIssuedTokens() {
   }
 }
 
+/** No token stored so far is in anything the browser received. */
+function expectNoTokenSeen() {
+  for (const { url, body } of seen) {
+    for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
+  }
+}
+
 async function newPage(width: number): Promise<Page> {
   const context = await browser.newContext({ viewport: { width, height: 900 } });
   const page = await context.newPage();
@@ -60,13 +67,16 @@ async function signInAtDevProvider(page: Page, login: string) {
 }
 
 /** At the dev provider: its login form (after it ends another user's session, by itself), then consent. */
-async function loginAndConsent(page: Page, login: string) {
+async function loginAndConsent(page: Page, login: string, backAt: string | RegExp = `${server.url}/dashboard`) {
   await page.locator('input[name="login"]').fill(login);
   await page.locator('input[name="password"]').fill("anything");
   await page.locator('button[type="submit"]').click();
   await page.getByRole("button", { name: "Continue" }).click();
-  await page.waitForURL(`${server.url}/dashboard`);
+  await page.waitForURL(backAt);
 }
+
+/** Back on the dashboard after a consent for one account (its callback URL carries the consent's nonce). */
+const AFTER_CONSENT = /\/dashboard\?consent=/;
 
 describe("the dashboard in Chromium", () => {
   it("signs in, refreshes, calls the API, disconnects and signs out, showing no token", async () => {
@@ -122,9 +132,7 @@ describe("the dashboard in Chromium", () => {
 
     expect(issued.size).toBeGreaterThanOrEqual(4);
     expect(seen.length).toBeGreaterThan(5);
-    for (const { url, body } of seen) {
-      for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
-    }
+    expectNoTokenSeen();
     for (const token of issued) expect(server.output().includes(token), "server logs must not contain a token").toBe(false);
   });
 
@@ -146,7 +154,7 @@ describe("the dashboard in Chromium", () => {
     expect(await work.getByTestId("scopes").textContent()).not.toContain("phone");
     await work.getByPlaceholder("scopes, e.g. phone").fill("phone");
     await work.getByRole("button", { name: "Request more access" }).click();
-    await loginAndConsent(page, "lin-work");
+    await loginAndConsent(page, "lin-work", AFTER_CONSENT);
     await expect.poll(() => page.locator('article[data-identity="lin-work@dev.tokenkeeper.test"]').getByTestId("scopes").textContent()).toContain("phone");
     expect(await page.locator('article[data-identity="lin@dev.tokenkeeper.test"]').getByTestId("scopes").textContent()).not.toContain("phone");
     await collectIssuedTokens();
@@ -170,9 +178,58 @@ describe("the dashboard in Chromium", () => {
     await page.screenshot({ path: `${ARTIFACTS}dashboard-accounts-375.png`, fullPage: true });
 
     await collectIssuedTokens();
-    for (const { url, body } of seen) {
-      for (const token of issued) expect(body.includes(token), `${url} must not contain a token`).toBe(false);
-    }
+    expectNoTokenSeen();
     for (const token of issued) expect(server.output().includes(token), "server logs must not contain a token").toBe(false);
+  });
+
+  it("reconnects a second account as itself, refuses more access finished as another login, and keeps scopes across a later sign-in (#20)", async () => {
+    const page = await newPage(1280);
+    await page.goto(`${server.url}/dashboard`);
+    await page.waitForURL(/\/signin\?callbackUrl=/);
+    await signInAtDevProvider(page, "rex");
+    await page.getByRole("button", { name: "Link an account at Tokenkeeper dev provider" }).click();
+    await loginAndConsent(page, "rex-work");
+    const work = () => page.locator('article[data-identity="rex-work@dev.tokenkeeper.test"]');
+    await work().waitFor();
+    const workId = (await work().getAttribute("data-account"))!;
+
+    // The provider revoked it: "Reconnect" runs the consent for this account, hinted, and it comes back as the same id.
+    await stack.db.account.update({ where: { id: workId }, data: { status: "reauth_required", lastError: "invalid_grant: grant revoked" } });
+    await page.reload();
+    await expect.poll(() => work().getByTestId("status").textContent()).toBe("Sign-in needed");
+    await work().getByRole("button", { name: "Reconnect" }).click();
+    await page.waitForURL(/\/interaction\//);
+    expect(await page.locator('input[name="login"]').inputValue()).toBe("rex-work@dev.tokenkeeper.test");
+    await loginAndConsent(page, "rex-work", AFTER_CONSENT);
+    await expect.poll(() => work().getByTestId("status").textContent()).toBe("Active");
+    expect(await work().getAttribute("data-account")).toBe(workId);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-reconnected.png`, fullPage: true });
+
+    // More access, but the user types another login at the provider: refused, nothing stored.
+    const versionBefore = (await stack.db.account.findUniqueOrThrow({ where: { id: workId } })).tokenVersion;
+    await work().getByPlaceholder("scopes, e.g. phone").fill("phone");
+    await work().getByRole("button", { name: "Request more access" }).click();
+    await loginAndConsent(page, "rex-intruder", /\/api\/v1\/consent\/refused/);
+    await page.getByRole("heading", { name: "That was another account" }).waitFor();
+    expect(await page.textContent("body")).toContain("rex-work@dev.tokenkeeper.test");
+    await page.screenshot({ path: `${ARTIFACTS}consent-refused.png`, fullPage: true });
+    expect(await stack.db.account.findFirst({ where: { providerAccountId: "rex-intruder" } })).toBeNull();
+    expect((await stack.db.account.findUniqueOrThrow({ where: { id: workId } })).tokenVersion).toBe(versionBefore);
+
+    // As itself: the scope is added; a later ordinary sign-in as that account keeps it.
+    await page.goto(`${server.url}/dashboard`);
+    await work().getByPlaceholder("scopes, e.g. phone").fill("phone");
+    await work().getByRole("button", { name: "Request more access" }).click();
+    await loginAndConsent(page, "rex-work", AFTER_CONSENT);
+    await expect.poll(() => work().getByTestId("scopes").textContent()).toContain("phone");
+    await page.getByRole("button", { name: "Link an account at Tokenkeeper dev provider" }).click();
+    await loginAndConsent(page, "rex-work");
+    expect((await stack.db.account.findUniqueOrThrow({ where: { id: workId } })).tokenVersion).toBeGreaterThan(versionBefore + 1);
+    await page.reload();
+    await expect.poll(() => work().getByTestId("scopes").textContent()).toContain("phone");
+    expect(await page.locator("article[data-account]").count()).toBe(2);
+
+    await collectIssuedTokens();
+    expectNoTokenSeen();
   });
 });

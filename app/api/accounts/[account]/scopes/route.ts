@@ -1,4 +1,4 @@
-import { requestMoreScopes } from "@/lib/account-actions";
+import { appOrigin, requestMoreScopes } from "@/lib/account-actions";
 import { badRequest } from "@/lib/errors";
 import { userRoute } from "@/lib/route";
 
@@ -13,5 +13,5 @@ export const POST = userRoute<{ account: string }>(async ({ userId, params, requ
   } catch {
     throw badRequest('the body must be JSON: {"scopes": ["…"]}');
   }
-  return requestMoreScopes(userId, params.account, body);
+  return requestMoreScopes(userId, params.account, body, appOrigin(request));
 });

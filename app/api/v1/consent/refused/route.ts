@@ -1,0 +1,4 @@
+import { consentRefusedPage } from "@/lib/consent-flow";
+
+export const dynamic = "force-dynamic";
+export const GET = consentRefusedPage;

@@ -1,0 +1,5 @@
+import { openConsentLink } from "@/lib/consent-flow";
+
+// A person's browser opens this (a reconnect or more-access link), not a service.
+export const dynamic = "force-dynamic";
+export const GET = openConsentLink;
