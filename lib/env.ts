@@ -39,6 +39,20 @@ const schema = z.object({
     .string()
     .default("")
     .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
+  // The per-user proxy rate: calls a second, then the burst ("10,20"; the burst defaults to twice the rate).
+  TOKENKEEPER_PROXY_RATE: z
+    .string()
+    .default("10,20")
+    .transform((value, ctx) => {
+      const match = /^\s*(\d+(?:\.\d+)?)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+      const perSecond = Number(match?.[1]);
+      const burst = match?.[2] === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(match[2]);
+      if (!match || !(perSecond > 0) || !(burst >= 1)) {
+        ctx.addIssue({ code: "custom", message: 'must be "<calls a second>[,<burst>]", e.g. "10,20"' });
+        return z.NEVER;
+      }
+      return { perSecond, burst };
+    }),
   AUTH_GOOGLE_ID: optional,
   AUTH_GOOGLE_SECRET: optional,
   AUTH_DISCORD_ID: optional,

@@ -9,7 +9,9 @@ const CATALOGUE = {
   provider_unavailable: 503, // 5xx, 429, timeout, network: tokens kept, try later
   provider_rejected: 502, // the provider refused the request for another reason
   refresh_busy: 503, // another instance holds the refresh lease for too long
-  rate_limited: 429, // this client asked too often (a forced refresh, say)
+  rate_limited: 429, // this client asked too often (a forced refresh, the proxy rate)
+  forbidden: 403, // a cross-site request, or a browser navigation to the proxy
+  method_not_allowed: 405,
   payload_too_large: 413,
   not_found: 404,
   bad_request: 400,

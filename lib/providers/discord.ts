@@ -22,6 +22,8 @@ export const discord: ProviderDefinition = {
         clientAuth: "post",
         rotatesRefreshTokens: true,
         allowHttp: false,
+        // https://discord.com/developers/docs/resources/audit-log
+        apiHeaders: ["x-audit-log-reason"],
         apiBaseUrl: "https://discord.com/api",
         authorizationServer: async () => ({
           issuer: "https://discord.com",

@@ -24,6 +24,8 @@ export const google: ProviderDefinition = {
         clientAuth: "post",
         rotatesRefreshTokens: false,
         allowHttp: false,
+        // System parameters as headers: https://cloud.google.com/apis/docs/system-parameters
+        apiHeaders: ["x-goog-user-project", "x-goog-fieldmask", "x-http-method-override"],
         apiBaseUrl: "https://www.googleapis.com",
         authorizationServer: async () => ({
           issuer: "https://accounts.google.com",

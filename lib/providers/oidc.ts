@@ -61,6 +61,7 @@ export const oidc: ProviderDefinition = {
         clientAuth: "basic",
         rotatesRefreshTokens: true,
         allowHttp,
+        apiHeaders: [],
         apiBaseUrl: env.AUTH_OIDC_API_BASE_URL ?? url.origin,
         authorizationServer: () => discover(url, allowHttp),
       },
