@@ -2,7 +2,7 @@
 // Usage: tsx dev/start.ts start|dev
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { parseEnv } from "../lib/env";
+import { parseEnv, webhookConfig } from "../lib/env";
 import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
 import { loadEnvLocal } from "../lib/ops/database";
@@ -30,6 +30,7 @@ const env = { ...process.env, ...stack.env, PORT: port };
 // The app would only find a bad variable at its first request: say it now.
 try {
   parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
+  webhookConfig(env);
 } catch (error) {
   if (!(error instanceof TokenError && error.code === "config")) throw error;
   console.error(`[tokenkeeper] ${error.message}`);

@@ -102,9 +102,19 @@ export function cronSecret(): string | undefined {
   return value && value.length >= 16 ? value : undefined;
 }
 
+// Plain http is accepted for this machine alone: anywhere else the payload and its signature would cross the network readable.
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+// Standard Webhooks: a secret of 24 to 64 random bytes.
+const MIN_WEBHOOK_SECRET_BYTES = 24;
+
 const webhookSchema = z.object({
-  TOKENKEEPER_WEBHOOK_URL: z.url({ protocol: /^https?$/ }),
-  TOKENKEEPER_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64"),
+  TOKENKEEPER_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((value) => new URL(value).protocol === "https:" || LOOPBACK_HOSTS.has(new URL(value).hostname), "must be an https:// URL (plain http only for localhost, 127.0.0.1 or [::1])"),
+  TOKENKEEPER_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64")
+    .refine((value) => Buffer.from(value.slice("whsec_".length), "base64").length >= MIN_WEBHOOK_SECRET_BYTES, `must hold at least ${MIN_WEBHOOK_SECRET_BYTES} random bytes (whsec_ + base64 of 24 to 64 bytes)`),
   TOKENKEEPER_WEBHOOK_FAILING_AFTER: z.coerce.number().int().min(1).max(100).default(5),
 });
 
