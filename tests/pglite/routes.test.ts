@@ -110,7 +110,7 @@ describe("the dev stack's files (#16)", () => {
       for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_)/.test(key)) env[key] = value;
       const started = spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "dev/start.ts", "start"], {
         cwd: join(import.meta.dirname, "../.."),
-        env: { ...env, ...webhook, TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" },
+        env: { ...env, ...webhook, TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" } as NodeJS.ProcessEnv,
         encoding: "utf8",
         timeout: 90_000,
       });
