@@ -108,9 +108,11 @@ describe("the dev stack's files (#16)", () => {
       const home = mkdtempSync(join(tmpdir(), "tokenkeeper-webhook-"));
       const env: Record<string, string> = {};
       for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_)/.test(key)) env[key] = value;
+      Object.assign(env, webhook, { TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" });
+      const childEnv = env as NodeJS.ProcessEnv;
       const started = spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "dev/start.ts", "start"], {
         cwd: join(import.meta.dirname, "../.."),
-        env: { ...env, ...webhook, TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" } as NodeJS.ProcessEnv,
+        env: childEnv,
         encoding: "utf8",
         timeout: 90_000,
       });
