@@ -24,6 +24,8 @@ const schema = z.object({
   // (and the operations commands) in front of a database that is not Neon.
   NEON_LOCAL_ENDPOINT: z.url().optional(),
   AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
+  // The app's own address behind a proxy that rewrites Host (as Auth.js reads it): also what same-origin means.
+  AUTH_URL: z.url().optional(),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),

@@ -142,7 +142,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sends `init` to `rawPath` under the account's provider API base with a fresh
- * bearer, and passes the answer back (status, content type, body streamed).
+ * bearer, and passes the answer back (status, body streamed, answerHeaders). 403
+ * `forbidden` for a browser navigation, 400 for a path leaving the API base; only
+ * FORWARDED headers and the provider's `apiHeaders` are sent.
  */
 export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, userId: string, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
   refuseNavigation(init.headers);

@@ -1,5 +1,6 @@
 import "server-only";
 import { auth } from "@/auth";
+import { env } from "./env";
 import { errorResponse, TokenError, unauthorized } from "./errors";
 import { isCrossSite } from "./same-origin";
 
@@ -16,7 +17,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function userRoute<P>(handler: Handler<P>) {
   return async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
     try {
-      if (!SAFE_METHODS.has(request.method) && isCrossSite(request.headers, process.env.AUTH_URL)) {
+      if (!SAFE_METHODS.has(request.method) && isCrossSite(request.headers, env().AUTH_URL)) {
         throw new TokenError("forbidden", "cross-site requests may not change anything here");
       }
       const session = await auth();
