@@ -11,7 +11,7 @@ import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/r
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
-import { accessTokenExpiry, accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 import { sessionSecrets } from "./session-check";
 import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
@@ -89,7 +89,10 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
   return summaryOf(userId, row.id);
 }
 
-/** Calls the provider's userinfo API as the user; on a 401 refreshes once and retries. */
+/**
+ * Calls the provider's userinfo API as the user; on a 401 refreshes once and retries,
+ * as often as a forced refresh may run (else the 401 is a 502 provider_rejected).
+ */
 export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
   const { row, spec } = await resolveAccount(userId, ref);
   const engine = tokenEngine();
@@ -97,7 +100,7 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
   try {
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   } catch (error) {
-    if (!isAccessTokenRejected(error)) throw error;
+    if (!isAccessTokenRejected(error) || !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
     await engine.forceRefresh(userId, row.provider, options);
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };

@@ -10,10 +10,11 @@ const CATALOGUE = {
   provider_rejected: 502, // the provider refused the request for another reason
   provider_misconfigured: 502, // the provider refused the app's own client credentials: operators must act
   refresh_busy: 503, // another instance holds the refresh lease for too long
-  rate_limited: 429, // this client asked too often (a forced refresh, say)
+  rate_limited: 429, // this client asked too often (a forced refresh, the proxy rate)
+  forbidden: 403, // a cross-site request, or a browser navigation to the proxy
+  method_not_allowed: 405,
   payload_too_large: 413,
   not_found: 404,
-  method_not_allowed: 405,
   bad_request: 400,
   unauthorized: 401,
   invalid_token: 401, // an API key that is malformed, unknown or revoked (RFC 6750 §3.1)

@@ -16,6 +16,8 @@ export type ProviderSpec = {
   authorizationServer(): Promise<o.AuthorizationServer>;
   /** Where the provider's own API lives: the proxy never leaves it. */
   apiBaseUrl: string;
+  /** Request headers of the provider's API that the proxy forwards besides its own allow-list (lower case, from the provider's API docs). */
+  apiHeaders: string[];
   /** Does a refresh always return a new, single-use refresh token? */
   rotatesRefreshTokens: boolean;
   /** Plain http is accepted only for a loopback issuer (the dev provider). */

@@ -144,4 +144,23 @@ describe.each(databases)("the README's procedures on %s", (_label, database) => 
     app = undefined;
     expect(run("api-key-revoke", env)).toMatch(/revoked 1 key/);
   });
+
+  it("drops a leaked session secret: every session sealed under it is signed out, and signing in again works (#16)", async () => {
+    await app?.stop();
+    app = undefined;
+    run("drop-leaked-session-secret", env);
+    const secrets = readFileSync(join(ROOT, ".env.local"), "utf8").split("\n").filter((line) => line.startsWith("AUTH_SECRET"));
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]).toMatch(/^AUTH_SECRET=[A-Za-z0-9_-]{43}$/);
+
+    app = await npmStart(env);
+    for (const agent of Object.values(users)) {
+      expect((await agent.request(`${APP}/api/accounts`)).status).toBe(401);
+      const page = await agent.request(`${APP}/dashboard`);
+      expect(page.status).toBe(307);
+      expect(page.headers.get("location")).toContain("/signin");
+    }
+    const again = await signInThroughApp(APP, "ada");
+    expect((await again.request(`${APP}/api/accounts`)).status).toBe(200);
+  });
 });
