@@ -2,18 +2,16 @@ import "server-only";
 import { z } from "zod";
 import { scopesOf, signConsentLink } from "./consent";
 import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
-import { db } from "./db/client";
-import { env, webhookConfig } from "./env";
+import { env } from "./env";
 import { badRequest, notFound, TokenError } from "./errors";
 import { logger } from "./log";
-import { enabledProviders, type ProviderSpec } from "./providers";
+import type { ProviderSpec } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
-import { decryptOptional, keyring } from "./tokens/crypto";
-import { tokenEngine } from "./tokens";
+import { decryptOptional } from "./tokens/crypto";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 import { sessionSecrets } from "./session-check";
-import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
+import { tokenkeeper } from "./tokenkeeper";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
 // `{account}` is an account id, or a provider id while the user has one account
@@ -56,13 +54,13 @@ function summary(row: AccountRow, now: Date): AccountSummary {
 }
 
 export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
-  return (await findUserAccounts(db(), userId)).map((row) => summary(row, now));
+  return (await findUserAccounts(tokenkeeper().db, userId)).map((row) => summary(row, now));
 }
 
 /** The user's account `{account}` names, with its provider's spec (404 when that provider is off). */
 export async function resolveAccount(userId: string, ref: string): Promise<{ row: AccountRow; spec: ProviderSpec }> {
-  const providers = enabledProviders();
-  const row = pickAccount(await findUserAccounts(db(), userId), parseAccountRef(ref, new Set(providers.keys())));
+  const { db, providers } = tokenkeeper();
+  const row = pickAccount(await findUserAccounts(db, userId), parseAccountRef(ref, new Set(providers.keys())));
   const spec = providers.get(row.provider);
   if (!spec) throw notFound(`provider "${row.provider}" is not enabled`);
   return { row, spec };
@@ -85,7 +83,7 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
   if (allowedAt && allowedAt > now) {
     throw new TokenError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
-  await tokenEngine().forceRefresh(userId, row.provider, { accountId: row.id });
+  await tokenkeeper().engine.forceRefresh(userId, row.provider, { accountId: row.id });
   return summaryOf(userId, row.id);
 }
 
@@ -95,7 +93,7 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
  */
 export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
   const { row, spec } = await resolveAccount(userId, ref);
-  const engine = tokenEngine();
+  const { engine } = tokenkeeper();
   const options = { accountId: row.id };
   try {
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
@@ -112,11 +110,12 @@ export type DisconnectResult = { provider: string; revoked: boolean; revocationE
 /** Revokes the grant at the provider where it can (RFC 7009), then unlinks the account. */
 export async function disconnect(userId: string, ref: string): Promise<DisconnectResult> {
   const { row, spec } = await resolveAccount(userId, ref);
+  const { db, keyring, events: outbox } = tokenkeeper();
   let revoked = false;
   let revocationError: string | null = null;
   try {
-    const refreshToken = await decryptOptional(keyring(), row.refresh_token, row, "refresh_token");
-    const accessToken = await decryptOptional(keyring(), row.access_token, row, "access_token");
+    const refreshToken = await decryptOptional(keyring, row.refresh_token, row, "refresh_token");
+    const accessToken = await decryptOptional(keyring, row.access_token, row, "access_token");
     // The refresh token first: revoking it ends the grant at most providers.
     if (refreshToken) revoked = await revokeToken(spec, refreshToken, "refresh_token");
     if (accessToken) revoked = (await revokeToken(spec, accessToken, "access_token")) || revoked;
@@ -124,8 +123,8 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
     revocationError = (error as Error).message;
     log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
-  const { events } = await deleteAccount(db(), row.id, outboxOf(webhookConfig()));
-  if (events > 0) scheduleWebhookDelivery();
+  const { events } = await deleteAccount(db, row.id, outbox.outbox);
+  outbox.written(events);
   return { provider: row.provider, revoked, revocationError };
 }
 

@@ -144,6 +144,18 @@ export function webhookConfig(source: Record<string, string | undefined> = proce
   return { url, secret, failingAfter };
 }
 
+/**
+ * Everything the app is configured with, validated at once: the environment, the
+ * per-provider refresh margins and where events go (null: no events). What
+ * createTokenkeeper (lib/tokenkeeper.ts) builds the app from. Throws a `config`
+ * error naming every missing or malformed variable.
+ */
+export type Config = Env & { skewByProvider: Record<string, number>; webhook: WebhookConfig | null };
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  return { ...parseEnv(source), skewByProvider: skewByProvider(source), webhook: webhookConfig(source) };
+}
+
 let cached: Env | undefined;
 
 export function env(): Env {

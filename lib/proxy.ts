@@ -6,7 +6,7 @@ import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
-import { tokenEngine } from "./tokens";
+import { tokenkeeper } from "./tokenkeeper";
 import type { TokenEngine } from "./tokens/engine";
 import { forcedRefreshAllowed } from "./tokens/status";
 
@@ -200,5 +200,5 @@ export async function tokenFetch(userId: string, account: string, path: string, 
   const { row, spec } = await resolveAccount(userId, account);
   const [rawPath = "", query] = path.replace(/^\//, "").split(/\?(.*)/s);
   const body = typeof init.body === "string" ? (new TextEncoder().encode(init.body).buffer as ArrayBuffer) : (init.body ?? null);
-  return proxyToProvider(tokenEngine(), spec, userId, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
+  return proxyToProvider(tokenkeeper().engine, spec, userId, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
 }

@@ -4,13 +4,11 @@ import { appOrigin, consentLink, listAccounts } from "../account-actions";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
 import type { AccountRow } from "../db/accounts";
 import { insertTokenAudit } from "../db/api-keys";
-import { db } from "../db/client";
 import { env } from "../env";
 import { badRequest, errorResponse, notFound, TokenError } from "../errors";
-import { enabledProviders } from "../providers";
 import { proxyToProvider, readLimitedBody } from "../proxy";
 import { scopesOf } from "../consent";
-import { tokenEngine } from "../tokens";
+import { tokenkeeper } from "../tokenkeeper";
 import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
 
 // /api/v1, for the app's other services: each route once, here, with its method,
@@ -38,7 +36,7 @@ const NO_STORE = { "cache-control": "no-store" };
 
 /** The account the path names, read with the key: 404 when there is none or its provider is off. */
 function accountOf({ account }: Context) {
-  const spec = account ? enabledProviders().get(account.provider) : undefined;
+  const spec = account ? tokenkeeper().providers.get(account.provider) : undefined;
   if (!account || !spec) throw notFound("no such account (or its provider is not enabled)");
   return { account, spec };
 }
@@ -66,8 +64,9 @@ export const V1_ROUTES: V1Route[] = [
     async handle(context) {
       const { account } = accountOf(context);
       const { minTtl, purpose } = context.query as z.infer<typeof tokenQuery>;
-      const issued = await tokenEngine().issueToken(account, { minTtlSeconds: minTtl });
-      await insertTokenAudit(db(), { keyId: context.keyId, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
+      const { engine, db } = tokenkeeper();
+      const issued = await engine.issueToken(account, { minTtlSeconds: minTtl });
+      await insertTokenAudit(db, { keyId: context.keyId, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
       const body = {
         accessToken: issued.accessToken,
         tokenType: issued.tokenType ?? "Bearer",
@@ -88,7 +87,7 @@ export const V1_ROUTES: V1Route[] = [
       const { account, spec } = accountOf(context);
       const { request } = context;
       const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
-      return proxyToProvider(tokenEngine(), spec, account.userId, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
+      return proxyToProvider(tokenkeeper().engine, spec, account.userId, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
     },
   },
   {
@@ -135,7 +134,7 @@ export async function serveV1(request: Request): Promise<Response> {
     const raw = pattern.exec(url.pathname)!.groups ?? {};
     // The proxy's path stays as the client encoded it (an encoded escape must be seen); ids are plain.
     const segments = Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, name === "path" ? value : safeDecode(value)]));
-    const { key, account } = await authenticateKey(db(), request.headers.get("authorization"), route.scope, segments.accountId ?? null, limiter());
+    const { key, account } = await authenticateKey(tokenkeeper().db, request.headers.get("authorization"), route.scope, segments.accountId ?? null, limiter());
     // Every path parameter is a string schema: the parsed object is the segments, checked.
     const params = parsed(route.params, segments, "path") as Record<string, string>;
     const query = route.query ? parsed(route.query, Object.fromEntries(url.searchParams), "query") : {};

@@ -1,7 +1,6 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
-import { env } from "../env";
 import { configError, TokenError } from "../errors";
 
 // Tokens at rest are JWE compact strings (dir + A256GCM). The kid names the key, so
@@ -98,12 +97,4 @@ export async function encryptOptional(keyring: Keyring, value: string | null | u
 
 export async function decryptOptional(keyring: Keyring, value: string | null | undefined, slot: TokenSlot, column: TokenColumn): Promise<string | null> {
   return value ? decryptToken(keyring, value, slot, column) : null;
-}
-
-let cached: Keyring | undefined;
-
-/** The keyring from TOKEN_ENCRYPTION_KEYS (env() is read once, so this is parsed once). */
-export function keyring(): Keyring {
-  cached ??= parseKeyring(env().TOKEN_ENCRYPTION_KEYS);
-  return cached;
 }

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listAccounts } from "@/lib/account-actions";
-import { webhookConfig } from "@/lib/env";
 import { operatorPanel } from "@/lib/operator";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { outboxOf, scheduleWebhookDelivery } from "@/lib/webhooks";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
 import { eventually } from "../support/eventually";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
@@ -32,7 +30,7 @@ beforeEach(async () => {
   await stack.db.providerPause.deleteMany();
 });
 
-const engine = () => engineFor(stack, { outbox: outboxOf(webhookConfig()), onEvents: scheduleWebhookDelivery });
+const engine = () => engineFor(stack);
 const load = (id: string) => stack.db.account.findUniqueOrThrow({ where: { id } });
 const refreshes = () => stack.oidc!.stats.refreshRequests;
 const eventsFor = (type: string, provider = "oidc") => receiver.received.filter((r) => r.event?.type === type && r.event.data.provider === provider);

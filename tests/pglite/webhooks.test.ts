@@ -5,7 +5,7 @@ import { operatorPanel } from "@/lib/operator";
 import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { deliverDueWebhooks, outboxOf, scheduleWebhookDelivery } from "@/lib/webhooks";
+import { deliverDueWebhooks } from "@/lib/webhooks";
 import { signInThroughApp, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { postToProvider } from "../support/grants";
@@ -125,7 +125,7 @@ describe("webhooks (#12)", () => {
     const row = await account("hook-sweep");
     await stack.db.account.update({ where: { id: row.id }, data: { expires_at: Math.floor(Date.now() / 1000) + 60, nextSweepAt: new Date(), failureCount: 3 } });
     receiver.mode = "hang";
-    const engine = engineFor(stack, { outbox: outboxOf(webhookConfig()), onEvents: scheduleWebhookDelivery });
+    const engine = engineFor(stack);
     const started = Date.now();
     // Other accounts of this file are due too (their dev tokens live 10 minutes).
     const report = await sweepExpiringTokens({ db: stack.db, engine, horizonSeconds: 300 });

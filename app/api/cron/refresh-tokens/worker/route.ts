@@ -1,8 +1,7 @@
 import { afterResponse } from "@/lib/background";
-import { db } from "@/lib/db/client";
 import { otherMethods } from "@/lib/methods";
 import { cronRoute } from "@/lib/cron-route";
-import { appSweepPolicy, tokenEngine } from "@/lib/tokens";
+import { tokenkeeper } from "@/lib/tokenkeeper";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { policyFromQuery } from "@/lib/tokens/sweep-policy";
 
@@ -13,8 +12,9 @@ export const maxDuration = 60;
 // One more sweep run, started by the cron route when the backlog is large: it answers
 // 202 at once and sweeps after the response, with its own budget.
 export const GET = cronRoute(async (request) => {
-  const policy = policyFromQuery(new URL(request.url).searchParams, appSweepPolicy());
-  afterResponse("worker.crashed", () => sweepExpiringTokens({ db: db(), engine: tokenEngine(), ...policy, role: "worker" }));
+  const { db, engine, sweepPolicy } = tokenkeeper();
+  const policy = policyFromQuery(new URL(request.url).searchParams, sweepPolicy);
+  afterResponse("worker.crashed", () => sweepExpiringTokens({ db, engine, ...policy, role: "worker" }));
   return Response.json({ started: true }, { status: 202 });
 });
 
