@@ -66,16 +66,11 @@ export async function resolveAccount(userId: string, ref: string): Promise<{ row
   return { row, spec };
 }
 
-async function summaryOf(userId: string, accountId: string): Promise<AccountSummary> {
-  const found = (await listAccounts(userId)).find((account) => account.id === accountId);
-  if (!found) throw notFound(`account ${accountId} was unlinked`);
-  return found;
-}
-
 /**
  * "Refresh now", on a user's request: at most one per account per
  * TOKEN_FORCED_REFRESH_INTERVAL_SECONDS (default 30), counted from the last refresh
  * of any kind, so no user can spend the app's quota at the provider for everyone.
+ * The account is read once; the summary is of the row as the refresh wrote it.
  */
 export async function refreshNow(userId: string, ref: string, now = new Date()): Promise<AccountSummary> {
   const { row } = await resolveAccount(userId, ref);
@@ -83,8 +78,8 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
   if (allowedAt && allowedAt > now) {
     throw new TokenError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
-  await tokenkeeper().engine.forceRefresh(userId, row.provider, { accountId: row.id });
-  return summaryOf(userId, row.id);
+  const { account } = await tokenkeeper().engine.forceRefresh(row);
+  return summary(account, now);
 }
 
 /**
@@ -94,14 +89,12 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
 export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
   const { row, spec } = await resolveAccount(userId, ref);
   const { engine } = tokenkeeper();
-  const options = { accountId: row.id };
   try {
-    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.issueToken(row)).accessToken) };
   } catch (error) {
     if (!isAccessTokenRejected(error) || !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.forceRefresh(userId, row.provider, options);
-    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.forceRefresh(row)).accessToken) };
   }
 }
 

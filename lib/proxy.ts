@@ -144,9 +144,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Sends `init` to `rawPath` under the account's provider API base with a fresh
  * bearer, and passes the answer back (status, body streamed, answerHeaders). 403
  * `forbidden` for a browser navigation, 400 for a path leaving the API base; only
- * FORWARDED headers and the provider's `apiHeaders` are sent.
+ * FORWARDED headers and the provider's `apiHeaders` are sent. `row` is the account
+ * as its caller read it: the token is issued (and refreshed on a 401) from that row,
+ * with no further read.
  */
-export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, userId: string, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
+export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
   refuseNavigation(init.headers);
   const target = proxyTarget(spec.apiBaseUrl, rawPath, init.search);
   const allowed = new Set([...FORWARDED, ...spec.apiHeaders.map((name) => name.toLowerCase())]);
@@ -154,10 +156,10 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   init.headers.forEach((value, name) => {
     if (allowed.has(name)) headers.set(name, value);
   });
-  const account = { accountId: row.id };
   const started = Date.now();
+  let issued = await engine.issueToken(row);
   const send = async () => {
-    headers.set("authorization", `Bearer ${await engine.getAccessToken(userId, row.provider, account)}`);
+    headers.set("authorization", `Bearer ${issued.accessToken}`);
     return providerCall(spec, "api", async (span) => {
       span.setAttribute("http.request.method", init.method);
       try {
@@ -176,7 +178,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   if (response.status === 401 && forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) {
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.forceRefresh(userId, row.provider, account);
+    issued = await engine.forceRefresh(issued.account);
     response = await send();
   }
   for (let attempt = 1; response.status === 429 || response.status === 503; attempt++) {
@@ -200,5 +202,5 @@ export async function tokenFetch(userId: string, account: string, path: string, 
   const { row, spec } = await resolveAccount(userId, account);
   const [rawPath = "", query] = path.replace(/^\//, "").split(/\?(.*)/s);
   const body = typeof init.body === "string" ? (new TextEncoder().encode(init.body).buffer as ArrayBuffer) : (init.body ?? null);
-  return proxyToProvider(tokenkeeper().engine, spec, userId, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
+  return proxyToProvider(tokenkeeper().engine, spec, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
 }

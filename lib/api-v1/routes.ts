@@ -87,7 +87,7 @@ export const V1_ROUTES: V1Route[] = [
       const { account, spec } = accountOf(context);
       const { request } = context;
       const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
-      return proxyToProvider(tokenkeeper().engine, spec, account.userId, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
+      return proxyToProvider(tokenkeeper().engine, spec, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
     },
   },
   {

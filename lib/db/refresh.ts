@@ -130,13 +130,14 @@ export const isoInstant = (column: Prisma.Sql) => Prisma.sql`to_char(${column} A
  * writer still holds the lease (account.recovered where failures had been reported,
  * account.reauth_upcoming where the write says so). A refresh that worked also lifts
  * its provider's pause (lib/db/provider-pauses.ts): the credentials work again.
- * Returns the ids written with their new version.
+ * Returns the ids written with their new version, and with `{ rows: true }` the rows
+ * as written (a caller that goes on with the account need not read it again).
  */
-export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox): Promise<{ versions: Map<string, number>; events: number }> {
-  if (writes.length === 0) return { versions: new Map(), events: 0 };
+export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox, { rows: wantRows = false } = {}): Promise<{ versions: Map<string, number>; rows: Map<string, AccountRow>; events: number }> {
+  if (writes.length === 0) return { versions: new Map(), rows: new Map(), events: 0 };
   const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
   const failingAfter = outbox?.failingAfter ?? 0;
-  const rows = await db.$queryRaw<{ id: string; tokenVersion: number; events: number }[]>`
+  const rows = await db.$queryRaw<(AccountRow & { events: number })[]>`
     WITH v AS (
       SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
                            ${column("refreshToken")}::text[], ${column("expiresAt")}::int8[], ${column("scope")}::text[],
@@ -168,7 +169,7 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              ${FRESH_TOKENS_STATE}
         FROM v JOIN before b ON b.id = v.id
        WHERE a.id = v.id
-      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion", a."reauthBy"),
+      RETURNING a.*),
     unpaused AS (
       DELETE FROM "ProviderPause" WHERE provider IN (SELECT provider FROM updated)),
     events AS (${eventsFrom(
@@ -183,8 +184,12 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
                   WHERE v.warn_reauth`,
       outbox,
     )})
-    SELECT u.id, u."tokenVersion", (SELECT count(*) FROM events)::int AS events FROM updated u`;
-  return { versions: new Map(rows.map((row) => [row.id, row.tokenVersion])), events: rows[0]?.events ?? 0 };
+    SELECT ${wantRows ? Prisma.sql`u.*` : Prisma.sql`u.id, u."tokenVersion"`}, (SELECT count(*) FROM events)::int AS events FROM updated u`;
+  return {
+    versions: new Map(rows.map((row) => [row.id, row.tokenVersion])),
+    rows: wantRows ? new Map(rows.map(({ events: _events, ...row }) => [row.id, row])) : new Map(),
+    events: rows[0]?.events ?? 0,
+  };
 }
 
 export type FailureWrite = {

@@ -45,8 +45,8 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
 
-/** An access token handed out, with what the stored row says of it. */
-export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean };
+/** An access token handed out, with what the stored row says of it; `account` is that row (after the refresh, where one ran). */
+export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean; account: AccountRow };
 
 /** A refresh its caller decided not to make after all (a sweep out of budget, a paused provider). */
 export class RefreshSkipped extends Error {
@@ -291,8 +291,16 @@ export function createTokenEngine(options: EngineOptions) {
           const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
           if (claimed) {
-            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, directWriter, { used: true });
-            return { accessToken, expiresAt, scope, tokenType, refreshed: true };
+            // The row as written goes back with the token: the caller need not read it again.
+            let written: AccountRow | undefined;
+            const writer: TokenWriter = async (write) => {
+              const result = await writeTokens(db, [write], outbox, { rows: true });
+              reported(result);
+              written = result.rows.get(write.id);
+              return result.versions.get(write.id);
+            };
+            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, writer, { used: true });
+            return { accessToken, expiresAt, scope, tokenType, refreshed: true, account: written! };
           }
           break;
         }
@@ -310,7 +318,7 @@ export function createTokenEngine(options: EngineOptions) {
   /** The stored token of a row decide() said to use, recording the use. */
   async function handOut(row: AccountRow, refreshed: boolean): Promise<IssuedToken> {
     noteUse(row);
-    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed };
+    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed, account: row };
   }
 
   function singleFlight(key: string, work: () => Promise<IssuedToken>): Promise<IssuedToken> {
@@ -340,8 +348,8 @@ export function createTokenEngine(options: EngineOptions) {
   }
 
   /**
-   * The access token of an account already read (the service API reads it with its
-   * key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
+   * The access token of an account already read (resolved once by the caller: the
+   * dashboard's routes, the proxy, the service API with its key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
    * longer): the stored one, or one refresh through the same single-flight and lease
    * as getAccessToken. No refresh can meet a minTtl near the provider's token
    * lifetime, so it counts as at most half that lifetime (else every call would
@@ -354,10 +362,14 @@ export function createTokenEngine(options: EngineOptions) {
     return singleFlight(row.id, () => resolveToken(row, false, skewSeconds));
   }
 
-  /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
-  async function forceRefresh(userId: string, provider: string, options: AccountOptions = {}): Promise<void> {
-    const row = await load(userId, provider, options);
-    await singleFlight(row.id, () => resolveToken(row, true));
+  /**
+   * Refreshes an account already read, even if its token is still valid (the
+   * dashboard's "Refresh now", a provider API's 401): one refresh however many ask at
+   * once. Resolves to the new token with the row as written; throws as getAccessToken does.
+   */
+  function forceRefresh(row: AccountRow): Promise<IssuedToken> {
+    spec(row.provider);
+    return singleFlight(row.id, () => resolveToken(row, true));
   }
 
   return { getAccessToken, issueToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };

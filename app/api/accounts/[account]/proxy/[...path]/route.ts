@@ -17,7 +17,7 @@ const handler = userRoute<{ account: string }>(async ({ userId, params, request 
   takeProxyCall(userId);
   const { row, spec } = await resolveAccount(userId, params.account);
   const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
-  return proxyToProvider(tokenkeeper().engine, spec, userId, row, rawPath, { method: request.method, headers: request.headers, body, search: url.search });
+  return proxyToProvider(tokenkeeper().engine, spec, row, rawPath, { method: request.method, headers: request.headers, body, search: url.search });
 });
 
 export { handler as DELETE, handler as GET, handler as HEAD, handler as OPTIONS, handler as PATCH, handler as POST, handler as PUT };

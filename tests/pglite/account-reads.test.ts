@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refreshNow } from "@/lib/account-actions";
+import { tokenFetch } from "@/lib/proxy";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// #17: an account is resolved once per call and the row travels on (proxy, engine, the
+// refresh on a 401, the summary). Counted at the local Neon endpoint, where every
+// statement the app sends arrives: reads are the statements that start with SELECT.
+let stack: TestStack;
+let api: LoopbackApi;
+let seq = 0;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  api = await startLoopbackApi(stack.env.AUTH_OIDC_ISSUER!);
+  // The app's own composition root (lib/tokenkeeper.ts) reads this on first use.
+  process.env.AUTH_OIDC_API_BASE_URL = api.base;
+});
+afterAll(async () => {
+  await api?.close();
+  await stack?.stop();
+});
+
+async function seeded(): Promise<SeededAccount> {
+  const login = `reads-${++seq}`;
+  // Refreshed a minute ago: a forced refresh (401, "Refresh now") may run.
+  return seedAccount(stack.db, stack, login, await issueTokens(stack, login), epochNow() + 3600, { refreshedAt: new Date(Date.now() - 60_000) });
+}
+
+/** The statements `work` sent, by kind. */
+async function counted(work: () => Promise<unknown>): Promise<{ reads: number; statements: number }> {
+  const before = stack.endpoint!.requests();
+  await work();
+  const statements = stack.endpoint!.requests() - before;
+  const reads = stack.endpoint!.statements().slice(-statements).filter((sql) => /^\s*SELECT\b/i.test(sql)).length;
+  return { reads, statements };
+}
+
+describe("an account resolved once per call (#17)", () => {
+  it("reads the account once for a proxied call with a fresh token, and sends nothing else", async () => {
+    const account = await seeded();
+    const response = await tokenFetch(account.userId, "oidc", "items");
+    expect(response.status).toBe(200);
+    expect(await counted(() => tokenFetch(account.userId, account.accountId, "items").then((answer) => answer.text()))).toStrictEqual({ reads: 1, statements: 1 });
+  });
+
+  it("reads the account once for a proxied call the provider answers 401, then claims and writes the refresh", async () => {
+    const account = await seeded();
+    api.script.set("/v1/rejected", [{ status: 401 }]);
+    const refreshes = stack.oidc!.stats.refreshRequests;
+    let status = 0;
+    expect(await counted(async () => (status = (await tokenFetch(account.userId, "oidc", "rejected")).status))).toStrictEqual({ reads: 1, statements: 3 });
+    expect(status).toBe(200);
+    expect(stack.oidc!.stats.refreshRequests - refreshes).toBe(1);
+  });
+
+  it("reads the account once for \"Refresh now\", and answers the summary of the row as written", async () => {
+    const account = await seeded();
+    const before = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
+    let summary: Awaited<ReturnType<typeof refreshNow>> | undefined;
+    expect(await counted(async () => (summary = await refreshNow(account.userId, account.accountId)))).toStrictEqual({ reads: 1, statements: 3 });
+    const after = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
+    expect(after.tokenVersion).toBe(before.tokenVersion + 1);
+    expect(summary).toMatchObject({ id: account.accountId, status: "active", refreshedAt: after.refreshedAt!.toISOString(), expiresAt: new Date(Number(after.expires_at) * 1000).toISOString() });
+  });
+});
