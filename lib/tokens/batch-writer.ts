@@ -17,7 +17,7 @@ import type { TokenWriter } from "./engine";
  */
 export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, maxBatch = 50 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number } = {}): TokenWriter & { statements: () => number } {
   type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
-  let queue: Pending[] = [];
+  const queue: Pending[] = [];
   let scheduled = false;
   let inFlight = 0;
   let statements = 0;
