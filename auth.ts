@@ -11,6 +11,7 @@ import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
 import { tokenkeeper } from "./lib/tokenkeeper";
+import { forgetAccessTokens } from "./lib/tokens/token-cache";
 
 declare module "next-auth" {
   interface Session {
@@ -68,12 +69,15 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
     callbacks: { ...authConfig.callbacks, signIn: sameAccountSignIn(marker) },
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.
-      async signIn({ account, profile }) {
+      async signIn({ user, account, profile }) {
         if (!account) return;
         try {
           await storeSignInTokens(tokenkeeper(), account, profile);
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });
+        } finally {
+          // New tokens, or a new account that makes a provider id name two: nothing cached holds.
+          if (user.id) forgetAccessTokens({ userId: user.id });
         }
       },
       // With the JWT strategy the user is the token's subject. Never throws into Auth.js.
@@ -84,6 +88,8 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
           await clearUserTokens(tokenkeeper().db, userId);
         } catch (error) {
           log.error("signout.clear_failed", { error });
+        } finally {
+          forgetAccessTokens({ userId });
         }
       },
     },

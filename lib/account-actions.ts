@@ -12,6 +12,7 @@ import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 import { sessionSecrets } from "./session-check";
 import { tokenkeeper } from "./tokenkeeper";
+import { forgetAccessTokens } from "./tokens/token-cache";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
 // `{account}` is an account id, or a provider id while the user has one account
@@ -117,6 +118,7 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
     log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
   const { events } = await deleteAccount(db, row.id, outbox.outbox);
+  forgetAccessTokens({ accountId: row.id });
   outbox.written(events);
   return { provider: row.provider, revoked, revocationError };
 }

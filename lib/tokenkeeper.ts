@@ -70,6 +70,7 @@ export function createTokenkeeper(config: Config, parts: TokenkeeperParts = {}):
     sweepPolicy,
     outbox: events.outbox,
     onEvents: deliver,
+    tokenCacheTtlSeconds: config.TOKEN_CACHE_TTL_SECONDS,
     ...parts.engine,
   });
   return { config, db, keyring, providers, sweepPolicy, events, engine };
