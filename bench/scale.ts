@@ -11,10 +11,9 @@ import { createDb } from "@/lib/db/client";
 import { startNeonEndpoint } from "@/lib/ops/neon-endpoint";
 import { openPostgres } from "@/lib/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { bundleMiddleware } from "../tests/edge/bundle";
 import { seedMany, type SeededAccount } from "../tests/support/grants";
-import { engineFor, freshPostgresDatabase, startTestStack, type TestStack } from "../tests/support/stack";
+import { engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../tests/support/stack";
 import { median, ms, table, timed } from "./stats";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -66,7 +65,7 @@ async function sweepRate(stack: TestStack, accounts: SeededAccount[], concurrenc
   await makeDue(stack, accounts);
   const trips = stack.endpoint!.requests();
   const started = performance.now();
-  const reports = await Promise.all(Array.from({ length: sweepers }, () => sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), concurrency, budgetMs })));
+  const reports = await Promise.all(Array.from({ length: sweepers }, () => sweepOnce(stack, { engine: engineFor(stack), concurrency, budgetMs })));
   const seconds = (performance.now() - started) / 1000;
   const refreshed = reports.reduce((sum, report) => sum + report.refreshed, 0);
   return { refreshed, perSecond: refreshed / seconds, tripsPerAccount: (stack.endpoint!.requests() - trips) / refreshed };

@@ -11,6 +11,7 @@ import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
 import { PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
+import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
@@ -59,10 +60,26 @@ export class RefreshSkipped extends Error {
 /**
  * used: an on-demand refresh (a use). policy: the sweep run's, for when the account is
  * next due. providerSlot: wraps the provider call (and only it), so a caller that
- * limits concurrency can free its slot when the call settles; it may throw
- * RefreshSkipped instead of calling, and the refresh is then left for later, unrecorded.
+ * limits concurrency can free its slot when the call settles. proceed: asked as the
+ * provider call would start; false (a spent budget, a paused provider) leaves the
+ * refresh for later, unrecorded, and it rejects with RefreshSkipped.
  */
-export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T> };
+export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T>; proceed?: () => boolean };
+
+/**
+ * What the sweep asks of the engine, and all it sees of it: the enabled providers, a
+ * lease owner per claim, which rows the current keys cannot decrypt, and the one
+ * refresh path with a writer that groups the run's writes (events written and sent
+ * as the engine's own are). Its policy is the run's, passed in.
+ */
+export type SweepSeam = {
+  providerIds(): string[];
+  newOwner(): string;
+  undecryptableMarker: string;
+  refresh(row: AccountRow, owner: string, options: Omit<RefreshOptions, "used">): Promise<RefreshOutcome>;
+  /** Statements the run's writes took so far. */
+  writeStatements(): number;
+};
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean; expiresAt: number | null; scope: string | null; tokenType: string | null };
 
@@ -209,7 +226,10 @@ export function createTokenEngine(options: EngineOptions) {
       log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
-    const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    const grant = () => {
+      if (options.proceed && !options.proceed()) throw new RefreshSkipped("the budget is spent or the provider paused");
+      return refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    };
     let answer: RefreshAnswer;
     try {
       answer = await (options.providerSlot ? options.providerSlot(grant) : grant());
@@ -395,7 +415,15 @@ export function createTokenEngine(options: EngineOptions) {
     return singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, issueToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
+  const providerIds = () => [...providers.keys()];
+
+  /** One sweep run's view of the engine (lib/tokens/sweep.ts). */
+  function forSweep(): SweepSeam {
+    const writer = batchingWriter(db, { outbox, onEvents });
+    return { providerIds, newOwner, undecryptableMarker, refresh: (row, owner, options) => refreshClaimed(row, owner, writer, options), writeStatements: writer.statements };
+  }
+
+  return { getAccessToken, issueToken, forceRefresh, forSweep, providerIds };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { disconnect } from "@/lib/account-actions";
 import { ReauthRequiredError, TokenError } from "@/lib/errors";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { signInThroughApp, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
 
 // The token cache in the engine (issue #23): repeat calls make no round trip (counted
 // at the local Neon endpoint: every statement is one request there), and every change
@@ -109,7 +108,7 @@ describe("invalidation in this process", () => {
     expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
     await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
     await stack.db.account.update({ where: { id: account.accountId }, data: { nextSweepAt: new Date(Date.now() - 1000) } });
-    expect((await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack) })).refreshed).toBe(1);
+    expect((await sweepOnce(stack)).refreshed).toBe(1);
     expect(await engine.getAccessToken(account.userId, "oidc")).not.toBe(account.tokens.accessToken);
   });
 

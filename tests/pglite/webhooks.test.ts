@@ -4,13 +4,12 @@ import { webhookConfig } from "@/lib/env";
 import { operatorPanel } from "@/lib/operator";
 import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { deliverDueWebhooks } from "@/lib/webhooks";
 import { signInThroughApp, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { postToProvider } from "../support/grants";
 import { eventually } from "../support/eventually";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
 // Events, end to end: real sign-ins through Auth.js, a grant really revoked at the
@@ -128,7 +127,7 @@ describe("webhooks (#12)", () => {
     const engine = engineFor(stack);
     const started = Date.now();
     // Other accounts of this file are due too (their dev tokens live 10 minutes).
-    const report = await sweepExpiringTokens({ db: stack.db, engine, horizonSeconds: 300 });
+    const report = await sweepOnce(stack, { engine, horizonSeconds: 300 });
     expect(report).toMatchObject({ failed: 0 });
     expect(report.refreshed).toBeGreaterThanOrEqual(1);
     expect(Date.now() - started).toBeLessThan(1_000);

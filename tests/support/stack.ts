@@ -9,7 +9,9 @@ import { startStack, type Stack } from "@/dev/stack";
 import { createDb, type Db } from "@/lib/db/client";
 import { loadConfig } from "@/lib/env";
 import { createTokenkeeper, type Tokenkeeper } from "@/lib/tokenkeeper";
-import type { EngineOptions } from "@/lib/tokens/engine";
+import type { EngineOptions, TokenEngine } from "@/lib/tokens/engine";
+import { sweepExpiringTokens } from "@/lib/tokens/sweep";
+import type { SweepPolicy } from "@/lib/tokens/sweep-policy";
 
 export type Backend = "pglite" | "postgres";
 
@@ -46,4 +48,10 @@ export function tokenkeeperFor(stack: TestStack, engine: Partial<EngineOptions> 
 /** A token engine of its own (its own single-flight), wired as the app's is; `options` override its settings. */
 export function engineFor(stack: TestStack, options: Partial<EngineOptions> = {}) {
   return tokenkeeperFor(stack, options).engine;
+}
+
+/** One sweep run over the stack's database by `engine` (default: a new one), under the app's policy with `overrides`. */
+export function sweepOnce(stack: TestStack, { engine, ...overrides }: Partial<SweepPolicy> & { engine?: TokenEngine } = {}) {
+  const app = tokenkeeperFor(stack);
+  return sweepExpiringTokens({ db: stack.db, engine: engine ?? app.engine, policy: { ...app.sweepPolicy, ...overrides } });
 }
