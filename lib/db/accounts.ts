@@ -1,7 +1,7 @@
 import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
-import { eventsFrom, type Outbox } from "./outbox";
+import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 import { FRESH_TOKENS_STATE } from "./refresh";
 
 // The statements on Account outside the refresh path (lib/db/refresh.ts): reads,
@@ -75,7 +75,6 @@ function scopeUnion(stored: Prisma.Sql, reported: string | null): Prisma.Sql {
  * result cannot overwrite these (its write-back compares the lease owner).
  */
 export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outbox): Promise<Written> {
-  const failingAfter = outbox?.failingAfter ?? 0;
   const [row] = await db.$queryRaw<Written[]>`
     WITH before AS (
       SELECT id, status, "failureCount" FROM "Account"
@@ -103,7 +102,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
        WHERE a.id = b.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError"),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.*, CASE WHEN b.status = 'reauth_required' OR (${failingAfter} > 0 AND b."failureCount" >= ${failingAfter}) THEN 'account.recovered' END AS type
+      Prisma.sql`SELECT u.*, ${eventTypeSql("signed_in", outbox)} AS type
                    FROM updated u JOIN before b ON b.id = u.id`,
       outbox,
     )})

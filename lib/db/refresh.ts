@@ -2,7 +2,7 @@ import "server-only";
 import type { Db } from "./client";
 import type { AccountRow, Written } from "./accounts";
 import { Prisma } from "./generated/client";
-import { eventsFrom, type Outbox } from "./outbox";
+import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 
 // The refresh engine's and the sweep's statements. Each is ONE statement: the Neon
 // HTTP driver has no interactive transactions, so claims are conditional UPDATE …
@@ -141,7 +141,6 @@ export const isoInstant = (column: Prisma.Sql) => Prisma.sql`to_char(${column} A
 export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox, { rows: wantRows = false } = {}): Promise<{ versions: Map<string, number>; rows: Map<string, AccountRow>; events: number }> {
   if (writes.length === 0) return { versions: new Map(), rows: new Map(), events: 0 };
   const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
-  const failingAfter = outbox?.failingAfter ?? 0;
   const rows = await db.$queryRaw<(AccountRow & { events: number })[]>`
     WITH v AS (
       SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
@@ -178,8 +177,7 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox, 
     unpaused AS (
       DELETE FROM "ProviderPause" WHERE provider IN (SELECT provider FROM updated)),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
-                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type,
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError", ${eventTypeSql("refreshed", outbox)} AS type,
                         NULL::jsonb AS extra
                    FROM updated u JOIN before b ON b.id = u.id
                  UNION ALL
@@ -219,7 +217,6 @@ export type FailureWrite = {
  * reached the threshold.
  */
 export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired, rotation }: FailureWrite, outbox: Outbox): Promise<Written> {
-  const failingAfter = outbox?.failingAfter ?? 0;
   const rotated = rotation !== undefined;
   const [row] = await db.$queryRaw<Written[]>`
     WITH before AS (
@@ -240,9 +237,7 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
        WHERE a.id = b.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."failureCount"),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
-                        CASE WHEN u.status = 'reauth_required' AND b.status <> 'reauth_required' THEN 'account.reauth_required'
-                             WHEN u.status = 'active' AND u."failureCount" = ${failingAfter} THEN 'account.refresh_failing' END AS type
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError", ${eventTypeSql("failed", outbox)} AS type
                    FROM updated u JOIN before b ON b.id = u.id`,
       outbox,
     )})
