@@ -1,7 +1,8 @@
 import "server-only";
 import { z } from "zod";
 import { scopesOf, signConsentLink } from "./consent";
-import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
+import { deleteAccount, findUserAccounts } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
 import { env } from "./env";
 import { badRequest, notFound, TokenError } from "./errors";
 import { logger } from "./log";

@@ -1,7 +1,7 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { sameSecret } from "./constant-time";
-import type { AccountRow } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
 import { findKeyWithAccount, insertApiKey, recordKeyUse, type KeyFields } from "./db/api-keys";
 import type { Db } from "./db/client";
 import { badRequest, TokenError, unauthorized } from "./errors";

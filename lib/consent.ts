@@ -1,7 +1,7 @@
 import "server-only";
 import { hkdfSync, randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { AccountRow } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
 import { badRequest, TokenError } from "./errors";
 import type { ConfiguredProvider } from "./providers/types";
 

@@ -1,11 +1,12 @@
 import "server-only";
 import { resolveAccount } from "./account-actions";
-import type { AccountRow } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
 import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
 import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
+import { takeProxyCall } from "./rate-limit";
 import { tokenkeeper } from "./tokenkeeper";
 import type { TokenEngine } from "./tokens/engine";
 import { forcedRefreshAllowed } from "./tokens/status";
@@ -191,6 +192,22 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, r
     response = await send();
   }
   return new Response(response.body, { status: response.status, headers: answerHeaders(response.headers) });
+}
+
+/**
+ * ANY /api/accounts/{account}/proxy/{...path}: the request, to the provider's API as
+ * the signed-in user, within the user's proxy rate (429). The path is taken from the
+ * URL as the client encoded it (not Next's decoded segments), so an encoded escape is
+ * seen (400); 413 past MAX_PROXY_BODY_BYTES.
+ */
+export async function proxyForUser(userId: string, ref: string, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const rawPath = /^\/api\/accounts\/[^/]+\/proxy\/(.*)$/.exec(url.pathname)?.[1];
+  if (!rawPath) throw badRequest("name an API path after /proxy/");
+  takeProxyCall(userId);
+  const { row, spec } = await resolveAccount(userId, ref);
+  const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
+  return proxyToProvider(tokenkeeper().engine, spec, row, rawPath, { method: request.method, headers: request.headers, body, search: url.search });
 }
 
 /**

@@ -2,7 +2,7 @@ import "server-only";
 import type { z } from "zod";
 import { appOrigin, consentLink, listAccounts } from "../account-actions";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
-import type { AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
 import { env } from "../env";
 import { badRequest, errorResponse, notFound, TokenError } from "../errors";

@@ -2,14 +2,12 @@ import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
 import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
-import { FRESH_TOKENS_STATE } from "./refresh";
+import { FRESH_TOKENS_STATE, type AccountRow, type Written } from "./account-row";
 
 // The statements on Account outside the refresh path (lib/db/refresh.ts): reads,
 // sign-in, sign-out, unlinking and re-encryption. Each is ONE statement (the Neon
 // HTTP driver has no interactive transactions); writes compare the token version
 // where a refresh could land meanwhile.
-
-export type AccountRow = Account;
 
 /** The user's accounts at one provider (several when the user linked several). */
 export function findUserAccountsAt(db: Db, userId: string, provider: string): Promise<AccountRow[]> {
@@ -31,9 +29,6 @@ export async function deleteAccount(db: Db, id: string, outbox: Outbox): Promise
     SELECT (SELECT count(*) FROM gone)::int AS written, (SELECT count(*) FROM events)::int AS events`;
   return row!;
 }
-
-/** How many rows a statement changed, and how many webhook events it wrote with them. */
-export type Written = { written: number; events: number };
 
 export function findAccountById(db: Db, id: string): Promise<AccountRow | null> {
   return db.account.findUnique({ where: { id } });

@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "./client";
-import type { AccountRow, Written } from "./accounts";
+import { FRESH_TOKENS_STATE, type AccountRow, type Written } from "./account-row";
 import { Prisma } from "./generated/client";
 import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 
@@ -95,13 +95,6 @@ export async function countDueAccounts(db: Db, { providers, cap }: { providers: 
        LIMIT ${cap}) due`;
   return row!.due;
 }
-
-/**
- * What every write of new tokens (a refresh, a sign-in) also sets: no failure, no
- * back-off, no lease, so a refresh still in flight cannot store its older answer.
- */
-export const FRESH_TOKENS_STATE = Prisma.sql`
-  "failureCount" = 0, "lastError" = NULL, "retryAfter" = NULL, "leaseOwner" = NULL, "leaseUntil" = NULL, "updatedAt" = now()`;
 
 /** New tokens for one claimed account, already encrypted. */
 export type TokenWrite = {

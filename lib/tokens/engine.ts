@@ -1,6 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
+import { findAccountById, findUserAccountsAt } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
 import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";

@@ -1,5 +1,5 @@
 import "server-only";
-import type { AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { claimDueAccounts, releaseLeases } from "../db/refresh";
 import type { Db } from "../db/client";
 import { pausedProviders } from "../db/provider-pauses";
