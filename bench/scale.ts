@@ -11,9 +11,9 @@ import { createDb } from "@/lib/db/client";
 import { startNeonEndpoint } from "@/lib/ops/neon-endpoint";
 import { openPostgres } from "@/lib/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
-import { bundleMiddleware } from "../tests/edge/bundle";
-import { seedMany, type SeededAccount } from "../tests/support/grants";
-import { engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../tests/support/stack";
+import { bundleMiddleware } from "../testkit/edge-bundle";
+import { seedMany, type SeededAccount } from "../testkit/grants";
+import { engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -298,7 +298,7 @@ async function benchEdgeCpu() {
   const cookie = await mint();
   const variants = {
     lean: join(ROOT, "middleware.ts"),
-    authjs: join(ROOT, "tests/edge/entries/authjs-middleware.ts"),
+    authjs: join(ROOT, "testkit/edge-entries/authjs-middleware.ts"),
   };
   const perCheck: Record<string, number[]> = { lean: [], authjs: [] };
   const firstSight: Record<string, number[]> = { lean: [], authjs: [] };

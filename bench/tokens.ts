@@ -3,8 +3,8 @@
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { refreshGrant } from "@/lib/providers/requests";
 import { providerSpecs } from "@/lib/providers";
-import { epochNow, issueTokens, seedAccount, seedMany } from "../tests/support/grants";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../tests/support/stack";
+import { epochNow, issueTokens, seedAccount, seedMany } from "../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 const roundTrips = (stack: TestStack) => stack.endpoint!.requests();

@@ -5,7 +5,7 @@ import { decryptOptional, parseKeyring } from "@/lib/tokens/crypto";
 import { createServer, type Server } from "node:http";
 import { buildAndStart, type NextServer } from "../support/next-server";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // A person's whole visit, in Debian's Chromium against `next start`: sign in at the
 // dev provider, watch the card, refresh, call the API, disconnect, sign out.

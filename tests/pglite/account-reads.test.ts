@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refreshNow } from "@/lib/account-actions";
 import { tokenFetch } from "@/lib/proxy";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // #17: an account is resolved once per call and the row travels on (proxy, engine, the
 // refresh on a 401, the summary). Counted at the local Neon endpoint, where every

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { startStack } from "@/dev/stack";
 import { configError } from "@/lib/errors";
 import { createDb } from "@/lib/db/client";
-import { issueTokens, postToProvider } from "../support/grants";
+import { issueTokens, postToProvider } from "../../testkit/grants";
 
 describe("the dev stack", () => {
   it("keeps data, secrets and the provider's grants across a restart", async () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { listAccounts } from "@/lib/account-actions";
 import { operatorPanel } from "@/lib/operator";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { eventually } from "../support/eventually";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
 // #18, against the real dev provider (rotating, refusing reuse) and a real database:

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/refresh";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // Prisma 7 through @prisma/adapter-neon's HTTP adapter, against the local endpoint:
 // the exact path production takes to Neon.

@@ -3,9 +3,9 @@ import { errorResponse } from "@/lib/errors";
 import { providerSpecs } from "@/lib/providers";
 import { answerHeaders, MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/proxy";
 import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // The proxy against a loopback API that checks every bearer at the dev provider, and
 // against the dev provider's own API (#12).

@@ -3,8 +3,8 @@ import { callUserinfo, disconnect, refreshNow } from "@/lib/account-actions";
 import { claimLease } from "@/lib/db/refresh";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // The on-demand path against the real dev provider (rotating refresh tokens) and a
 // real database. Races across instances run in the postgres suite.

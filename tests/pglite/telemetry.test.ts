@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { tokenFetch } from "@/lib/proxy";
 import { QueryRedactingSpanProcessor, withoutQueries } from "@/lib/span-redaction";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, seedAccount } from "../support/grants";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // Spans and counters (#13), read from in-memory exporters around the real engine,
 // the dev provider and a real database.

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { disconnect } from "@/lib/account-actions";
 import { ReauthRequiredError, TokenError } from "@/lib/errors";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
-import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // The token cache in the engine (issue #23): repeat calls make no round trip (counted
 // at the local Neon endpoint: every statement is one request there), and every change

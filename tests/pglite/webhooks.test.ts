@@ -5,11 +5,11 @@ import { operatorPanel } from "@/lib/operator";
 import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { deliverDueWebhooks } from "@/lib/webhooks";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { postToProvider } from "../support/grants";
+import { postToProvider } from "../../testkit/grants";
 import { eventually } from "../support/eventually";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
 // Events, end to end: real sign-ins through Auth.js, a grant really revoked at the

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { applyMigrations, MIGRATIONS_DIR } from "@/lib/ops/migrations";
 import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/lib/ops/schema-engine";
 import { openPostgres } from "@/lib/ops/sql-backend";
-import { freshPostgresDatabase } from "../support/stack";
+import { freshPostgresDatabase } from "../../testkit/stack";
 
 // Prisma's own schema engine (WebAssembly, through a driver adapter) holds the
 // committed migrations to schema.prisma, and holds our runner (lib/ops/migrations.ts,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { decryptToken, encryptToken, generateKey, parseKeyring } from "@/lib/tokens/crypto";
 import { DEFAULT_SWEEP_POLICY } from "@/lib/tokens/sweep-policy";
-import { epochNow, postToProvider, seedMany, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, sweepOnce, type TestStack } from "../support/stack";
+import { epochNow, postToProvider, seedMany, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 let stack: TestStack;
 beforeAll(async () => {

@@ -2,8 +2,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signInThroughApp, type Agent } from "../support/browserless";
-import { freshPostgresDatabase } from "../support/stack";
+import { signInThroughApp, type Agent } from "../../testkit/browserless";
+import { freshPostgresDatabase } from "../../testkit/stack";
 
 // The README's operator procedures, run exactly as written (the shell blocks are
 // read out of README.md) in this checkout, against `npm start` itself: once on the
