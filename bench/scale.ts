@@ -8,8 +8,8 @@ import { encode } from "next-auth/jwt";
 import pg from "pg";
 import { claimDueAccounts, countDueAccounts } from "@/lib/db/refresh";
 import { createDb } from "@/lib/db/client";
-import { startNeonEndpoint } from "@/lib/ops/neon-endpoint";
-import { openPostgres } from "@/lib/ops/sql-backend";
+import { startNeonEndpoint } from "@/ops/neon-endpoint";
+import { openPostgres } from "@/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
 import { bundleMiddleware } from "../testkit/edge-bundle";
 import { seedMany, type SeededAccount } from "../testkit/grants";
@@ -138,7 +138,7 @@ async function benchMillion() {
   }
   const url = await freshPostgresDatabase();
   const backend = openPostgres(url, 4);
-  const { applyMigrations } = await import("@/lib/ops/migrations");
+  const { applyMigrations } = await import("@/ops/migrations");
   await applyMigrations(backend);
   const client = new pg.Client({ connectionString: url });
   await client.connect();

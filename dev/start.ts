@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseEnv, webhookConfig } from "../lib/env";
 import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
-import { loadEnvLocal } from "../lib/ops/database";
+import { loadEnvLocal } from "../ops/database";
 import { buildFingerprint, forgetBuild, isBuildCurrent, recordBuild } from "./build-fingerprint";
 import { localCronEnabled, readCrons, startCronRunner, type CronJob, type CronRunner } from "./cron-runner";
 import { startStack, type Stack } from "./stack";

@@ -59,7 +59,7 @@ describe("the dev stack", () => {
 
 describe("npm run db:migrate (#11)", () => {
   const migrate = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "lib/ops/db-migrate.ts"], {
+    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "ops/db-migrate.ts"], {
       cwd: join(import.meta.dirname, "../.."),
       env: { PATH: process.env.PATH!, NODE_ENV: "production", ...env },
       encoding: "utf8",

@@ -5,7 +5,7 @@
 // commands: a deployed app talks to Neon itself.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sameSecret } from "../constant-time";
+import { sameSecret } from "../lib/constant-time";
 import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-backend";
 
 // The fields neon() copies from a 400 answer onto its NeonDbError.
