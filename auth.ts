@@ -9,7 +9,7 @@ import { sessionSecrets } from "./lib/session-check";
 import { consentMarkerFor, sameAccountSignIn } from "./lib/consent";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
-import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
+import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/signin-tokens";
 import { tokenkeeper } from "./lib/tokenkeeper";
 import { forgetAccessTokens } from "./lib/tokens/token-cache";
 

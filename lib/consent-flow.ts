@@ -1,9 +1,9 @@
 import "server-only";
 import { startProviderSignIn, sessionUserId } from "./authjs-http";
-import { appOrigin } from "./account-actions";
+import { appOrigin } from "./accounts";
 import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, verifyConsentLink } from "./consent";
 import { findAccountById } from "./db/accounts";
-import { TokenError } from "./errors";
+import { AppError } from "./errors";
 import { logger } from "./log";
 import { configuredProviders } from "./providers/registry";
 import { sessionSecrets } from "./session-check";
@@ -38,7 +38,7 @@ export async function openConsentLink(request: Request): Promise<Response> {
   try {
     link = await verifyConsentLink(secrets, url.searchParams.get("link") ?? "");
   } catch (error) {
-    if (error instanceof TokenError) return page(400, "This link cannot be used", error.message);
+    if (error instanceof AppError) return page(400, "This link cannot be used", error.message);
     throw error;
   }
   const userId = await sessionUserId(request);

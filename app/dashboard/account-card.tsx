@@ -2,7 +2,7 @@
 
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
-import type { AccountSummary } from "@/lib/account-actions";
+import type { AccountSummary } from "@/lib/accounts";
 import { LocalTime } from "./local-time";
 
 const STATUS_TEXT: Record<AccountSummary["status"], string> = {

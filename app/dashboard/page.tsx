@@ -1,7 +1,7 @@
 import { redirect } from "next/navigation";
 import { auth, signOut } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
-import { listAccounts } from "@/lib/account-actions";
+import { listAccounts } from "@/lib/accounts";
 import { env } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";
 import { SignInButtons } from "../sign-in-buttons";

@@ -1,12 +1,12 @@
 import "server-only";
 import type { z } from "zod";
-import { appOrigin, consentLink, listAccounts } from "../account-actions";
+import { appOrigin, consentLink, listAccounts } from "../accounts";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
 import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
 import { env } from "../env";
-import { badRequest, errorResponse, notFound, TokenError } from "../errors";
-import { proxyToProvider, readLimitedBody } from "../proxy";
+import { badRequest, errorResponse, notFound, AppError } from "../errors";
+import { proxyToProvider, readLimitedBody } from "../provider-proxy";
 import { scopesOf } from "../consent";
 import { tokenkeeper } from "../tokenkeeper";
 import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
@@ -129,7 +129,7 @@ export async function serveV1(request: Request): Promise<Response> {
     const candidates = MATCHERS.filter(({ pattern }) => pattern.test(url.pathname));
     if (candidates.length === 0) throw notFound(`no such route: ${url.pathname}`);
     const found = candidates.find(({ route }) => route.method === "ANY" || route.method === request.method);
-    if (!found) throw new TokenError("method_not_allowed", `${url.pathname} answers ${candidates.map(({ route }) => route.method).join(", ")}`);
+    if (!found) throw new AppError("method_not_allowed", `${url.pathname} answers ${candidates.map(({ route }) => route.method).join(", ")}`);
     const { route, pattern } = found;
     const raw = pattern.exec(url.pathname)!.groups ?? {};
     // The proxy's path stays as the client encoded it (an encoded escape must be seen); ids are plain.

@@ -6,7 +6,7 @@ import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, t
 import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
-import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError, notFound } from "../errors";
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
@@ -16,7 +16,7 @@ import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
-import { accessTokenExpiry, decide } from "./status";
+import { accessTokenExpiry, decide } from "./token-decision";
 import { createTokenCache, DEFAULT_TOKEN_CACHE_TTL_SECONDS, forgetAccessTokens, lookupKey, type CachedAccount } from "./token-cache";
 
 const log = logger("tokens");
@@ -135,7 +135,7 @@ export function createTokenEngine(options: EngineOptions) {
     return found;
   }
 
-  function unusable(row: AccountRow): TokenError {
+  function unusable(row: AccountRow): AppError {
     if (row.status === "signed_out") return new ReauthRequiredError(`${row.provider} tokens were cleared at sign-out: sign in again`);
     if (row.status === "reauth_required") return new ReauthRequiredError(`${row.provider} needs a new sign-in: ${row.lastError ?? "the grant was revoked"}`);
     return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
@@ -155,7 +155,7 @@ export function createTokenEngine(options: EngineOptions) {
         // Finally lost: with a rotating provider the grant is now unusable, and the
         // next refresh will meet invalid_grant. Said loudly, with the account.
         log.error(rotated ? "refresh.rotation_lost" : "refresh.write_lost", { accountId: row.id, provider: row.provider, attempts: attempt, error });
-        throw new TokenError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
+        throw new AppError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
       }
     }
   }
@@ -167,7 +167,7 @@ export function createTokenEngine(options: EngineOptions) {
    * `rotation` (the spent refresh token's successor) with it.
    */
   async function recordRefreshFailure(row: AccountRow, owner: string, error: unknown, policy: SweepPolicy, started: number, rotation?: FailureWrite["rotation"]): Promise<unknown> {
-    if (!(error instanceof TokenError) || error.code === "refresh_busy") return error;
+    if (!(error instanceof AppError) || error.code === "refresh_busy") return error;
     if (error instanceof ProviderMisconfiguredError) {
       const pausedUntil = new Date(now().getTime() + policy.misconfiguredPauseMs);
       reported(await pauseProvider(db, { provider: row.provider, accountId: row.id, owner, error: error.message, pausedUntil }, outbox));
@@ -201,7 +201,7 @@ export function createTokenEngine(options: EngineOptions) {
         countRefresh(row.provider, "refreshed");
         return outcome;
       } catch (error) {
-        const outcome = error instanceof TokenError ? error.code : error instanceof RefreshSkipped ? "skipped" : "internal";
+        const outcome = error instanceof AppError ? error.code : error instanceof RefreshSkipped ? "skipped" : "internal";
         span.setAttributes({ "tokenkeeper.outcome": outcome, "tokenkeeper.duration_ms": Date.now() - started });
         if (outcome !== "skipped") countRefresh(row.provider, outcome);
         throw error;
@@ -270,7 +270,7 @@ export function createTokenEngine(options: EngineOptions) {
     if (version === undefined) {
       // Our lease ran out and another holder took over: what we got cannot be stored.
       log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
-      throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
+      throw new AppError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
     }
     log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
     return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
@@ -335,7 +335,7 @@ export function createTokenEngine(options: EngineOptions) {
           break;
         }
         case "wait":
-          if (Date.now() > deadline) throw new TokenError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
+          if (Date.now() > deadline) throw new AppError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
           await sleep(pollMs);
           break;
       }

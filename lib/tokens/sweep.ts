@@ -4,7 +4,7 @@ import { claimDueAccounts, releaseLeases } from "../db/refresh";
 import type { Db } from "../db/client";
 import { pausedProviders } from "../db/provider-pauses";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
-import { ReauthRequiredError, TokenError } from "../errors";
+import { ReauthRequiredError, AppError } from "../errors";
 import { logger } from "../log";
 import { inSpan } from "../telemetry";
 import { RefreshSkipped, type TokenEngine } from "./engine";
@@ -116,7 +116,7 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
         run.unavailableInARow = 0;
         return answer;
       } catch (error) {
-        if (error instanceof TokenError) {
+        if (error instanceof AppError) {
           if (error.code === "provider_unavailable") run.unavailableInARow += 1;
           const until = pauseAfterFailure(policy, run, error, Date.now());
           if (until !== undefined) pausedUntil.set(row.provider, until);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { refreshNow } from "@/lib/account-actions";
-import { tokenFetch } from "@/lib/proxy";
+import { refreshNow } from "@/lib/accounts";
+import { tokenFetch } from "@/lib/provider-proxy";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
 import { startTestStack, type TestStack } from "../../testkit/stack";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect, listAccounts, refreshNow, requestMoreScopes } from "@/lib/account-actions";
+import { callUserinfo, disconnect, listAccounts, refreshNow, requestMoreScopes } from "@/lib/accounts";
 import { getAccessToken } from "@/lib/tokens";
 import { signInThroughApp, type Agent, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconnectLink, requestMoreScopes } from "@/lib/account-actions";
+import { reconnectLink, requestMoreScopes } from "@/lib/accounts";
 import { createApiKey } from "@/lib/api-keys";
 import { signConsentLink } from "@/lib/consent";
 import { Agent, loginAtDevProvider, signInThroughApp } from "../../testkit/browserless";

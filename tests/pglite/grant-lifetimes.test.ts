@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listAccounts } from "@/lib/account-actions";
+import { listAccounts } from "@/lib/accounts";
 import { operatorPanel } from "@/lib/operator";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { eventually } from "../support/eventually";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { errorResponse } from "@/lib/errors";
 import { providerSpecs } from "@/lib/providers";
-import { answerHeaders, MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/proxy";
+import { answerHeaders, MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/provider-proxy";
 import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect, refreshNow } from "@/lib/account-actions";
+import { callUserinfo, disconnect, refreshNow } from "@/lib/accounts";
 import { claimLease } from "@/lib/db/refresh";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";

@@ -5,7 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { FetchInstrumentation } from "@vercel/otel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tokenFetch } from "@/lib/proxy";
+import { tokenFetch } from "@/lib/provider-proxy";
 import { QueryRedactingSpanProcessor, withoutQueries } from "@/lib/span-redaction";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { disconnect } from "@/lib/account-actions";
-import { ReauthRequiredError, TokenError } from "@/lib/errors";
+import { disconnect } from "@/lib/accounts";
+import { ReauthRequiredError, AppError } from "@/lib/errors";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
@@ -147,6 +147,6 @@ describe("invalidation in this process", () => {
     expect((await signOutThroughApp(agent)).status).toBe(302);
     const error = await engine.getAccessToken(userId, "oidc").then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReauthRequiredError);
-    expect((error as TokenError).message).toMatch(/sign-out/);
+    expect((error as AppError).message).toMatch(/sign-out/);
   });
 });

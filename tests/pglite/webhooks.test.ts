@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { disconnect } from "@/lib/account-actions";
+import { disconnect } from "@/lib/accounts";
 import { webhookConfig } from "@/lib/env";
 import { operatorPanel } from "@/lib/operator";
 import { getAccessToken } from "@/lib/tokens";

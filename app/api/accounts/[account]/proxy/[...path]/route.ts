@@ -1,4 +1,4 @@
-import { proxyForUser } from "@/lib/proxy";
+import { proxyForUser } from "@/lib/provider-proxy";
 import { userRoute } from "@/lib/route";
 
 export const dynamic = "force-dynamic";

@@ -4,13 +4,13 @@ import { scopesOf, signConsentLink } from "./consent";
 import { deleteAccount, findUserAccounts } from "./db/accounts";
 import type { AccountRow } from "./db/account-row";
 import { env } from "./env";
-import { badRequest, notFound, TokenError } from "./errors";
+import { badRequest, notFound, AppError } from "./errors";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional } from "./tokens/crypto";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
-import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/token-decision";
 import { sessionSecrets } from "./session-check";
 import { tokenkeeper } from "./tokenkeeper";
 import { forgetAccessTokens } from "./tokens/token-cache";
@@ -78,7 +78,7 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
   const { row } = await resolveAccount(userId, ref);
   const allowedAt = nextForcedRefreshAt(row.refreshedAt, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
   if (allowedAt && allowedAt > now) {
-    throw new TokenError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
+    throw new AppError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
   const { account } = await tokenkeeper().engine.forceRefresh(row);
   return summary(account, now);

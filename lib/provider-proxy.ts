@@ -1,7 +1,7 @@
 import "server-only";
-import { resolveAccount } from "./account-actions";
+import { resolveAccount } from "./accounts";
 import type { AccountRow } from "./db/account-row";
-import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
+import { badRequest, ProviderUnavailableError, AppError } from "./errors";
 import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
@@ -9,7 +9,7 @@ import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/
 import { takeProxyCall } from "./rate-limit";
 import { tokenkeeper } from "./tokenkeeper";
 import type { TokenEngine } from "./tokens/engine";
-import { forcedRefreshAllowed } from "./tokens/status";
+import { forcedRefreshAllowed } from "./tokens/token-decision";
 
 // Calls a provider's API as the user: a fresh bearer on every call, one refresh and
 // retry on 401, Retry-After honoured on 429/503, and never a request outside the
@@ -77,7 +77,7 @@ export function refuseNavigation(headers: Headers): void {
   const mode = headers.get("sec-fetch-mode")?.toLowerCase();
   const dest = headers.get("sec-fetch-dest")?.toLowerCase();
   if (mode === "navigate" || (dest !== undefined && DOCUMENT_DESTINATIONS.has(dest))) {
-    throw new TokenError("forbidden", "the proxy answers API calls (fetch), not browser navigations");
+    throw new AppError("forbidden", "the proxy answers API calls (fetch), not browser navigations");
   }
 }
 
@@ -117,7 +117,7 @@ export type ProxyInit = { method: string; headers: Headers; body: ArrayBuffer | 
 
 /** Reads a request body, answering 413 past `maxBytes` (default MAX_PROXY_BODY_BYTES) without reading further. */
 export async function readLimitedBody(request: Request, maxBytes = MAX_PROXY_BODY_BYTES): Promise<ArrayBuffer | null> {
-  const tooLarge = () => new TokenError("payload_too_large", `request bodies here are limited to ${maxBytes} bytes`);
+  const tooLarge = () => new AppError("payload_too_large", `request bodies here are limited to ${maxBytes} bytes`);
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > maxBytes) throw tooLarge();
   if (!request.body) return null;
