@@ -123,11 +123,6 @@ export function createTokenEngine(options: EngineOptions) {
   const reported = ({ events }: { events: number }) => {
     if (events > 0) onEvents();
   };
-  const directWriter: TokenWriter = async (write) => {
-    const written = await writeTokens(db, [write], outbox);
-    reported(written);
-    return written.versions.get(write.id);
-  };
 
   function spec(provider: string): ProviderSpec {
     const found = providers.get(provider);
@@ -191,7 +186,7 @@ export function createTokenEngine(options: EngineOptions) {
    * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
    * before the access token is handed to anyone.
    */
-  function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter, options: RefreshOptions = {}): Promise<RefreshOutcome> {
+  function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter, options: RefreshOptions = {}): Promise<RefreshOutcome> {
     const attributes = { "tokenkeeper.provider": row.provider, "tokenkeeper.account_id": row.id, "tokenkeeper.trigger": options.used ? "on_demand" : "sweep" };
     return inSpan("tokenkeeper.refresh", attributes, async (span) => {
       const started = Date.now();
