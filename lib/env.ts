@@ -132,7 +132,7 @@ export type WebhookConfig = { url: string; secret: string; failingAfter: number 
 
 /**
  * Where events go, or null when TOKENKEEPER_WEBHOOK_URL is unset (no events are
- * written then). Read on each call, so tests and a redeploy see a change at once.
+ * written then). Part of the one Config (loadConfig), read once per process.
  */
 export function webhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig | null {
   if (!source.TOKENKEEPER_WEBHOOK_URL?.trim()) return null;
