@@ -100,7 +100,8 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
       await action();
     } catch (e) {
       const text = e instanceof ApiError ? apiErrorText(e.failure, subject) : `Couldn’t reach Tokenkeeper for ${subject}. Check your connection and try again.`;
-      setError(text);
+      // A lost grant is the card's status from now on (router.refresh below): said once, there.
+      if (!(e instanceof ApiError && e.failure.error === "reauth_required")) setError(text);
       toast.error(text);
       router.refresh();
     } finally {
@@ -168,7 +169,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
             {error}
           </p>
         ) : null}
-        {userinfo ? (
+        {userinfo && !needsSignIn ? (
           <figure className="flex flex-col gap-1">
             <figcaption className="text-xs font-medium text-muted-foreground">What {providerName} says about this account (its userinfo answer)</figcaption>
             <pre tabIndex={0} data-testid="userinfo" className="max-h-60 overflow-auto rounded-md bg-muted p-3 font-mono text-xs whitespace-pre-wrap break-all">

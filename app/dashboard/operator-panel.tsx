@@ -18,7 +18,7 @@ const cell = (label: string) => ({
 function Table({ caption, columns, children }: { caption: string; columns: string[]; children: ReactNode }) {
   return (
     <table className={table}>
-      <caption className="pb-2 text-left text-sm font-medium text-muted-foreground">{caption}</caption>
+      <caption className="pb-2 text-left text-sm font-medium text-muted-foreground max-sm:block">{caption}</caption>
       <thead className={headRow}>
         <tr className="border-b border-border">
           {columns.map((column) => (
@@ -63,7 +63,7 @@ export function OperatorPanel({ panel }: { panel: Panel }) {
               <td {...cell("Failed")}>{run.failed}</td>
               <td {...cell("Sign-in needed")}>{run.reauthRequired}</td>
               <td {...cell("Skipped")}>{run.skipped}</td>
-              <td {...cell("Took")}>{run.durationMs === null ? "—" : `${(run.durationMs / 1000).toFixed(1)} s`}</td>
+              <td {...cell("Took")}>{run.durationMs === null ? "—" : run.durationMs < 1000 ? `${run.durationMs} ms` : `${(run.durationMs / 1000).toFixed(1)} s`}</td>
             </tr>
           ))}
         </Table>

@@ -6,6 +6,7 @@ import { listAccounts } from "@/lib/account-actions";
 import { env, signOutMode } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";
 import { ProviderMark } from "../_components/provider-mark";
+import { cn } from "../_components/ui/cn";
 import { SignInButtons } from "../sign-in-buttons";
 import { AccountCard } from "./account-card";
 import { OperatorPanel } from "./operator-panel";
@@ -57,7 +58,11 @@ export default async function Dashboard() {
           ))}
           <section
             aria-labelledby="link-account"
-            className="flex flex-col gap-3 rounded-xl border border-dashed border-border bg-card/60 p-5"
+            className={cn(
+              "flex flex-col gap-3 rounded-xl border border-dashed border-border bg-card/60 p-5",
+              // The empty state takes the whole row: it is the page's one thing to do.
+              accounts.length === 0 && "items-center py-12 text-center md:col-span-2 xl:col-span-3 [&_ul]:w-full",
+            )}
             data-testid={accounts.length === 0 ? "empty-state" : "link-card"}
           >
             <h3 id="link-account" className="font-semibold">

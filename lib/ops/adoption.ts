@@ -37,6 +37,20 @@ export type AdoptionReport = {
 /** A refusal: the message says what could not be read; nothing was changed. */
 export class AdoptionRefused extends Error {}
 
+/** An `id` primary key for a table Auth.js keys otherwise (a no-op where it has one). */
+const surrogateId = (table: string) => `ALTER TABLE "${table}" ADD COLUMN IF NOT EXISTS "id" TEXT;
+UPDATE "${table}" SET "id" = gen_random_uuid()::text WHERE "id" IS NULL;
+ALTER TABLE "${table}" ALTER COLUMN "id" SET NOT NULL;
+ALTER TABLE "${table}" DROP CONSTRAINT IF EXISTS "${table}_pkey";
+ALTER TABLE "${table}" ADD CONSTRAINT "${table}_pkey" PRIMARY KEY ("id");`;
+
+/** The first migration's own steps (Prisma's `-- CreateTable` / `-- CreateIndex` blocks) for tables Auth.js has no part of. */
+const tokenkeeperOnlyTables = (init: Migration) =>
+  init.sql
+    .split(/\n(?=-- )/)
+    .filter((step) => step.includes('"SweepRun"'))
+    .join("\n");
+
 // Auth.js's schema → what prisma/migrations' first migration makes. Each step is a
 // no-op where the database already has its result (older Auth.js schemas had an
 // `id` on Account and Session), so one script serves every documented variant.
@@ -49,11 +63,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS "User_email_key" ON "User"("email");
 
 -- Account: a surrogate id becomes the primary key (API and dashboard address accounts
 -- by it); (provider, providerAccountId) stays unique.
-ALTER TABLE "Account" ADD COLUMN IF NOT EXISTS "id" TEXT;
-UPDATE "Account" SET "id" = gen_random_uuid()::text WHERE "id" IS NULL;
-ALTER TABLE "Account" ALTER COLUMN "id" SET NOT NULL;
-ALTER TABLE "Account" DROP CONSTRAINT IF EXISTS "Account_pkey";
-ALTER TABLE "Account" ADD CONSTRAINT "Account_pkey" PRIMARY KEY ("id");
+${surrogateId("Account")}
 ALTER TABLE "Account"
   ADD COLUMN IF NOT EXISTS "status" TEXT NOT NULL DEFAULT 'active',
   ADD COLUMN IF NOT EXISTS "tokenVersion" INTEGER NOT NULL DEFAULT 0,
@@ -70,11 +80,7 @@ CREATE INDEX IF NOT EXISTS "Account_userId_idx" ON "Account"("userId");
 CREATE INDEX IF NOT EXISTS "Account_status_expires_at_idx" ON "Account"("status", "expires_at");
 CREATE UNIQUE INDEX IF NOT EXISTS "Account_provider_providerAccountId_key" ON "Account"("provider", "providerAccountId");
 
-ALTER TABLE "Session" ADD COLUMN IF NOT EXISTS "id" TEXT;
-UPDATE "Session" SET "id" = gen_random_uuid()::text WHERE "id" IS NULL;
-ALTER TABLE "Session" ALTER COLUMN "id" SET NOT NULL;
-ALTER TABLE "Session" DROP CONSTRAINT IF EXISTS "Session_pkey";
-ALTER TABLE "Session" ADD CONSTRAINT "Session_pkey" PRIMARY KEY ("id");
+${surrogateId("Session")}
 ALTER TABLE "Session"
   ADD COLUMN IF NOT EXISTS "createdAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
   ADD COLUMN IF NOT EXISTS "updatedAt" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP;
@@ -84,20 +90,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS "Session_sessionToken_key" ON "Session"("sessi
 ALTER TABLE "VerificationToken" DROP CONSTRAINT IF EXISTS "VerificationToken_pkey";
 CREATE UNIQUE INDEX IF NOT EXISTS "VerificationToken_identifier_token_key" ON "VerificationToken"("identifier", "token");
 
-CREATE TABLE IF NOT EXISTS "SweepRun" (
-    "id" TEXT NOT NULL,
-    "startedAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    "finishedAt" TIMESTAMPTZ(3),
-    "claimed" INTEGER NOT NULL DEFAULT 0,
-    "refreshed" INTEGER NOT NULL DEFAULT 0,
-    "failed" INTEGER NOT NULL DEFAULT 0,
-    "reauthRequired" INTEGER NOT NULL DEFAULT 0,
-    "skipped" INTEGER NOT NULL DEFAULT 0,
-    "durationMs" INTEGER,
-    "error" TEXT,
-    CONSTRAINT "SweepRun_pkey" PRIMARY KEY ("id")
-);
-CREATE INDEX IF NOT EXISTS "SweepRun_startedAt_idx" ON "SweepRun"("startedAt");
+${tokenkeeperOnlyTables(init)}
 
 ${CREATE_MIGRATIONS_TABLE};
 INSERT INTO "_prisma_migrations" (id, checksum, migration_name, logs, started_at, finished_at, applied_steps_count)

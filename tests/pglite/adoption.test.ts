@@ -30,6 +30,17 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** Columns, indexes and constraints of every table but Auth.js's Authenticator, as text. */
+async function schemaOf(database: SqlBackend) {
+  const of = async (query: string) => (await database.query({ query, params: [] })).rows.map((row) => row.join(" | "));
+  return {
+    columns: await of(`SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '') FROM information_schema.columns
+                       WHERE table_schema = 'public' AND table_name <> 'Authenticator' ORDER BY 1, 2`),
+    indexes: await of(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> 'Authenticator' ORDER BY 1`),
+    constraints: await of(`SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '"Authenticator"' ORDER BY 1`),
+  };
+}
+
 const stored = async () =>
   (await backend.query({ query: `SELECT id, provider, "providerAccountId", access_token, refresh_token, id_token, status FROM "Account" ORDER BY provider, "providerAccountId"`, params: [] })).rows.map(
     ([id, provider, providerAccountId, access_token, refresh_token, id_token, status]) => ({ id, provider: provider!, providerAccountId: providerAccountId!, access_token, refresh_token, id_token, status }),
@@ -73,6 +84,17 @@ describe("adopting an Auth.js + Prisma database (#22)", () => {
     } finally {
       await db.$disconnect();
       await endpoint.close();
+    }
+  });
+
+  it("leaves exactly the schema Tokenkeeper's migrations make, beside Auth.js's Authenticator table", async () => {
+    await adoptDatabase(backend, keyring);
+    const fresh = await openPglite(join(dir, "fresh"));
+    try {
+      await applyMigrations(fresh);
+      expect(await schemaOf(backend)).toStrictEqual(await schemaOf(fresh));
+    } finally {
+      await fresh.close();
     }
   });
 
