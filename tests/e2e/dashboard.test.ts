@@ -219,7 +219,7 @@ describe("the dashboard in Chromium", () => {
     await state(page, "disconnect-dialog");
     await page.keyboard.press("Escape");
     await expect.poll(() => dialog.count()).toBe(0);
-    expect(await disconnect.evaluate((node) => node === document.activeElement)).toBe(true);
+    await expect.poll(() => disconnect.evaluate((node) => node === document.activeElement)).toBe(true);
     await page.keyboard.press("Enter");
     await tabTo(page, dialog.getByRole("button", { name: "Disconnect" }), 3);
     await page.keyboard.press("Enter");
