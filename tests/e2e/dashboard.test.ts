@@ -341,6 +341,19 @@ describe("the dashboard in Chromium", () => {
     await signInAtDevProvider(page, "kim");
     await expect.poll(() => page.locator('article[data-provider="oidc"]').getByTestId("status").textContent()).toBe("Connected");
     const before = await accountRow("kim");
+
+    // The status follows the countdown while the page stays open (the dev provider's tokens live 600 s).
+    await page.clock.install();
+    await page.reload();
+    const card = page.locator('article[data-provider="oidc"]');
+    await expect.poll(() => card.getByTestId("status").textContent()).toBe("Connected");
+    await page.clock.fastForward("09:00");
+    await expect.poll(() => card.getByTestId("status").textContent()).toBe("Renewing soon");
+    await page.clock.fastForward("01:30");
+    await expect.poll(() => card.getByTestId("status").textContent()).toBe("Renews on next use");
+    expect(await card.getByTestId("countdown").textContent()).toBe("expired");
+    await state(page, "dashboard-expired");
+
     await page.getByRole("button", { name: "Sign out" }).click();
     await expect.poll(() => page.getByTestId("sign-out-consequence").textContent()).toBe(
       "Your 1 connected account keeps background access: apps go on acting for you. Disconnect an account to stop that.",
