@@ -82,6 +82,7 @@ async function naiveStorm(stack: TestStack, callers: number) {
     const row = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
     if (row.expires_at! > epochNow()) return decryptToken(keyring, row.access_token!, row, "access_token");
     const tokens = await refreshGrant(spec, await decryptToken(keyring, row.refresh_token!, row, "refresh_token"));
+    if (!tokens.usable) throw tokens.error;
     await stack.db.account.update({
       where: { id: row.id },
       data: { access_token: await encryptToken(keyring, tokens.accessToken, row, "access_token"), refresh_token: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"), expires_at: Math.floor(tokens.expiresAt!.getTime() / 1000) },

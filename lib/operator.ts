@@ -1,16 +1,22 @@
 import "server-only";
 import { db } from "./db/client";
+import { recentTokenAudits } from "./db/api-keys";
 import { recentDeliveries } from "./db/outbox";
+import { providerPauses } from "./db/provider-pauses";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
 import { env, webhookConfig } from "./env";
 
 export type OperatorPanel = {
   runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
   expiringWithinHour: number;
+  /** Providers whose token endpoint refused the app's client credentials since they last worked: the sweep leaves them alone. */
+  misconfiguredProviders: { provider: string; error: string; pausedAt: string; pausedUntil: string }[];
   /** Whether TOKENKEEPER_WEBHOOK_URL is set. */
   webhooksOn: boolean;
   /** The newest webhook deliveries: event, where it stands, attempts. */
   deliveries: { id: string; type: string; createdAt: string; state: "delivered" | "retrying" | "given up"; attempts: number; lastStatus: number | null; lastError: string | null }[];
+  /** The newest access tokens handed to services (/api/v1): which key, which account, when, why. */
+  tokenAudits: { createdAt: string; keyName: string; accountId: string; provider: string | null; refreshed: boolean; minTtl: number; purpose: string | null }[];
 };
 
 /** Is this signed-in user one of TOKENKEEPER_OPERATOR_EMAILS? */
@@ -20,10 +26,12 @@ export function isOperator(email: string | null | undefined): boolean {
 
 /** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
-  const [runs, expiringWithinHour, deliveries] = await Promise.all([
+  const [runs, expiringWithinHour, deliveries, pauses, tokenAudits] = await Promise.all([
     recentSweepRuns(db(), 5),
     countActiveExpiringBefore(db(), Math.floor(now.getTime() / 1000) + 3600),
     recentDeliveries(db(), 10),
+    providerPauses(db()),
+    recentTokenAudits(db(), 10),
   ]);
   return {
     runs: runs.map((run) => ({
@@ -38,6 +46,7 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
       error: run.error,
     })),
     expiringWithinHour,
+    misconfiguredProviders: pauses.map((pause) => ({ provider: pause.provider, error: pause.error, pausedAt: pause.pausedAt.toISOString(), pausedUntil: pause.pausedUntil.toISOString() })),
     webhooksOn: webhookConfig() !== null,
     deliveries: deliveries.map((delivery) => ({
       id: delivery.id,
@@ -48,5 +57,6 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
       lastStatus: delivery.lastStatus,
       lastError: delivery.lastError,
     })),
+    tokenAudits: tokenAudits.map(({ createdAt, keyName, accountId, provider, refreshed, minTtl, purpose }) => ({ createdAt: createdAt.toISOString(), keyName, accountId, provider, refreshed, minTtl, purpose })),
   };
 }

@@ -44,6 +44,8 @@ export function apiErrorText(failure: ApiFailure, subject: string, now = new Dat
       return `The provider no longer accepts ${subject} — access was revoked or has expired. Reconnect to continue.`;
     case "provider_rejected":
       return `The provider refused the request for ${subject}.`;
+    case "provider_misconfigured":
+      return `The provider refused this site’s own credentials, so ${subject} can’t be renewed right now. Nothing was lost; the people who run this site need to fix a setting.`;
     case "not_found":
       return `${subject} is no longer linked. Reload the page to see your accounts.`;
     case "unauthorized":

@@ -35,7 +35,7 @@ const STATUS: Record<AccountStatus, { label: string; tone: Tone; text: (provider
 /** The status as of `now`: the server's, moved on by the clock while the page stays open. */
 function liveStatus(account: AccountSummary, now: number | null): AccountStatus {
   if (now === null || account.status === "reauth_required" || account.status === "signed_out") return account.status;
-  return accountStatus({ status: "active", expires_at: account.expiresAt === null ? null : Date.parse(account.expiresAt) / 1000 }, new Date(now));
+  return accountStatus({ status: "active", expires_at: account.expiresAt === null ? null : BigInt(Math.floor(Date.parse(account.expiresAt) / 1000)) }, new Date(now));
 }
 
 function countdown(expiresAt: string | null, now: number): string {
@@ -146,7 +146,14 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
           <dd data-testid="refreshed-at">
             <LocalTime iso={account.refreshedAt} fallback="not yet" />
           </dd>
-          {/* The "Sign in again by …" line (branch grant: reauthBy) belongs here. */}
+          {account.reauthBy && !needsSignIn ? (
+            <>
+              <dt className="text-muted-foreground">Sign in again by</dt>
+              <dd data-testid="reauth-by">
+                <LocalTime iso={account.reauthBy} />
+              </dd>
+            </>
+          ) : null}
           <dt className="text-muted-foreground">Allowed</dt>
           <dd>
             <ul className="flex flex-wrap gap-1" data-testid="scopes" aria-label="Allowed scopes">
@@ -204,7 +211,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
                 />
               </div>
               <Button type="submit" variant="outline" disabled={busy !== null || moreScopes.trim() === ""}>
-                {busy === "scopes" ? "Opening…" : "Request access"}
+                {busy === "scopes" ? "Opening…" : "Request more access"}
               </Button>
             </form>
           </details>
@@ -218,8 +225,19 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
           </p>
         ) : null}
         {needsSignIn ? (
-          <Button asChild size="sm" className="text-primary-foreground hover:no-underline">
-            <a href="/signin?callbackUrl=/dashboard">Reconnect</a>
+          <Button
+            size="sm"
+            data-testid="reconnect"
+            disabled={busy !== null}
+            onClick={() =>
+              run("reconnect", async () => {
+                // The provider's consent for this account (its login hinted), back here as the same account.
+                const { url } = (await call("POST", `${base}/reconnect`)) as { url: string };
+                window.location.assign(url);
+              })
+            }
+          >
+            {busy === "reconnect" ? "Opening…" : "Reconnect"}
           </Button>
         ) : (
           <>

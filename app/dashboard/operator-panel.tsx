@@ -33,7 +33,8 @@ function Table({ caption, columns, children }: { caption: string; columns: strin
   );
 }
 
-export function OperatorPanel({ panel }: { panel: Panel }) {
+/** The operator panel; `providerNames` maps a provider id to the name people know it by. */
+export function OperatorPanel({ panel, providerNames }: { panel: Panel; providerNames: ReadonlyMap<string, string> }) {
   return (
     <section aria-labelledby="operator-panel" className="flex flex-col gap-4 rounded-xl border border-border bg-card p-5 shadow-sm">
       <div>
@@ -45,6 +46,22 @@ export function OperatorPanel({ panel }: { panel: Panel }) {
           {panel.expiringWithinHour === 1 ? "key expires" : "keys expire"} within the next hour (the sweep renews them first).
         </p>
       </div>
+      {panel.misconfiguredProviders.map((pause) => (
+        <div
+          key={pause.provider}
+          role="alert"
+          data-testid="provider-misconfigured"
+          className="rounded-lg border border-destructive/40 bg-destructive/5 p-3 text-sm"
+        >
+          <p className="font-medium text-destructive">
+            {providerNames.get(pause.provider) ?? pause.provider} refuses this app’s client credentials since <LocalTime iso={pause.pausedAt} />
+          </p>
+          <p className="mt-1 text-muted-foreground">
+            It answered: <span className="break-words text-foreground">{pause.error}</span>. The sweep leaves {providerNames.get(pause.provider) ?? pause.provider} alone until{" "}
+            <LocalTime iso={pause.pausedUntil} /> and tries again then; check its client id and secret. A refresh that works lifts this.
+          </p>
+        </div>
+      ))}
       {panel.runs.length === 0 ? (
         <p className="text-sm text-muted-foreground">The renewal sweep hasn’t run yet. On Vercel it runs every 10 minutes; the README shows how to run it by hand.</p>
       ) : (
@@ -91,6 +108,36 @@ export function OperatorPanel({ panel }: { panel: Panel }) {
             </tr>
           ))}
         </Table>
+      )}
+      <h3 className="font-semibold">Access keys handed to services</h3>
+      {panel.tokenAudits.length === 0 ? (
+        <p className="text-sm text-muted-foreground">No service has fetched an access key with an API key yet.</p>
+      ) : (
+        <div data-testid="token-audit">
+          <Table caption="Newest first (GET /api/v1/accounts/…/token)" columns={["When", "API key", "Account", "Why"]}>
+            {panel.tokenAudits.map((audit, index) => (
+              <tr key={`${audit.createdAt}-${index}`} className={row}>
+                <td {...cell("When")}>
+                  <LocalTime iso={audit.createdAt} />
+                </td>
+                <td {...cell("API key")}>
+                  <code className="break-all">{audit.keyName}</code>
+                </td>
+                <td {...cell("Account")}>
+                  <span className="min-w-0 break-all">
+                    {audit.provider ? (providerNames.get(audit.provider) ?? audit.provider) : "unlinked"} <code>{audit.accountId}</code>
+                  </span>
+                </td>
+                <td {...cell("Why")}>
+                  <span>
+                    {audit.purpose ?? "—"}
+                    {audit.refreshed ? <span className="block text-muted-foreground">renewed first, to last {audit.minTtl} s</span> : null}
+                  </span>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        </div>
       )}
     </section>
   );

@@ -78,7 +78,7 @@ export default async function Dashboard() {
         </div>
       </section>
 
-      {panel ? <OperatorPanel panel={panel} /> : null}
+      {panel ? <OperatorPanel panel={panel} providerNames={providerNames} /> : null}
     </div>
   );
 }

@@ -46,6 +46,7 @@ export type SignInWrite = {
   accessToken: string;
   refreshToken: string | undefined;
   idToken: string | null;
+  /** Epoch seconds (the BIGINT column: past 2038 too). */
   expiresAt: number | null;
   scope: string | null;
   tokenType: string | null;
@@ -56,8 +57,20 @@ export type SignInWrite = {
 };
 
 /**
+ * The space-separated union of the scopes stored and those a sign-in reports, in
+ * first-seen order: a narrower answer (an ordinary sign-in asks for the default
+ * scopes only) never erases scopes the account was granted later.
+ */
+function scopeUnion(stored: Prisma.Sql, reported: string | null): Prisma.Sql {
+  return Prisma.sql`(SELECT NULLIF(string_agg(s, ' ' ORDER BY first), '') FROM (
+      SELECT s, min(n) AS first FROM unnest(string_to_array(trim(concat_ws(' ', ${stored}, ${reported}::text)), ' ')) WITH ORDINALITY AS t(s, n)
+       WHERE s <> '' GROUP BY s) scopes)`;
+}
+
+/**
  * Stores a sign-in's tokens on exactly that (provider, providerAccountId), resets
  * the failure and reauth state (account.recovered where those had been reported),
+ * keeps every scope granted before (scopeUnion),
  * and takes the lease away from any refresh still in flight, so that refresh's older
  * result cannot overwrite these (its write-back compares the lease owner).
  */
@@ -71,9 +84,13 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
       UPDATE "Account" a
          SET access_token = ${write.accessToken},
              refresh_token = COALESCE(${write.refreshToken ?? null}::text, a.refresh_token),
+             -- A new refresh token is a new grant: what was known of the old one's end goes.
+             "refreshTokenExpiresAt" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."refreshTokenExpiresAt" END,
+             "reauthBy" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."reauthBy" END,
+             "reauthWarnedAt" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."reauthWarnedAt" END,
              id_token = ${write.idToken},
-             expires_at = ${write.expiresAt}::int,
-             scope = ${write.scope},
+             expires_at = ${write.expiresAt}::int8,
+             scope = ${scopeUnion(Prisma.sql`a.scope`, write.scope)},
              token_type = ${write.tokenType},
              identity = COALESCE(${write.identity}::text, a.identity),
              status = 'active',

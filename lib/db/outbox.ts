@@ -11,13 +11,18 @@ export type Outbox = { failingAfter: number } | null;
 
 /**
  * The INSERT of one event for each row of `changes` whose `type` is set. `changes`
- * selects id, "userId", provider, status, "lastError" and type. Never a token.
+ * selects id, "userId", provider, status, "lastError" and type, and may select
+ * `extra`, a jsonb object of the event's own fields (account.reauth_upcoming's
+ * reauthBy). Never a token.
  */
 export function eventsFrom(changes: Prisma.Sql, outbox: Outbox): Prisma.Sql {
+  // to_jsonb(c) -> 'extra' is NULL where `changes` has no such column (and JSON null
+  // where it is NULL): only the statements whose events carry more need to say so.
   return Prisma.sql`
     INSERT INTO "WebhookDelivery" (id, type, payload)
     SELECT 'msg_' || replace(gen_random_uuid()::text, '-', ''), c.type,
            jsonb_build_object('accountId', c.id, 'userId', c."userId", 'provider', c.provider, 'status', c.status, 'error', c."lastError")
+             || CASE WHEN jsonb_typeof(to_jsonb(c) -> 'extra') = 'object' THEN to_jsonb(c) -> 'extra' ELSE '{}'::jsonb END
       FROM (${changes}) c
      WHERE ${outbox !== null} AND c.type IS NOT NULL
     RETURNING id`;

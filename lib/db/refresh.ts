@@ -104,19 +104,32 @@ export type TokenWrite = {
   owner: string;
   accessToken: string;
   refreshToken: string;
+  /** Epoch seconds (the BIGINT column). */
   expiresAt: number | null;
   scope: string | null;
   tokenType: string | null;
   idToken: string | null;
+  /** When the refresh token dies, where the provider said. */
+  refreshTokenExpiresAt: Date | null;
+  /** When the grant ends whatever we do (lib/tokens/grant-end.ts), and when that was warned of. */
+  reauthBy: Date | null;
+  reauthWarnedAt: Date | null;
+  /** Write account.reauth_upcoming with this write. */
+  warnReauth: boolean;
   /** The sweep policy's next refresh for this account. */
   nextSweepAt: Date;
   /** Handed out to a caller (an on-demand refresh): records the use. */
   used: boolean;
 };
 
+/** An instant as JSON events carry it (ISO 8601 in UTC, as Date.toJSON writes). */
+export const isoInstant = (column: Prisma.Sql) => Prisma.sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /**
  * Stores refreshed tokens for many accounts in one statement, each only if its
- * writer still holds the lease (account.recovered where failures had been reported).
+ * writer still holds the lease (account.recovered where failures had been reported,
+ * account.reauth_upcoming where the write says so). A refresh that worked also lifts
+ * its provider's pause (lib/db/provider-pauses.ts): the credentials work again.
  * Returns the ids written with their new version.
  */
 export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox): Promise<{ versions: Map<string, number>; events: number }> {
@@ -126,10 +139,12 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
   const rows = await db.$queryRaw<{ id: string; tokenVersion: number; events: number }[]>`
     WITH v AS (
       SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
-                           ${column("refreshToken")}::text[], ${column("expiresAt")}::int[], ${column("scope")}::text[],
+                           ${column("refreshToken")}::text[], ${column("expiresAt")}::int8[], ${column("scope")}::text[],
                            ${column("tokenType")}::text[], ${column("idToken")}::text[], ${column("nextSweepAt")}::timestamptz[],
-                           ${column("used")}::boolean[])
-             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token, next_sweep_at, used)),
+                           ${column("used")}::boolean[], ${column("refreshTokenExpiresAt")}::timestamptz[], ${column("reauthBy")}::timestamptz[],
+                           ${column("reauthWarnedAt")}::timestamptz[], ${column("warnReauth")}::boolean[])
+             AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token, next_sweep_at, used,
+                  refresh_token_expires_at, reauth_by, reauth_warned_at, warn_reauth)),
     -- The rows this writer still holds, as they were: the UPDATE joins it, so it is
     -- read (and locked) before the update, not after (FOR UPDATE skips rows this
     -- same statement already changed).
@@ -143,6 +158,9 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              scope = COALESCE(v.scope, a.scope),
              token_type = COALESCE(v.token_type, a.token_type),
              id_token = COALESCE(v.id_token, a.id_token),
+             "refreshTokenExpiresAt" = v.refresh_token_expires_at,
+             "reauthBy" = v.reauth_by,
+             "reauthWarnedAt" = v.reauth_warned_at,
              "tokenVersion" = a."tokenVersion" + 1,
              "refreshedAt" = now(),
              "nextSweepAt" = v.next_sweep_at,
@@ -150,11 +168,19 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              ${FRESH_TOKENS_STATE}
         FROM v JOIN before b ON b.id = v.id
        WHERE a.id = v.id
-      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion"),
+      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion", a."reauthBy"),
+    unpaused AS (
+      DELETE FROM "ProviderPause" WHERE provider IN (SELECT provider FROM updated)),
     events AS (${eventsFrom(
       Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
-                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type
-                   FROM updated u JOIN before b ON b.id = u.id`,
+                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type,
+                        NULL::jsonb AS extra
+                   FROM updated u JOIN before b ON b.id = u.id
+                 UNION ALL
+                 SELECT u.id, u."userId", u.provider, u.status, u."lastError", 'account.reauth_upcoming',
+                        jsonb_build_object('reauthBy', ${isoInstant(Prisma.sql`u."reauthBy"`)})
+                   FROM updated u JOIN v ON v.id = u.id
+                  WHERE v.warn_reauth`,
       outbox,
     )})
     SELECT u.id, u."tokenVersion", (SELECT count(*) FROM events)::int AS events FROM updated u`;
@@ -168,15 +194,23 @@ export type FailureWrite = {
   retryAfter: Date | null;
   /** Set to stop all refreshing until the user signs in again. */
   reauthRequired: boolean;
+  /**
+   * The refresh token the provider rotated to in an answer that was otherwise
+   * unusable (encrypted), with its expiry: stored, since the old one is spent.
+   */
+  rotation?: { refreshToken: string; refreshTokenExpiresAt: Date | null };
 };
 
 /**
- * Records a failed refresh and frees the lease; the stored tokens stay as they are.
- * Reports account.reauth_required when the grant just died, and
- * account.refresh_failing when the failures in a row just reached the threshold.
+ * Records a failed refresh and frees the lease; the stored tokens stay as they are,
+ * but for a rotated refresh token (a new token version then, so a re-encryption in
+ * flight cannot put the spent one back). Reports account.reauth_required when the
+ * grant just died, and account.refresh_failing when the failures in a row just
+ * reached the threshold.
  */
-export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired }: FailureWrite, outbox: Outbox): Promise<Written> {
+export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired, rotation }: FailureWrite, outbox: Outbox): Promise<Written> {
   const failingAfter = outbox?.failingAfter ?? 0;
+  const rotated = rotation !== undefined;
   const [row] = await db.$queryRaw<Written[]>`
     WITH before AS (
       SELECT id, status FROM "Account" WHERE id = ${id} AND "leaseOwner" = ${owner} FOR UPDATE),
@@ -186,6 +220,9 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
              "lastError" = ${error},
              "retryAfter" = ${retryAfter},
              status = CASE WHEN ${reauthRequired} THEN 'reauth_required' ELSE a.status END,
+             refresh_token = CASE WHEN ${rotated} THEN ${rotation?.refreshToken ?? null}::text ELSE a.refresh_token END,
+             "refreshTokenExpiresAt" = CASE WHEN ${rotated} THEN ${rotation?.refreshTokenExpiresAt ?? null}::timestamptz ELSE a."refreshTokenExpiresAt" END,
+             "tokenVersion" = a."tokenVersion" + CASE WHEN ${rotated} THEN 1 ELSE 0 END,
              "leaseOwner" = NULL,
              "leaseUntil" = NULL,
              "updatedAt" = now()

@@ -1,4 +1,5 @@
 import Discord from "next-auth/providers/discord";
+import { withVouchedEmail } from "./email";
 import type { ProviderDefinition } from "./types";
 
 // Discord rotates refresh tokens: each is single-use, so two concurrent refreshes
@@ -14,7 +15,8 @@ export const discord: ProviderDefinition = {
       name: "Discord",
       linkParams: { prompt: "consent" },
       moreScopesParams: { prompt: "consent" },
-      authjs: Discord({ clientId, clientSecret }),
+      // Discord's user object says whether the address is verified (`verified`, https://discord.com/developers/docs/resources/user).
+      authjs: withVouchedEmail(Discord({ clientId, clientSecret }), (profile) => profile.verified === true),
       spec: {
         id: "discord",
         clientId,
@@ -22,6 +24,8 @@ export const discord: ProviderDefinition = {
         clientAuth: "post",
         rotatesRefreshTokens: true,
         allowHttp: false,
+        // https://discord.com/developers/docs/resources/audit-log
+        apiHeaders: ["x-audit-log-reason"],
         apiBaseUrl: "https://discord.com/api",
         authorizationServer: async () => ({
           issuer: "https://discord.com",

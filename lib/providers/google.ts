@@ -1,4 +1,5 @@
 import Google from "next-auth/providers/google";
+import { emailVerifiedClaim, withVouchedEmail } from "./email";
 import type { ProviderDefinition } from "./types";
 
 // Google issues a refresh token only with offline access and only on the consent
@@ -16,7 +17,8 @@ export const google: ProviderDefinition = {
       linkParams: { prompt: "select_account consent", access_type: "offline" },
       // Incremental authorization: the new grant keeps the scopes granted before.
       moreScopesParams: { include_granted_scopes: "true", access_type: "offline", prompt: "consent" },
-      authjs: Google({ clientId, clientSecret, authorization: { params: { access_type: "offline", prompt: "consent", response_type: "code" } } }),
+      // Google's ID token says whether it verified the address (email_verified).
+      authjs: withVouchedEmail(Google({ clientId, clientSecret, authorization: { params: { access_type: "offline", prompt: "consent", response_type: "code" } } }), emailVerifiedClaim),
       spec: {
         id: "google",
         clientId,
@@ -24,6 +26,8 @@ export const google: ProviderDefinition = {
         clientAuth: "post",
         rotatesRefreshTokens: false,
         allowHttp: false,
+        // System parameters as headers: https://cloud.google.com/apis/docs/system-parameters
+        apiHeaders: ["x-goog-user-project", "x-goog-fieldmask", "x-http-method-override"],
         apiBaseUrl: "https://www.googleapis.com",
         authorizationServer: async () => ({
           issuer: "https://accounts.google.com",

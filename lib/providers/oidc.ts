@@ -1,4 +1,5 @@
 import * as o from "oauth4webapi";
+import { emailVerifiedClaim, withVouchedEmail } from "./email";
 import type { ProviderDefinition } from "./types";
 
 const DISCOVERY_TIMEOUT_MS = 5_000;
@@ -44,7 +45,7 @@ export const oidc: ProviderDefinition = {
       linkParams: { prompt: "login consent" },
       // Signing in again makes sure the consent is this account's, not whoever holds the provider's session.
       moreScopesParams: { prompt: "login consent" },
-      authjs: {
+      authjs: withVouchedEmail({
         id: "oidc",
         name,
         type: "oidc",
@@ -53,7 +54,7 @@ export const oidc: ProviderDefinition = {
         clientSecret,
         authorization: { params: { scope: "openid profile email offline_access", prompt: "consent" } },
         checks: ["pkce", "state"],
-      },
+      }, emailVerifiedClaim),
       spec: {
         id: "oidc",
         clientId,
@@ -61,6 +62,7 @@ export const oidc: ProviderDefinition = {
         clientAuth: "basic",
         rotatesRefreshTokens: true,
         allowHttp,
+        apiHeaders: [],
         apiBaseUrl: env.AUTH_OIDC_API_BASE_URL ?? url.origin,
         authorizationServer: () => discover(url, allowHttp),
       },

@@ -1,7 +1,9 @@
 import * as o from "oauth4webapi";
-import { ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
 import type { Span } from "@opentelemetry/api";
 import { inSpan } from "../telemetry";
+import { classifyErrorAnswer, type ErrorAnswer } from "./error-classes";
+import { repairTokenAnswer } from "./token-answer";
 import type { ProviderSpec } from "./types";
 
 // The three provider calls Tokenkeeper makes, all through oauth4webapi, each with
@@ -10,16 +12,38 @@ import type { ProviderSpec } from "./types";
 
 export const PROVIDER_TIMEOUT_MS = 10_000;
 
+/** A refresh the provider answered with a usable access token. */
 export type TokenSet = {
+  usable: true;
   accessToken: string;
   /** The new refresh token, or the one sent when the provider returned none. */
   refreshToken: string;
   rotated: boolean;
   expiresAt: Date | null;
+  /** When the refresh token dies, from refresh_token_expires_in (null: not said). */
+  refreshTokenExpiresAt: Date | null;
   scope: string | null;
   tokenType: string | null;
   idToken: string | null;
+  /** What was odd in the answer and was worked around (lib/providers/token-answer.ts), for the log. */
+  repairs: string[];
 };
+
+/**
+ * A refresh whose answer has no usable access token but a new refresh token: the
+ * provider has redeemed the old one, so the new one must be stored all the same.
+ */
+export type RotationOnly = {
+  usable: false;
+  refreshToken: string;
+  rotated: true;
+  refreshTokenExpiresAt: Date | null;
+  repairs: string[];
+  /** Why the refresh failed (provider_rejected). */
+  error: TokenError;
+};
+
+export type RefreshAnswer = TokenSet | RotationOnly;
 
 type CallOptions = { timeoutMs?: number; now?: () => Date };
 
@@ -47,29 +71,40 @@ export function parseRetryAfter(value: string | null, now = new Date()): Date | 
   return new Date(Math.min(at, now.getTime() + RETRY_AFTER_CAP_MS));
 }
 
+/** The environment variables of a provider's client credentials, for messages (Auth.js's naming). */
+const credentialNames = (spec: Pick<ProviderSpec, "id">) => {
+  const prefix = `AUTH_${spec.id.toUpperCase().replace(/-/g, "_")}`;
+  return `${prefix}_ID / ${prefix}_SECRET`;
+};
+
+/** The typed error for a token-endpoint error answer, by what it means (lib/providers/error-classes.ts). */
+function errorFromAnswer(spec: ProviderSpec, answer: ErrorAnswer, headers: Headers, cause: unknown, now: Date): TokenError {
+  const said = `${spec.id} answered ${answer.status}${answer.error ? ` (${answer.error})` : ""}`;
+  const options = { cause, providerStatus: answer.status };
+  switch (classifyErrorAnswer(answer, spec.errorMatchers)) {
+    case "reauth_required":
+      return new ReauthRequiredError(`${spec.id} refused the refresh token (${answer.error ?? answer.status}): sign in again`, options);
+    case "misconfigured":
+      return new ProviderMisconfiguredError(`${said}: it refuses the app's client credentials; check ${credentialNames(spec)}`, options);
+    case "unavailable":
+      return new ProviderUnavailableError(said, { ...options, retryAfter: parseRetryAfter(headers.get("retry-after"), now) });
+    case "rejected":
+      return new TokenError("provider_rejected", said, options);
+  }
+}
+
 /** Maps whatever a provider call threw to the catalogue (lib/errors.ts). */
 export function classifyProviderError(spec: ProviderSpec, error: unknown, now = new Date()): TokenError {
   if (error instanceof TokenError) return error;
   if (error instanceof o.ResponseBodyError) {
-    const retryAfter = parseRetryAfter(error.response.headers.get("retry-after"), now);
-    if (error.error === "invalid_grant") {
-      return new ReauthRequiredError(`${spec.id} rejected the refresh token (invalid_grant): sign in again`, { cause: error });
-    }
-    if (error.status >= 500 || error.status === 429) {
-      return new ProviderUnavailableError(`${spec.id} answered ${error.status} (${error.error})`, { cause: error, retryAfter, providerStatus: error.status });
-    }
-    return new TokenError("provider_rejected", `${spec.id} answered ${error.status} (${error.error})`, { cause: error, providerStatus: error.status });
+    return errorFromAnswer(spec, { status: error.status, error: error.error, body: error.cause }, error.response.headers, error, now);
   }
   if (error instanceof o.OperationProcessingError && error.cause instanceof Response) {
-    const { status } = error.cause;
-    if (status >= 500 || status === 429) {
-      const retryAfter = parseRetryAfter(error.cause.headers.get("retry-after"), now);
-      return new ProviderUnavailableError(`${spec.id} answered ${status}`, { cause: error, retryAfter, providerStatus: status });
-    }
-    return new TokenError("provider_rejected", `${spec.id} answered ${status}`, { cause: error, providerStatus: status });
+    return errorFromAnswer(spec, { status: error.cause.status }, error.cause.headers, error, now);
   }
   if (error instanceof o.WWWAuthenticateChallengeError) {
-    return new TokenError("provider_rejected", `${spec.id} rejected the client credentials (${error.status})`, { cause: error, providerStatus: error.status });
+    const code = error.cause.map((challenge) => challenge.parameters.error).find((value) => value !== undefined);
+    return errorFromAnswer(spec, { status: error.status, error: code, challenged: true }, error.response.headers, error, now);
   }
   const name = (error as { name?: string } | null)?.name;
   if (name === "TimeoutError" || name === "AbortError") {
@@ -93,27 +128,70 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
     }
   });
 
-/** The refresh_token grant. Callers cannot alter grant_type or the token sent. */
-export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<TokenSet> {
+/**
+ * The refresh_token grant. Callers cannot alter grant_type or the token sent.
+ * Resolves to the new tokens, or (the answer had no usable access token but a new
+ * refresh token) to the rotation alone, which the caller must store. Whatever else
+ * is odd in a 200 answer is repaired (lib/providers/token-answer.ts); an ID token that
+ * fails oauth4webapi's validation is dropped, not the refresh (OpenID Connect Core
+ * §12.2 makes it optional on a refresh). Throws a TokenError for an error answer
+ * (classified by lib/providers/error-classes.ts), a timeout or a network failure.
+ */
+export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<RefreshAnswer> {
   return providerCall(spec, "refresh_grant", () => refreshGrantRequest(spec, refreshToken, options));
 }
 
-async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, options: CallOptions): Promise<TokenSet> {
+const jsonResponse = (json: Record<string, unknown>) => new Response(JSON.stringify(json), { status: 200, headers: { "content-type": "application/json" } });
+
+async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, options: CallOptions): Promise<RefreshAnswer> {
   const now = options.now ?? (() => new Date());
   try {
     const as = await spec.authorizationServer();
     const client: o.Client = { client_id: spec.clientId };
     const response = await o.refreshTokenGrantRequest(as, client, clientAuth(spec), refreshToken, requestOptions(spec, options.timeoutMs));
-    const result = await o.processRefreshTokenResponse(as, client, response);
+    // Error answers (and challenges) are oauth4webapi's to read and throw.
+    if (response.status !== 200) await o.processRefreshTokenResponse(as, client, response);
+    const body: unknown = await response.json().catch(() => undefined);
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw new TokenError("provider_rejected", `${spec.id} answered 200 without a JSON object`, { providerStatus: 200 });
+    }
+    const fields = body as Record<string, unknown>;
+    // An error in a 200 answer (GitHub does this): the same classes as any error answer.
+    if (typeof fields.error === "string" && fields.access_token === undefined) {
+      throw errorFromAnswer(spec, { status: 200, error: fields.error, body }, response.headers, undefined, now());
+    }
     const received = now();
+    const { json, repairs, usable, refreshTokenExpiresIn } = repairTokenAnswer(fields);
+    const sent = typeof json.refresh_token === "string" ? json.refresh_token : undefined;
+    const rotation = {
+      refreshToken: sent ?? refreshToken,
+      rotated: sent !== undefined && sent !== refreshToken,
+      refreshTokenExpiresAt: refreshTokenExpiresIn === null ? null : new Date(received.getTime() + refreshTokenExpiresIn * 1000),
+    };
+    let result: o.TokenEndpointResponse | undefined;
+    let failure: unknown;
+    if (usable) {
+      result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+      if (!result && json.id_token !== undefined) {
+        repairs.push(`id_token failed validation (${(failure as Error).message}): dropped`);
+        delete json.id_token;
+        result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+      }
+    }
+    if (!result) {
+      const error = new TokenError("provider_rejected", `${spec.id} answered 200 without a usable access token`, { cause: failure, providerStatus: 200 });
+      if (!rotation.rotated) throw error;
+      return { usable: false, ...rotation, rotated: true, repairs, error };
+    }
     return {
+      usable: true,
       accessToken: result.access_token,
-      refreshToken: result.refresh_token ?? refreshToken,
-      rotated: result.refresh_token !== undefined && result.refresh_token !== refreshToken,
+      ...rotation,
       expiresAt: typeof result.expires_in === "number" ? new Date(received.getTime() + result.expires_in * 1000) : null,
       scope: result.scope ?? null,
       tokenType: result.token_type ?? null,
       idToken: result.id_token ?? null,
+      repairs,
     };
   } catch (error) {
     throw classifyProviderError(spec, error, now());

@@ -1,5 +1,6 @@
 import type * as o from "oauth4webapi";
 import type { Provider } from "next-auth/providers";
+import type { ErrorMatcher } from "./error-classes";
 
 /** The environment a provider reads its credentials from (process.env, or a test's). */
 export type ProviderEnv = Record<string, string | undefined>;
@@ -15,10 +16,14 @@ export type ProviderSpec = {
   authorizationServer(): Promise<o.AuthorizationServer>;
   /** Where the provider's own API lives: the proxy never leaves it. */
   apiBaseUrl: string;
+  /** Request headers of the provider's API that the proxy forwards besides its own allow-list (lower case, from the provider's API docs). */
+  apiHeaders: string[];
   /** Does a refresh always return a new, single-use refresh token? */
   rotatesRefreshTokens: boolean;
   /** Plain http is accepted only for a loopback issuer (the dev provider). */
   allowHttp: boolean;
+  /** The provider's own error shapes, tried before the RFC 6749 / OpenID Connect table (lib/providers/error-classes.ts). */
+  errorMatchers?: readonly ErrorMatcher[];
 };
 
 /** One provider, enabled: the Auth.js part (edge-safe) and the Node part. */

@@ -1,18 +1,20 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
-import { claimLease, recordFailure, recordUse, writeTokens, type TokenWrite } from "../db/refresh";
+import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
+import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
-import { ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
-import { PROVIDER_TIMEOUT_MS, refreshGrant } from "../providers/requests";
+import { PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
-import { decide } from "./status";
+import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
+import { accessTokenExpiry, decide } from "./status";
 
 const log = logger("tokens");
 
@@ -43,6 +45,9 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
 
+/** An access token handed out, with what the stored row says of it. */
+export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean };
+
 /** A refresh its caller decided not to make after all (a sweep out of budget, a paused provider). */
 export class RefreshSkipped extends Error {
   override name = "RefreshSkipped";
@@ -56,7 +61,7 @@ export class RefreshSkipped extends Error {
  */
 export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T> };
 
-export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
+export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean; expiresAt: number | null; scope: string | null; tokenType: string | null };
 
 const WRITE_ATTEMPTS = 3;
 const WRITE_RETRY_MS = 200;
@@ -64,6 +69,17 @@ const WRITE_RETRY_MS = 200;
 /** Back-off after a failure without Retry-After: 1 s, 2 s, 4 s … capped at 10 minutes. */
 export function backoffMs(failureCount: number): number {
   return Math.min(1000 * 2 ** Math.max(0, failureCount - 1), 10 * 60 * 1000);
+}
+
+/**
+ * The refresh margin (s) for a caller that needs the token valid `minTtlSeconds`
+ * more: the longer of the two, with minTtl counted at most half the token's last
+ * lifetime (expires_at − refreshedAt), since no refresh can give more and a longer
+ * one would refresh on every call.
+ */
+export function minTtlSkew(row: Pick<AccountRow, "expires_at" | "refreshedAt">, skewSeconds: number, minTtlSeconds: number): number {
+  const lifetime = row.expires_at !== null && row.refreshedAt ? Number(row.expires_at) - Math.floor(row.refreshedAt.getTime() / 1000) : Infinity;
+  return Math.max(skewSeconds, Math.min(minTtlSeconds, Math.floor(lifetime / 2)));
 }
 
 export function createTokenEngine(options: EngineOptions) {
@@ -75,7 +91,7 @@ export function createTokenEngine(options: EngineOptions) {
   const now = options.now ?? (() => new Date());
   const instance = randomUUID().slice(0, 8);
   let claims = 0;
-  const inFlight = new Map<string, Promise<string>>();
+  const inFlight = new Map<string, Promise<IssuedToken>>();
 
   const newOwner = () => `${instance}:${++claims}`;
   const undecryptableMarker = `undecryptable under keys ${keyring.fingerprint}:`;
@@ -103,11 +119,11 @@ export function createTokenEngine(options: EngineOptions) {
     return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
   }
 
-  /** Stores a refresh through `writer`, retrying a failed write: a rotated refresh token exists nowhere else. */
-  async function persist(write: TokenWrite, writer: TokenWriter, row: AccountRow, rotated: boolean): Promise<number | undefined> {
+  /** Runs a write of what a refresh brought, retrying a failed write: a rotated refresh token exists nowhere else. */
+  async function persist<T>(write: () => Promise<T>, row: AccountRow, rotated: boolean): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await writer(write);
+        return await write();
       } catch (error) {
         if (attempt < WRITE_ATTEMPTS) {
           log.warn("refresh.write_retry", { accountId: row.id, provider: row.provider, attempt, error });
@@ -120,6 +136,32 @@ export function createTokenEngine(options: EngineOptions) {
         throw new TokenError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
       }
     }
+  }
+
+  /**
+   * Records a failed refresh by what it means, and answers the error for the caller:
+   * the app's credentials refused → the provider paused, the account untouched;
+   * otherwise a failure on the account (reauth_required, or a back-off), storing
+   * `rotation` (the spent refresh token's successor) with it.
+   */
+  async function recordRefreshFailure(row: AccountRow, owner: string, error: unknown, policy: SweepPolicy, started: number, rotation?: FailureWrite["rotation"]): Promise<unknown> {
+    if (!(error instanceof TokenError) || error.code === "refresh_busy") return error;
+    if (error instanceof ProviderMisconfiguredError) {
+      const pausedUntil = new Date(now().getTime() + policy.misconfiguredPauseMs);
+      reported(await pauseProvider(db, { provider: row.provider, accountId: row.id, owner, error: error.message, pausedUntil }, outbox));
+      log.error("provider.misconfigured", { accountId: row.id, provider: row.provider, pausedUntil, error });
+      return error;
+    }
+    const reauthRequired = error instanceof ReauthRequiredError;
+    const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
+    const failure = { id: row.id, owner, error: error.message, retryAfter, reauthRequired, rotation };
+    reported(await (rotation ? persist(() => recordFailure(db, failure, outbox), row, true) : recordFailure(db, failure, outbox)));
+    log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, rotationStored: rotation !== undefined, ms: Date.now() - started });
+    // The caller learns when to try again: the provider's Retry-After, or our back-off.
+    if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
+      return new ProviderUnavailableError(error.message, { cause: error, retryAfter, providerStatus: error.providerStatus });
+    }
+    return error;
   }
 
   /**
@@ -160,43 +202,50 @@ export function createTokenEngine(options: EngineOptions) {
       log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
+    const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    let answer: RefreshAnswer;
     try {
-      const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
-      const tokens = await (options.providerSlot ? options.providerSlot(grant) : grant());
-      const at = now();
-      const write: TokenWrite = {
-        id: row.id,
-        owner,
-        accessToken: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
-        refreshToken: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
-        expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
-        scope: tokens.scope,
-        tokenType: tokens.tokenType,
-        idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
-        // A refresh on demand is a use; a sweep's is not.
-        used,
-        nextSweepAt: nextSweepAt(policy, { lastUsedAt: used ? at : row.lastUsedAt, expiresAt: tokens.expiresAt, refreshedAt: at }, at),
-      };
-      const version = await persist(write, writer, row, tokens.rotated);
-      if (version === undefined) {
-        // Our lease ran out and another holder took over: what we got cannot be stored.
-        log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
-        throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
-      }
-      log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
-      return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated };
+      answer = await (options.providerSlot ? options.providerSlot(grant) : grant());
     } catch (error) {
-      if (!(error instanceof TokenError) || error.code === "refresh_busy") throw error;
-      const reauthRequired = error instanceof ReauthRequiredError;
-      const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
-      reported(await recordFailure(db, { id: row.id, owner, error: error.message, retryAfter, reauthRequired }, outbox));
-      log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, ms: Date.now() - started });
-      // The caller learns when to try again: the provider's Retry-After, or our back-off.
-      if (error instanceof ProviderUnavailableError && !error.retryAfter && retryAfter) {
-        throw new ProviderUnavailableError(error.message, { cause: error, retryAfter, providerStatus: error.providerStatus });
-      }
-      throw error;
+      throw await recordRefreshFailure(row, owner, error, policy, started);
     }
+    if (answer.repairs.length > 0) log.warn("refresh.answer_repaired", { accountId: row.id, provider: row.provider, repairs: answer.repairs });
+    if (!answer.usable) {
+      // The provider spent the old refresh token: keep its successor, whatever else failed.
+      const rotation = { refreshToken: await encryptToken(keyring, answer.refreshToken, row, "refresh_token"), refreshTokenExpiresAt: answer.refreshTokenExpiresAt };
+      throw await recordRefreshFailure(row, owner, answer.error, policy, started, rotation);
+    }
+    const tokens = answer;
+    const at = now();
+    // Unsaid on a refresh that kept the refresh token: the stored expiry still holds.
+    const refreshTokenExpiresAt = tokens.refreshTokenExpiresAt ?? (tokens.rotated ? null : row.refreshTokenExpiresAt);
+    const reauthBy = grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
+    const warning = reauthWarning(reauthBy, row, policy.reauthWarningDays, at);
+    const write: TokenWrite = {
+      id: row.id,
+      owner,
+      accessToken: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
+      refreshToken: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
+      expiresAt: tokens.expiresAt ? Math.floor(tokens.expiresAt.getTime() / 1000) : null,
+      scope: tokens.scope,
+      tokenType: tokens.tokenType,
+      idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
+      refreshTokenExpiresAt,
+      reauthBy,
+      reauthWarnedAt: warning.reauthWarnedAt,
+      warnReauth: warning.warn,
+      // A refresh on demand is a use; a sweep's is not.
+      used,
+      nextSweepAt: nextSweepAt(policy, { lastUsedAt: used ? at : row.lastUsedAt, expiresAt: tokens.expiresAt, refreshedAt: at, refreshTokenExpiresAt, reauthWarningAt: warning.dueAt }, at),
+    };
+    const version = await persist(() => writer(write), row, tokens.rotated);
+    if (version === undefined) {
+      // Our lease ran out and another holder took over: what we got cannot be stored.
+      log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
+      throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
+    }
+    log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
+    return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
   }
 
   /**
@@ -207,7 +256,14 @@ export function createTokenEngine(options: EngineOptions) {
   function noteUse(row: AccountRow): void {
     const at = now();
     if (!shouldRecordUse(row.lastUsedAt, at)) return;
-    const next = nextSweepAt(sweepPolicy, { lastUsedAt: at, expiresAt: row.expires_at === null ? null : new Date(row.expires_at * 1000), refreshedAt: row.refreshedAt ?? at }, at);
+    const schedule = {
+      lastUsedAt: at,
+      expiresAt: accessTokenExpiry(row.expires_at),
+      refreshedAt: row.refreshedAt ?? at,
+      refreshTokenExpiresAt: row.refreshTokenExpiresAt,
+      reauthWarningAt: reauthWarning(row.reauthBy, row, sweepPolicy.reauthWarningDays, at).dueAt,
+    };
+    const next = nextSweepAt(sweepPolicy, schedule, at);
     void recordUse(db, row.id, next, LAST_USED_GRANULARITY_MS).catch((error: unknown) => log.warn("use.record_failed", { accountId: row.id, error }));
   }
 
@@ -215,17 +271,16 @@ export function createTokenEngine(options: EngineOptions) {
    * Acts on decide() until it says use (or fails): claims and refreshes, or waits
    * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
    */
-  async function resolveToken(first: AccountRow, force: boolean): Promise<string> {
+  async function resolveToken(first: AccountRow, force: boolean, skewSeconds = skewFor(first.provider)): Promise<IssuedToken> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
     const deadline = Date.now() + leaseMs + 2_000;
     const forceAfterVersion = force ? first.tokenVersion : undefined;
     let row = first;
     for (;;) {
-      const decision = decide(row, { now: now(), skewSeconds: skewFor(row.provider), forceAfterVersion });
+      const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
       switch (decision.action) {
         case "use":
-          noteUse(row);
-          return decryptToken(keyring, row.access_token!, row, "access_token");
+          return handOut(row, false);
         case "reauth":
           throw unusable(row);
         case "backoff":
@@ -233,9 +288,12 @@ export function createTokenEngine(options: EngineOptions) {
         case "refresh": {
           const owner = newOwner();
           // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
-          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewFor(row.provider);
+          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
-          if (claimed) return (await refreshClaimed(claimed, owner, directWriter, { used: true })).accessToken;
+          if (claimed) {
+            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, directWriter, { used: true });
+            return { accessToken, expiresAt, scope, tokenType, refreshed: true };
+          }
           break;
         }
         case "wait":
@@ -249,7 +307,13 @@ export function createTokenEngine(options: EngineOptions) {
     }
   }
 
-  function singleFlight(key: string, work: () => Promise<string>): Promise<string> {
+  /** The stored token of a row decide() said to use, recording the use. */
+  async function handOut(row: AccountRow, refreshed: boolean): Promise<IssuedToken> {
+    noteUse(row);
+    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed };
+  }
+
+  function singleFlight(key: string, work: () => Promise<IssuedToken>): Promise<IssuedToken> {
     let pending = inFlight.get(key);
     if (!pending) {
       pending = work().finally(() => inFlight.delete(key));
@@ -271,11 +335,23 @@ export function createTokenEngine(options: EngineOptions) {
   async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
     const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") {
-      noteUse(row);
-      return decryptToken(keyring, row.access_token!, row, "access_token");
-    }
-    return singleFlight(row.id, () => resolveToken(row, false));
+    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") return (await handOut(row, false)).accessToken;
+    return (await singleFlight(row.id, () => resolveToken(row, false))).accessToken;
+  }
+
+  /**
+   * The access token of an account already read (the service API reads it with its
+   * key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
+   * longer): the stored one, or one refresh through the same single-flight and lease
+   * as getAccessToken. No refresh can meet a minTtl near the provider's token
+   * lifetime, so it counts as at most half that lifetime (else every call would
+   * refresh). Throws as getAccessToken does.
+   */
+  async function issueToken(row: AccountRow, { minTtlSeconds = 0 }: { minTtlSeconds?: number } = {}): Promise<IssuedToken> {
+    spec(row.provider);
+    const skewSeconds = minTtlSkew(row, skewFor(row.provider), minTtlSeconds);
+    if (decide(row, { now: now(), skewSeconds }).action === "use") return handOut(row, false);
+    return singleFlight(row.id, () => resolveToken(row, false, skewSeconds));
   }
 
   /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
@@ -284,7 +360,7 @@ export function createTokenEngine(options: EngineOptions) {
     await singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
+  return { getAccessToken, issueToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

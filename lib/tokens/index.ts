@@ -32,6 +32,8 @@ export function appSweepPolicy(): SweepPolicy {
   return sweepPolicyFrom({
     activeDays: settings.TOKEN_SWEEP_ACTIVE_DAYS,
     keepaliveDays: settings.TOKEN_SWEEP_KEEPALIVE_DAYS,
+    intervalSeconds: settings.TOKEN_SWEEP_INTERVAL_SECONDS,
+    reauthWarningDays: settings.TOKENKEEPER_REAUTH_WARNING_DAYS,
     runCapacity: settings.TOKEN_SWEEP_RUN_CAPACITY,
     maxWorkers: settings.TOKEN_SWEEP_MAX_WORKERS,
   });

@@ -35,9 +35,21 @@ export type DecideOptions = {
   forceAfterVersion?: number;
 };
 
+/**
+ * The access token's expiry as an instant. The column is epoch seconds in a BIGINT,
+ * which Prisma hands out as a JS bigint (through the Neon HTTP adapter too); any
+ * instant a Date can hold is exact as a number.
+ */
+export function accessTokenExpiry(expiresAt: bigint | null): Date | null {
+  return expiresAt === null ? null : new Date(Number(expiresAt) * 1000);
+}
+
+/** Seconds until the access token expires (Infinity when no expiry is known). */
+const secondsLeftOf = (expiresAt: bigint | null, now: Date) => (expiresAt === null ? Infinity : Number(expiresAt) - now.getTime() / 1000);
+
 export function decide(account: TokenState, { now, skewSeconds, forceAfterVersion }: DecideOptions): TokenDecision {
   if (account.status === "reauth_required" || account.status === "signed_out") return { action: "reauth", reason: account.status };
-  const secondsLeft = account.expires_at === null ? Infinity : account.expires_at - now.getTime() / 1000;
+  const secondsLeft = secondsLeftOf(account.expires_at, now);
   const forced = forceAfterVersion !== undefined && account.tokenVersion <= forceAfterVersion;
   if (account.access_token && secondsLeft > skewSeconds && !forced) return { action: "use" };
   if (!account.refresh_token) return { action: "reauth", reason: "no_refresh_token" };
@@ -54,8 +66,8 @@ export function decide(account: TokenState, { now, skewSeconds, forceAfterVersio
 
 export function accountStatus(account: Pick<Account, "status" | "expires_at">, now: Date): AccountStatus {
   if (account.status === "reauth_required" || account.status === "signed_out") return account.status;
-  if (account.expires_at === null) return "active";
-  const secondsLeft = account.expires_at - now.getTime() / 1000;
+  const secondsLeft = secondsLeftOf(account.expires_at, now);
+  if (secondsLeft === Infinity) return "active";
   if (secondsLeft <= 0) return "expired";
   return secondsLeft <= EXPIRING_WINDOW_SECONDS ? "expiring" : "active";
 }
@@ -63,4 +75,14 @@ export function accountStatus(account: Pick<Account, "status" | "expires_at">, n
 /** When a user may force the next refresh of an account last refreshed at `refreshedAt`. */
 export function nextForcedRefreshAt(refreshedAt: Date | null, intervalSeconds: number): Date | null {
   return refreshedAt ? new Date(refreshedAt.getTime() + intervalSeconds * 1000) : null;
+}
+
+/**
+ * May a refresh be forced now (a user's "Refresh now", a provider's 401)? At most one
+ * per account per `intervalSeconds` after any refresh, so no user can spend the app's
+ * quota at the provider for everyone.
+ */
+export function forcedRefreshAllowed(account: Pick<Account, "refreshedAt">, intervalSeconds: number, now = new Date()): boolean {
+  const allowedAt = nextForcedRefreshAt(account.refreshedAt, intervalSeconds);
+  return !allowedAt || allowedAt <= now;
 }

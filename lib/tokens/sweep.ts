@@ -2,6 +2,7 @@ import "server-only";
 import type { AccountRow } from "../db/accounts";
 import { claimDueAccounts, releaseLeases } from "../db/refresh";
 import type { Db } from "../db/client";
+import { pausedProviders } from "../db/provider-pauses";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
 import { ReauthRequiredError, TokenError } from "../errors";
 import { logger } from "../log";
@@ -92,6 +93,8 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   const pausedUntil = new Map<string, number>();
   const claimedIds: string[] = [];
   let failure: unknown;
+  // Providers whose credentials were refused (by this run or another): left alone for the whole run.
+  for (const provider of await pausedProviders(db)) pausedUntil.set(provider, Infinity);
 
   const isPaused = (provider: string) => (pausedUntil.get(provider) ?? 0) > Date.now();
   const providerRun = (provider: string) => {

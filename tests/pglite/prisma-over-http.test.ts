@@ -19,9 +19,9 @@ describe("Prisma over PrismaNeonHttp", () => {
   it("creates, finds and updates by the compound key", async () => {
     await account("compound-1", { expires_at: 100 });
     const key = { provider_providerAccountId: { provider: "oidc", providerAccountId: "compound-1" } };
-    expect(await stack.db.account.findUnique({ where: key })).toMatchObject({ expires_at: 100, status: "active", tokenVersion: 0 });
+    expect(await stack.db.account.findUnique({ where: key })).toMatchObject({ expires_at: 100n, status: "active", tokenVersion: 0 });
     const updated = await stack.db.account.update({ where: key, data: { expires_at: 200, tokenVersion: { increment: 1 } } });
-    expect(updated).toMatchObject({ expires_at: 200, tokenVersion: 1 });
+    expect(updated).toMatchObject({ expires_at: 200n, tokenVersion: 1 });
   });
 
   it("runs updateMany (prisma/orm #29748 wrapped it in a transaction in 7.8-7.9)", async () => {
@@ -92,9 +92,9 @@ describe("Prisma over PrismaNeonHttp", () => {
   it("writes back only under the lease it holds (compare-and-set)", async () => {
     const row = await account("cas", { expires_at: 10 });
     expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
-    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null, nextSweepAt: new Date(), used: false };
+    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null, refreshTokenExpiresAt: null, reauthBy: null, reauthWarnedAt: null, warnReauth: false, nextSweepAt: new Date(), used: false };
     expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), events: 0 });
     expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), events: 0 });
-    expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999, leaseOwner: null, tokenVersion: 1 });
+    expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999n, leaseOwner: null, tokenVersion: 1 });
   });
 });

@@ -9,6 +9,7 @@ import { deliverDueWebhooks, outboxOf, scheduleWebhookDelivery } from "@/lib/web
 import { signInThroughApp, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { postToProvider } from "../support/grants";
+import { eventually } from "../support/eventually";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
@@ -35,13 +36,6 @@ beforeEach(() => {
 const account = (login: string) => stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider: "oidc", providerAccountId: login } } });
 const eventsFor = (accountId: string, type?: string) =>
   receiver.received.filter((r) => r.event?.data.accountId === accountId && (type === undefined || r.event.type === type));
-async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, ms = 3_000): Promise<T> {
-  for (const started = Date.now(); Date.now() - started < ms; await new Promise((resolve) => setTimeout(resolve, 25))) {
-    const value = await check();
-    if (value !== undefined) return value;
-  }
-  throw new Error("timed out waiting");
-}
 /** The delivery row once `attempts` attempts are recorded. */
 const attempted = (id: string, attempts: number) =>
   eventually(async () => {

@@ -35,8 +35,8 @@ describe("sweepExpiringTokens", () => {
   it("refreshes exactly the expiring accounts, each once; then two concurrent sweeps do the same", async () => {
     await stack.db.account.updateMany({ where: { id: { in: accounts.map((a) => a.accountId) } }, data: { status: "active" } });
     const before = { ...stack.oidc!.stats };
-    // Default horizon (20 min) > token lifetime (10 min): refreshed accounts are due
-    // again at once, and still each is refreshed once per run.
+    // Default horizon (20 min) > token lifetime (10 min): each is refreshed once, and
+    // due again at 80 % of its new token's life, not at once (#18).
     const report = await sweep({ concurrency: 16, horizonSeconds: undefined });
     expect(report).toMatchObject({ claimed: 100, refreshed: 100, failed: 0, reauthRequired: 0, skipped: 0 });
     expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(100);
@@ -159,11 +159,13 @@ describe("sweepExpiringTokens", () => {
   it("fails only the account whose write fails, and logs the lost rotation with its id (#11)", async () => {
     const group = accounts.slice(180, 190);
     await stack.db.account.updateMany({ where: { id: { in: group.map((a) => a.accountId) } }, data: { status: "active", expires_at: epochNow() + 60, nextSweepAt: new Date() } });
-    const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
     const before = await versions(group);
-    const poisoned = await decryptToken(keyring, (await versions([group[3]!]))[0]!.refresh_token!, { provider: "oidc", providerAccountId: "sweep-183" }, "refresh_token");
-    // An expires_in that overflows the integer expires_at column: that one row cannot be written.
-    stack.oidc!.faults.tokenResponse = (body, request) => (request.refreshToken === poisoned ? { ...body, expires_in: 2 ** 31 } : body);
+    // Every write of new tokens to that one row fails (a 20-year expires_in did this
+    // while expires_at was a 32-bit column: #18 widened it, so a trigger does it now).
+    await stack.backend.exec(`
+      CREATE FUNCTION refuse_tokens() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected: cannot write'; END $$;
+      CREATE TRIGGER refuse_tokens BEFORE UPDATE ON "Account" FOR EACH ROW
+        WHEN (NEW.id = '${group[3]!.accountId}' AND NEW."tokenVersion" <> OLD."tokenVersion") EXECUTE FUNCTION refuse_tokens();`);
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       expect(await sweep({ concurrency: 10 })).toMatchObject({ claimed: 10, refreshed: 9, failed: 1 });
@@ -171,7 +173,7 @@ describe("sweepExpiringTokens", () => {
       expect(lost).toMatchObject([{ level: "error", accountId: group[3]!.accountId, provider: "oidc", attempts: 3 }]);
     } finally {
       errors.mockRestore();
-      stack.oidc!.faults.tokenResponse = undefined;
+      await stack.backend.exec(`DROP TRIGGER refuse_tokens ON "Account"; DROP FUNCTION refuse_tokens();`);
     }
     const written = (await versions(group)).map((row, i) => row.tokenVersion - before[i]!.tokenVersion);
     expect(written).toStrictEqual([1, 1, 1, 0, 1, 1, 1, 1, 1, 1]);

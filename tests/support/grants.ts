@@ -46,6 +46,9 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
   const user = await db.user.create({ data: { name: login, email: `${login}@dev.tokenkeeper.test` } });
   const slot = { provider: "oidc", providerAccountId: login };
   const now = new Date();
+  // The tokens as issued expiresIn seconds before expiresAt (a token about to expire was
+  // not just refreshed: the sweep's next due time counts from the last refresh).
+  const refreshedAt = new Date(Math.min(now.getTime(), (expiresAt - tokens.expiresIn) * 1000));
   const account = await db.account.create({
     data: {
       userId: user.id,
@@ -58,9 +61,9 @@ export async function seedAccount(db: Db, stack: TestStack, login: string, token
       expires_at: expiresAt,
       token_type: "bearer",
       // As a sign-in leaves it: just used, next sweep as the policy says.
-      refreshedAt: now,
+      refreshedAt,
       lastUsedAt: now,
-      nextSweepAt: nextSweepAt(DEFAULT_SWEEP_POLICY, { lastUsedAt: now, expiresAt: new Date(expiresAt * 1000), refreshedAt: now }, now),
+      nextSweepAt: nextSweepAt(DEFAULT_SWEEP_POLICY, { lastUsedAt: now, expiresAt: new Date(expiresAt * 1000), refreshedAt }, now),
       ...fields,
     },
   });

@@ -1,6 +1,7 @@
 import * as o from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { errorResponse, ProviderUnavailableError, ReauthRequiredError, TokenError } from "@/lib/errors";
+import { errorResponse, ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError } from "@/lib/errors";
+import { classifyErrorAnswer, type ErrorAnswer, type ErrorClass, type ErrorMatcher } from "@/lib/providers/error-classes";
 import { providerSpecs } from "@/lib/providers";
 import { classifyProviderError, RETRY_AFTER_CAP_MS } from "@/lib/providers/requests";
 
@@ -53,8 +54,27 @@ describe("classifyProviderError (the back-off contract)", () => {
     expect((await classify(429, { error: "x" }, { "retry-after": "-5" })).retryAfter).toBeUndefined();
   });
 
-  it("keeps other 4xx answers as provider_rejected, not as a reason to back off", async () => {
-    expect(await classify(400, { error: "invalid_client" })).toMatchObject({ code: "provider_rejected", providerStatus: 400 });
+  it("keeps other 4xx answers as provider_rejected", async () => {
+    expect(await classify(400, { error: "invalid_scope" })).toMatchObject({ code: "provider_rejected", providerStatus: 400 });
+  });
+
+  // #18: what only the user can fix, and what only operators can.
+  it.each(["invalid_grant", "interaction_required", "login_required", "consent_required", "account_selection_required"])("makes 400 %s reauth_required", async (code) => {
+    const error = await classify(400, { error: code, error_description: "MFA required" });
+    expect(error).toBeInstanceOf(ReauthRequiredError);
+    expect(error.message).toContain(code);
+  });
+
+  it.each(["invalid_client", "unauthorized_client"])("makes 400 %s provider_misconfigured, naming the variables to check", async (code) => {
+    const error = await classify(400, { error: code });
+    expect(error).toBeInstanceOf(ProviderMisconfiguredError);
+    expect(error).toMatchObject({ code: "provider_misconfigured", status: 502, providerStatus: 400 });
+    expect(error.message).toContain("AUTH_OIDC_ID / AUTH_OIDC_SECRET");
+  });
+
+  it("makes a 401 challenge from the token endpoint provider_misconfigured (RFC 6749 §5.2)", async () => {
+    const error = await classify(401, { error: "invalid_client" }, { "www-authenticate": 'Basic realm="token", error="invalid_client"' });
+    expect(error).toMatchObject({ code: "provider_misconfigured", providerStatus: 401 });
   });
 
   it("makes timeouts and network failures provider_unavailable with no status", () => {
@@ -65,6 +85,36 @@ describe("classifyProviderError (the back-off contract)", () => {
   it("keeps the original error as the cause", async () => {
     const error = await classify(400, { error: "invalid_grant" });
     expect(error.cause).toBeInstanceOf(o.ResponseBodyError);
+  });
+});
+
+describe("classifyErrorAnswer (RFC 6749 §5.2, OpenID Connect Core §3.1.2.6)", () => {
+  const cases: [string, ErrorAnswer, ErrorClass][] = [
+    ["invalid_grant", { status: 400, error: "invalid_grant" }, "reauth_required"],
+    ["interaction_required (MFA, conditional access)", { status: 400, error: "interaction_required" }, "reauth_required"],
+    ["login_required", { status: 400, error: "login_required" }, "reauth_required"],
+    ["consent_required", { status: 400, error: "consent_required" }, "reauth_required"],
+    ["account_selection_required", { status: 400, error: "account_selection_required" }, "reauth_required"],
+    ["invalid_client", { status: 400, error: "invalid_client" }, "misconfigured"],
+    ["invalid_client as a 401", { status: 401, error: "invalid_client", challenged: true }, "misconfigured"],
+    ["unauthorized_client", { status: 400, error: "unauthorized_client" }, "misconfigured"],
+    ["a bare 401 challenge", { status: 401, challenged: true }, "misconfigured"],
+    ["a 500", { status: 500, error: "server_error" }, "unavailable"],
+    ["a 503 page", { status: 503 }, "unavailable"],
+    ["a 429", { status: 429, error: "slow_down" }, "unavailable"],
+    ["invalid_request", { status: 400, error: "invalid_request" }, "rejected"],
+    ["invalid_scope", { status: 400, error: "invalid_scope" }, "rejected"],
+    ["a 401 without a challenge", { status: 401 }, "rejected"],
+    ["an error code it does not know, in a 200 (GitHub's bad_refresh_token)", { status: 200, error: "bad_refresh_token" }, "rejected"],
+  ];
+  it.each(cases)("%s", (_label, answer, expected) => {
+    expect(classifyErrorAnswer(answer)).toBe(expected);
+  });
+
+  it("asks a provider's own matchers first, and the table when they pass", () => {
+    const github: ErrorMatcher = (answer) => (answer.status === 200 && answer.error === "bad_refresh_token" ? "reauth_required" : undefined);
+    expect(classifyErrorAnswer({ status: 200, error: "bad_refresh_token" }, [github])).toBe("reauth_required");
+    expect(classifyErrorAnswer({ status: 400, error: "invalid_client" }, [github])).toBe("misconfigured");
   });
 });
 

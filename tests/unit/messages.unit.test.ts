@@ -19,6 +19,7 @@ describe("apiErrorText", () => {
   });
   it.each([
     ["reauth_required", 409, "The provider no longer accepts Discord — access was revoked or has expired. Reconnect to continue."],
+    ["provider_misconfigured", 502, "The provider refused this site’s own credentials, so Discord can’t be renewed right now. Nothing was lost; the people who run this site need to fix a setting."],
     ["not_found", 404, "Discord is no longer linked. Reload the page to see your accounts."],
     [undefined, 500, "Something went wrong with Discord (error 500). Try again."],
   ])("says %s in a sentence", (error, status, text) => {
