@@ -57,8 +57,8 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
             {providerNames.get(pause.provider) ?? pause.provider} refuses this app’s client credentials since <LocalTime iso={pause.pausedAt} />
           </p>
           <p className="mt-1 text-muted-foreground">
-            It answered: <span className="break-words text-foreground">{pause.error}</span>. The sweep leaves {providerNames.get(pause.provider) ?? pause.provider} alone until{" "}
-            <LocalTime iso={pause.pausedUntil} /> and tries again then; check its client id and secret. A refresh that works lifts this.
+            <span className="break-words text-foreground">{pause.error}</span>. The sweep leaves {providerNames.get(pause.provider) ?? pause.provider} alone until{" "}
+            <LocalTime iso={pause.pausedUntil} /> and tries again then; a refresh that works lifts this.
           </p>
         </div>
       ))}
@@ -124,8 +124,9 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
                   <code className="break-all">{audit.keyName}</code>
                 </td>
                 <td {...cell("Account")}>
-                  <span className="min-w-0 break-all">
-                    {audit.provider ? (providerNames.get(audit.provider) ?? audit.provider) : "unlinked"} <code>{audit.accountId}</code>
+                  <span className="min-w-0 max-sm:text-right">
+                    {audit.provider ? (providerNames.get(audit.provider) ?? audit.provider) : "unlinked"}
+                    <code className="block break-all text-xs text-muted-foreground">{audit.accountId}</code>
                   </span>
                 </td>
                 <td {...cell("Why")}>
