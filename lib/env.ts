@@ -1,11 +1,30 @@
 import "server-only";
 import { z } from "zod";
 import { configError } from "./errors";
+import { CATALOGUE } from "./providers/catalogue";
+import { envNames } from "./providers/descriptor";
 
 // The one place that reads process.env for Node code. Edge code (auth.config.ts,
 // middleware.ts) reads only the few variables it needs, directly.
 
 const optional = z.string().trim().min(1).optional().catch(undefined);
+
+/**
+ * Every provider's variables, from the catalogue: AUTH_<ID>_ID and _SECRET, _ISSUER
+ * where the provider has one, and its extra ones. Derived, so no provider's
+ * variables can be dropped by a schema that forgot them (issue #17).
+ */
+function providerVariables() {
+  const shape: Record<string, z.ZodType<string | undefined>> = {};
+  for (const descriptor of CATALOGUE) {
+    const names = envNames(descriptor.id);
+    shape[names.id] = optional;
+    shape[names.secret] = optional;
+    if (descriptor.issuer) shape[names.issuer] = z.url().optional();
+    for (const [name, kind] of Object.entries(descriptor.extraEnv ?? {})) shape[name] = kind === "url" ? z.url().optional() : optional;
+  }
+  return shape;
+}
 
 const postgresUrl = z
   .string()
@@ -43,15 +62,7 @@ const schema = z.object({
     .string()
     .default("")
     .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
-  AUTH_GOOGLE_ID: optional,
-  AUTH_GOOGLE_SECRET: optional,
-  AUTH_DISCORD_ID: optional,
-  AUTH_DISCORD_SECRET: optional,
-  AUTH_OIDC_ISSUER: z.url().optional(),
-  AUTH_OIDC_ID: optional,
-  AUTH_OIDC_SECRET: optional,
-  AUTH_OIDC_NAME: optional,
-  AUTH_OIDC_API_BASE_URL: z.url().optional(),
+  ...providerVariables(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 

@@ -1,0 +1,72 @@
+import { discover, isLoopbackHttp } from "./discovery";
+import type { ConfiguredProvider, ProviderCredentials, ProviderDescriptor, ProviderEnv } from "./types";
+
+/**
+ * The variables Auth.js reads for a provider id (`AUTH_<ID>_ID`, `_SECRET`, `_ISSUER`;
+ * `<ID>` upper-cased with `-` → `_`, as next-auth's setEnvDefaults spells them).
+ */
+export function envNames(id: string): { id: string; secret: string; issuer: string } {
+  const prefix = `AUTH_${id.toUpperCase().replace(/-/g, "_")}`;
+  return { id: `${prefix}_ID`, secret: `${prefix}_SECRET`, issuer: `${prefix}_ISSUER` };
+}
+
+const set = (value: string | undefined) => (value?.trim() ? value.trim() : undefined);
+
+/** The provider's credentials from `env`, or undefined when any it needs is unset (or the issuer is no URL). */
+export function credentialsOf(descriptor: ProviderDescriptor, env: ProviderEnv): ProviderCredentials | undefined {
+  const names = envNames(descriptor.id);
+  const clientId = set(env[names.id]);
+  const clientSecret = set(env[names.secret]);
+  if (!clientId || !clientSecret) return undefined;
+  if (descriptor.issuer !== "required") return { clientId, clientSecret };
+  const issuer = set(env[names.issuer]);
+  if (!issuer || !URL.canParse(issuer)) return undefined;
+  return { clientId, clientSecret, issuer };
+}
+
+/**
+ * A descriptor made concrete by the environment: undefined when the provider's
+ * Auth.js variables are not set (a provider is enabled iff they are).
+ */
+export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): ConfiguredProvider | undefined {
+  const credentials = credentialsOf(descriptor, env);
+  if (!credentials) return undefined;
+  const endpoints = descriptor.endpoints(credentials);
+  const issuerUrl = new URL("discovery" in endpoints ? endpoints.discovery : endpoints.issuer);
+  const allowHttp = isLoopbackHttp(issuerUrl);
+  const authorizationServer =
+    "discovery" in endpoints
+      ? () => discover(issuerUrl, allowHttp)
+      : async () => ({
+          issuer: endpoints.issuer,
+          token_endpoint: endpoints.token,
+          revocation_endpoint: endpoints.revocation,
+          userinfo_endpoint: endpoints.userinfo,
+        });
+  const authjs = descriptor.authjs(credentials, descriptor.offlineParams, env);
+  const name = (typeof authjs === "function" ? authjs() : authjs).name ?? descriptor.name;
+  return {
+    id: descriptor.id,
+    name,
+    authjs,
+    linkParams: descriptor.linkParams ?? {},
+    moreScopesParams: descriptor.moreScopesParams ?? {},
+    liveGrantCap: descriptor.liveGrantCap,
+    spec: {
+      id: descriptor.id,
+      clientId: credentials.clientId,
+      clientSecret: credentials.clientSecret,
+      clientAuth: descriptor.clientAuth,
+      tokenRequestBody: descriptor.tokenRequestBody,
+      authorizationServer,
+      apiBaseUrl: typeof descriptor.apiBase === "string" ? descriptor.apiBase : descriptor.apiBase(env, credentials),
+      rotation: descriptor.rotation,
+      expiry: descriptor.expiry,
+      refreshTokenLifetime: descriptor.refreshTokenLifetime,
+      tokenAnswerPath: descriptor.tokenAnswerPath,
+      allowHttp,
+      errorMatchers: descriptor.errorMatchers,
+      apiHeaders: descriptor.apiHeaders,
+    },
+  };
+}
