@@ -307,7 +307,13 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     id: "notion",
     name: "Notion",
     docs: "https://developers.notion.com/reference/refresh-a-token",
-    authjs: ({ clientId, clientSecret }) => Notion({ clientId, clientSecret, redirectUri: "" }),
+    authjs: ({ clientId, clientSecret }) => {
+      // Auth.js's Notion provider puts its redirectUri option into the authorization
+      // parameters, over the callback URL Auth.js derives: leave that to Auth.js.
+      const notion = Notion({ clientId, clientSecret, redirectUri: "" });
+      delete (notion.authorization as { params: Record<string, unknown> }).params.redirect_uri;
+      return notion;
+    },
     endpoints: staticEndpoints("https://api.notion.com", "https://api.notion.com/v1/oauth/token", { revocation: "https://api.notion.com/v1/oauth/revoke" }),
     clientAuth: "basic",
     tokenRequestBody: "json",

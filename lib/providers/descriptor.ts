@@ -1,3 +1,4 @@
+import type { Provider } from "next-auth/providers";
 import { discover, isLoopbackHttp } from "./discovery";
 import type { ConfiguredProvider, ProviderCredentials, ProviderDescriptor, ProviderEnv } from "./types";
 
@@ -25,6 +26,22 @@ export function credentialsOf(descriptor: ProviderDescriptor, env: ProviderEnv):
 }
 
 /**
+ * Auth.js's provider with the profile's id as a string: some providers' ids are
+ * numbers (Strava's athlete id, HubSpot's user_id), Auth.js passes them on as they
+ * are, and Account.providerAccountId is text, so such a sign-in failed in the adapter.
+ */
+function withStringAccountId(provider: Provider): Provider {
+  const config = typeof provider === "function" ? provider() : provider;
+  const profile = (config as { profile?: (...args: never[]) => unknown }).profile;
+  if (!profile) return provider;
+  const stringified = async (...args: never[]) => {
+    const user = (await profile(...args)) as { id?: unknown };
+    return typeof user.id === "number" ? { ...user, id: String(user.id) } : user;
+  };
+  return { ...config, profile: stringified } as unknown as Provider;
+}
+
+/**
  * A descriptor made concrete by the environment: undefined when the provider's
  * Auth.js variables are not set (a provider is enabled iff they are).
  */
@@ -43,7 +60,7 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
           revocation_endpoint: endpoints.revocation,
           userinfo_endpoint: endpoints.userinfo,
         });
-  const authjs = descriptor.authjs(credentials, descriptor.offlineParams, env);
+  const authjs = withStringAccountId(descriptor.authjs(credentials, descriptor.offlineParams, env));
   const name = (typeof authjs === "function" ? authjs() : authjs).name ?? descriptor.name;
   return {
     id: descriptor.id,

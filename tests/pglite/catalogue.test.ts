@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CATALOGUE } from "@/lib/providers/catalogue";
+import { envNames } from "@/lib/providers/descriptor";
+import { ReauthRequiredError } from "@/lib/errors";
+import { disconnect } from "@/lib/account-actions";
+import { tokenFetch } from "@/lib/proxy";
+import { getAccessToken } from "@/lib/tokens";
+import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { Agent, type Fetcher } from "../support/browserless";
+import { APP_URL, appFetcher } from "../support/app";
+import { STAND_INS } from "../support/stand-in/providers";
+import { StandIn, type StandInConfig } from "../support/stand-in/server";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// Every catalogue provider against the stand-in of its documented behaviour, reached
+// under its real host names: sign-in through Auth.js's own provider, then the app's
+// own engine (environment → registry → engine), proxy and disconnect. One table, one
+// row per provider (tests/support/stand-in/providers.ts).
+let stack: TestStack;
+let standIn: StandIn;
+let fetcher: Fetcher;
+
+const credentials = Object.fromEntries(
+  CATALOGUE.filter((descriptor) => descriptor.id !== "oidc").flatMap((descriptor) => {
+    const names = envNames(descriptor.id);
+    return [
+      [names.id, `${descriptor.id}-client`],
+      [names.secret, `${descriptor.id}-secret`],
+      ...(descriptor.issuer ? [[names.issuer, STAND_INS.find((config) => config.id === descriptor.id)!.oidc!.issuer]] : []),
+    ];
+  }),
+);
+
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  // The app reads its providers from the environment, as in production.
+  Object.assign(process.env, credentials);
+  standIn = await StandIn.start(STAND_INS);
+  fetcher = await appFetcher();
+});
+afterAll(async () => {
+  await standIn?.stop();
+  await stack?.stop();
+});
+
+const keyring = () => parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+const accountOf = (provider: string, providerAccountId: string) =>
+  stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider, providerAccountId } } });
+const refreshTokenOf = async (row: Awaited<ReturnType<typeof accountOf>>) => decryptToken(keyring(), row.refresh_token!, row, "refresh_token");
+
+/** Signs in through Auth.js with `provider` (the stand-in answers under the real hosts); the new account's row. */
+async function signIn(config: StandInConfig) {
+  const agent = new Agent(fetcher);
+  const csrf = (await (await agent.request(`${APP_URL}/api/auth/csrf`)).json()) as { csrfToken: string };
+  const start = await agent.request(`${APP_URL}/api/auth/signin/${config.id}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${APP_URL}/dashboard` }).toString(),
+  });
+  const authorizationUrl = start.headers.get("location") ?? "";
+  expect(authorizationUrl.startsWith(config.authorize)).toBe(true);
+  const { url: callback } = await agent.follow(authorizationUrl, {}, (url) => url.startsWith(APP_URL));
+  const done = await agent.request(callback);
+  expect(done.headers.get("location") ?? "").not.toContain("error");
+  const rows = await stack.db.account.findMany({ where: { provider: config.id }, orderBy: { createdAt: "desc" }, take: 1 });
+  return { row: rows[0]!, sub: standIn.lastUser!.sub, authorizationUrl: new URL(authorizationUrl) };
+}
+
+const expire = async (accountId: string) => {
+  standIn.expireAccessTokens();
+  await stack.db.account.update({ where: { id: accountId }, data: { expires_at: Math.floor(Date.now() / 1000) - 10 } });
+};
+
+describe.each(STAND_INS.map((config) => [config.id, config] as const))("%s", (id, config) => {
+  const descriptor = CATALOGUE.find((entry) => entry.id === id)!;
+  let first: Awaited<ReturnType<typeof signIn>>;
+
+  it("signs in through Auth.js's own provider, asking for a refresh token, and stores the tokens", async () => {
+    standIn.play(config);
+    first = await signIn(config);
+    for (const [name, value] of Object.entries(descriptor.offlineParams)) expect(first.authorizationUrl.searchParams.get(name)).toBe(value);
+    expect(standIn.stats.codeExchanges).toBe(1);
+    expect(first.row).toMatchObject({ status: "active", provider: id });
+    expect(first.row.refresh_token).not.toBeNull();
+    const expiresAt = Number(first.row.expires_at);
+    expect(Math.abs(expiresAt - (Date.now() / 1000 + config.expiresIn!))).toBeLessThan(30);
+  });
+
+  it("refreshes at expiry the way the provider authenticates and rotates", async () => {
+    const before = await refreshTokenOf(first.row);
+    await expire(first.row.id);
+    const token = await getAccessToken(first.row.userId, id);
+    expect(standIn.stats.refreshes).toBe(1);
+    expect(standIn.stats.refreshRequests).toStrictEqual([{ clientAuth: config.clientAuth, body: config.body ?? "form" }]);
+    const after = await accountOf(id, first.row.providerAccountId);
+    expect(await decryptToken(keyring(), after.access_token!, after, "access_token")).toBe(token);
+    // none keeps the refresh token; every other mode rotates on the first refresh here.
+    expect((await refreshTokenOf(after)) !== before).toBe(config.rotation !== "none");
+    expect(Math.abs(Number(after.expires_at) - (Date.now() / 1000 + config.expiresIn!))).toBeLessThan(30);
+    first.row = after;
+  });
+
+  it("makes one refresh for a storm of 30 calls", async () => {
+    await expire(first.row.id);
+    const tokens = await Promise.all(Array.from({ length: 30 }, () => getAccessToken(first.row.userId, id)));
+    expect(new Set(tokens).size).toBe(1);
+    expect(standIn.stats.refreshes).toBe(2);
+  });
+
+  it("proxies a call to its API base with a fresh bearer", async () => {
+    const response = await tokenFetch(first.row.userId, first.row.id, "stand-in/ping?x=1");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ provider: id, user: first.sub });
+    expect(standIn.stats.apiCalls.at(-1)!.url).toBe(`${config.api}/stand-in/ping?x=1`);
+  });
+
+  it("disconnects, revoking the grant where the provider has revocation", async () => {
+    const second = await signIn(config);
+    const result = await disconnect(second.row.userId, second.row.id);
+    expect(result).toStrictEqual({ provider: id, revoked: Boolean(config.revocation), revocationError: null });
+    expect(standIn.stats.revocations).toBe(config.revocation ? 2 : 0);
+    expect(await stack.db.account.findUnique({ where: { id: second.row.id } })).toBeNull();
+  });
+
+  it("ends a revoked grant in reauth_required from the provider's own error shape, and sends nothing more", async () => {
+    standIn.revokeUser(first.sub);
+    await expire(first.row.id);
+    const refreshes = standIn.stats.refreshes;
+    await expect(getAccessToken(first.row.userId, id)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(standIn.stats.refreshes).toBe(refreshes + 1);
+    expect((await accountOf(id, first.row.providerAccountId)).status).toBe("reauth_required");
+    await expect(getAccessToken(first.row.userId, id)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(standIn.stats.refreshes).toBe(refreshes + 1);
+  });
+});
