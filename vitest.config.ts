@@ -3,7 +3,8 @@ import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config
 
 // Suites by what they need: `npm test` runs unit, pglite and edge (nothing but npm
 // packages); .ci/run adds postgres (Debian's server), procedures (the README's
-// procedures, on that server too) and browser (Debian's Chromium).
+// procedures, on that server too), browser (Debian's Chromium) and vercel and
+// vercel-dev (the Vercel CLI).
 function project(name: string, include: string[], test: TestProjectInlineConfiguration["test"] = {}): TestProjectInlineConfiguration {
   return {
     resolve: {
@@ -34,6 +35,8 @@ export default defineConfig({
       project("postgres", ["tests/postgres/**/*.test.ts"], slow),
       project("edge", ["tests/edge/**/*.test.ts"], slow),
       project("vercel", ["tests/vercel/**/*.test.ts"]),
+      // `npm run vercel-dev` in a fresh clone (npm ci, the Vercel CLI, next dev).
+      project("vercel-dev", ["tests/vercel-dev/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
       project("browser", ["tests/e2e/**/*.test.ts"], { ...slow, testTimeout: 300_000, hookTimeout: 900_000 }),
       // The README's procedures against `npm start` itself (each start builds the app).
       project("procedures", ["tests/procedures/**/*.test.ts"], { ...slow, testTimeout: 600_000 }),

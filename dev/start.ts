@@ -1,66 +1,109 @@
-// `npm start` / `npm run dev`: the whole app on embedded defaults, no env needed.
-// Usage: tsx dev/start.ts start|dev
+// `npm start` / `npm run dev` / `npm run vercel-dev`: the whole app on embedded
+// defaults, no env needed, with the crons of vercel.json run by the local cron runner.
+// Usage: tsx dev/start.ts start|dev|vercel-dev
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { parseEnv } from "../lib/env";
 import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
 import { loadEnvLocal } from "../lib/ops/database";
-import { startStack } from "./stack";
+import { buildFingerprint, forgetBuild, isBuildCurrent, recordBuild } from "./build-fingerprint";
+import { localCronEnabled, readCrons, startCronRunner, type CronJob, type CronRunner } from "./cron-runner";
+import { startStack, type Stack } from "./stack";
+import { linkedProblem, vercelCli, vercelDevArgs } from "./vercel-dev";
 
-const mode = process.argv[2] === "dev" ? "dev" : "start";
+const mode = (["start", "dev", "vercel-dev"] as const).find((name) => name === process.argv[2]) ?? "start";
 const port = process.env.PORT ?? "3000";
+const appUrl = `http://localhost:${port}`;
 const root = join(import.meta.dirname, "..");
 const nextBin = join(root, "node_modules", "next", "dist", "bin", "next");
 const say = (line: string) => console.log(`[tokenkeeper] ${line}`);
 
+let stack: Stack | undefined;
+/** Ends the start with a configuration error's message (no stack trace: the message says what to fix). */
+async function refuse(error: unknown): Promise<never> {
+  if (!(error instanceof TokenError && error.code === "config")) throw error;
+  console.error(`[tokenkeeper] ${error.message}`);
+  await stack?.stop();
+  process.exit(1);
+}
+
 // .env.local wins over the generated secrets, as the README's rotation procedures use it.
 loadEnvLocal();
-let stack;
+const linked = mode === "vercel-dev" ? linkedProblem(root, process.env) : undefined;
+if (linked) {
+  console.error(`[tokenkeeper] npm run vercel-dev: ${linked}`);
+  process.exit(1);
+}
+let crons: CronJob[] = [];
 try {
+  crons = localCronEnabled(process.env) ? readCrons(join(root, "vercel.json")) : [];
   stack = await startStack({ appPort: Number(port), log: say });
 } catch (error) {
-  if (error instanceof TokenError && error.code === "config") {
-    console.error(`[tokenkeeper] ${error.message}`);
-    process.exit(1);
-  }
-  throw error;
+  await refuse(error);
 }
-const env = { ...process.env, ...stack.env, PORT: port };
+const env: NodeJS.ProcessEnv = { ...process.env, ...stack!.env, PORT: port };
 // The app would only find a bad variable at its first request: say it now.
 try {
   parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
 } catch (error) {
-  if (!(error instanceof TokenError && error.code === "config")) throw error;
-  console.error(`[tokenkeeper] ${error.message}`);
-  await stack.stop();
-  process.exit(1);
+  await refuse(error);
 }
 
 // The build runs as a child like the server, so the local endpoint and the dev
 // provider keep answering and Ctrl-C stops whichever is running.
 let child: ChildProcess | undefined;
+let cron: CronRunner | undefined;
 let stopping = false;
 const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
+  cron?.stop();
   child?.kill("SIGTERM");
-  await stack.stop();
+  await stack!.stop();
   process.exit(code);
 };
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
-const next = (args: string[]) =>
+const run = (command: string, args: string[], childEnv = env) =>
   new Promise<number>((resolve) => {
-    child = spawn(process.execPath, [nextBin, ...args], { cwd: root, env, stdio: "inherit" });
+    child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit" });
     child.on("exit", (code) => resolve(code ?? 1));
   });
+const next = (args: string[]) => run(process.execPath, [nextBin, ...args]);
 
-if (mode === "start") {
-  say("building the app (next build)…");
-  const status = await next(["build"]);
-  if (status !== 0) await shutdown(status);
+async function serve(): Promise<number> {
+  if (mode === "vercel-dev") {
+    const cli = vercelCli(root);
+    // Its proxy rewrites Host, so Auth.js learns the outer address from AUTH_URL; it
+    // picks the inner `next dev` port itself (PORT would pin it to the outer one).
+    const { PORT: _, ...outer } = env;
+    say(`app: ${appUrl}`);
+    startCron();
+    return run(cli, vercelDevArgs(root, port), { ...outer, AUTH_URL: env.AUTH_URL ?? appUrl, VERCEL_TELEMETRY_DISABLED: "1" });
+  }
+  if (mode === "start") {
+    const fingerprint = buildFingerprint(root, env);
+    if (isBuildCurrent(root, fingerprint)) say("build is current (sources, lockfile and build variables unchanged): serving it");
+    else {
+      say("building the app (next build)…");
+      forgetBuild(root);
+      const status = await next(["build"]);
+      // Interrupted or failed: nothing to serve, and nothing recorded as built.
+      if (status !== 0 || stopping) return status;
+      recordBuild(root, fingerprint);
+    }
+  }
+  say(`app: ${appUrl}`);
+  startCron();
+  return next([mode, "-p", port]);
 }
-say(`app: http://localhost:${port}`);
-await shutdown(await next([mode, "-p", port]));
+
+function startCron() {
+  if (!crons.length) return;
+  cron = startCronRunner({ baseUrl: appUrl, cronSecret: env.CRON_SECRET, jobs: crons });
+  say(`cron: ${crons.map((job) => `${job.path} (${job.schedule})`).join(", ")} run here, in UTC (TOKENKEEPER_LOCAL_CRON=off stops that)`);
+}
+
+await shutdown(await serve());
