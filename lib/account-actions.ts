@@ -101,7 +101,7 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
   } catch (error) {
     if (!isAccessTokenRejected(error)) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.forceRefresh(userId, row.provider, options);
+    await engine.accessTokenRefused(userId, row.provider, options);
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   }
 }

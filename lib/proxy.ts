@@ -118,10 +118,11 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
 
   let response = await send();
   if (response.status === 401) {
-    // The token may be dead before its time (revoked, rotated elsewhere): refresh once.
+    // The token may be dead before its time (revoked, rotated elsewhere): refresh once
+    // (with nothing to refresh with, the grant is over: reauth_required).
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.forceRefresh(userId, row.provider, account);
+    await engine.accessTokenRefused(userId, row.provider, account);
     response = await send();
   }
   for (let attempt = 1; response.status === 429 || response.status === 503; attempt++) {

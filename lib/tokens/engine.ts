@@ -1,7 +1,7 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
 import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
-import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
+import { claimLease, endGrantWithoutRefreshToken, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
 import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
@@ -326,7 +326,21 @@ export function createTokenEngine(options: EngineOptions) {
     await singleFlight(row.id, () => resolveToken(row, true));
   }
 
-  return { getAccessToken, forceRefresh, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
+  /**
+   * The provider's API refused the access token (a 401): refreshes now; where there is
+   * no refresh token (tokens that never expire), the grant is over: the account becomes
+   * reauth_required (with its event) and ReauthRequiredError is thrown.
+   */
+  async function accessTokenRefused(userId: string, provider: string, options: AccountOptions = {}): Promise<void> {
+    const row = await load(userId, provider, options);
+    if (row.refresh_token !== null || row.status !== "active") return forceRefresh(userId, provider, options);
+    const error = `${provider}'s API refused the access token and there is no refresh token: sign in again`;
+    reported(await endGrantWithoutRefreshToken(db, { id: row.id, tokenVersion: row.tokenVersion, error }, outbox));
+    log.warn("refresh.token_refused", { accountId: row.id, provider });
+    throw new ReauthRequiredError(error);
+  }
+
+  return { getAccessToken, forceRefresh, accessTokenRefused, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

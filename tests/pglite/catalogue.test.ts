@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CATALOGUE } from "@/lib/providers/catalogue";
 import { envNames } from "@/lib/providers/descriptor";
 import { ReauthRequiredError } from "@/lib/errors";
-import { disconnect } from "@/lib/account-actions";
+import { disconnect, listAccounts } from "@/lib/account-actions";
 import { tokenFetch } from "@/lib/proxy";
 import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { Agent, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { STAND_INS } from "../support/stand-in/providers";
+import { GITHUB_OAUTH_APP, STAND_INS } from "../support/stand-in/providers";
 import { StandIn, type StandInConfig } from "../support/stand-in/server";
 import { startTestStack, type TestStack } from "../support/stack";
 
@@ -131,5 +131,23 @@ describe.each(STAND_INS.map((config) => [config.id, config] as const))("%s", (id
     expect((await accountOf(id, first.row.providerAccountId)).status).toBe("reauth_required");
     await expect(getAccessToken(first.row.userId, id)).rejects.toBeInstanceOf(ReauthRequiredError);
     expect(standIn.stats.refreshes).toBe(refreshes + 1);
+  });
+});
+
+describe("tokens that never expire (GitHub OAuth App)", () => {
+  it("are active with no expiry, never refreshed, and a 401 from the API ends the grant in reauth_required", async () => {
+    standIn.play(GITHUB_OAUTH_APP);
+    const { row, sub } = await signIn(GITHUB_OAUTH_APP);
+    expect(row).toMatchObject({ status: "active", expires_at: null, refresh_token: null });
+    expect(await listAccounts(row.userId)).toMatchObject([{ id: row.id, status: "active", expiresAt: null }]);
+    const token = await getAccessToken(row.userId, "github");
+    expect((await tokenFetch(row.userId, row.id, "user/repos")).status).toBe(200);
+    standIn.revokeUser(sub);
+    await expect(tokenFetch(row.userId, row.id, "user/repos")).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await accountOf("github", row.providerAccountId)).toMatchObject({ status: "reauth_required" });
+    await expect(getAccessToken(row.userId, "github")).rejects.toBeInstanceOf(ReauthRequiredError);
+    // Nothing was ever refreshed; the token was sent twice and refused once.
+    expect(standIn.stats.refreshes).toBe(0);
+    expect(standIn.stats.apiCalls.map((call) => call.headers.authorization)).toStrictEqual([`Bearer ${token}`, `Bearer ${token}`]);
   });
 });

@@ -245,3 +245,13 @@ export const STAND_INS: readonly StandInConfig[] = [
     refused: { status: 200, body: { error: "invalid_grant" } },
   },
 ];
+
+/** GitHub OAuth Apps (not GitHub Apps): tokens that never expire, no refresh token. */
+export const GITHUB_OAUTH_APP: StandInConfig = {
+  ...STAND_INS.find((config) => config.id === "github")!,
+  plays: "GitHub OAuth App tokens: no expires_in, no refresh token; a revoked token is a 401 from the API",
+  docs: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#web-application-flow",
+  expiresIn: null,
+  noRefreshToken: true,
+  extra: {},
+};

@@ -117,7 +117,8 @@ export class StandIn {
 
   /** Revokes every grant of the user (as the user would in the provider's settings). */
   revokeUser(sub: string) {
-    for (const grant of [...this.refreshTokens.values(), ...this.spent.values()]) if (grant.user.sub === sub) grant.revoked = true;
+    const grants = [...this.refreshTokens.values(), ...this.spent.values(), ...[...this.accessTokens.values()].map((entry) => entry.grant)];
+    for (const grant of grants) if (grant.user.sub === sub) grant.revoked = true;
   }
 
   /** Ends the access tokens' lives now (the provider's clock ran on), keeping the grants. */
