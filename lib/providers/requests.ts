@@ -173,8 +173,27 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
  * (classified by lib/providers/error-classes.ts), a timeout or a network failure.
  */
 export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<RefreshAnswer> {
-  return providerCall(spec, "refresh_grant", () => refreshGrantRequest(spec, refreshToken, options));
+  return providerCall(spec, "refresh_grant", async () => {
+    try {
+      return await refreshGrantRequest(spec, refreshToken, options);
+    } catch (error) {
+      if (!isLostAnswer(error)) throw error;
+      // The provider may have redeemed the token and rotated it, and we will never know.
+      if (spec.rotation.mode === "none" || spec.rotation.mode === "lenient" || (spec.rotation.reuseGraceSeconds ?? 0) > 0) {
+        // The spent token is still accepted (not rotated, kept valid, or within the
+        // provider's reuse grace): asking again at once is safe and finds the answer.
+        return refreshGrantRequest(spec, refreshToken, options);
+      }
+      throw new ProviderUnavailableError(`${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`, { cause: error });
+    }
+  });
 }
+
+/** Said in lastError (and the events that carry it) when a refresh's answer never arrived from a rotating provider. */
+export const LOST_ANSWER = "the answer was lost after the request was sent";
+
+/** A timeout once the request was out: the provider may have acted on it (a refused connection is not this). */
+const isLostAnswer = (error: unknown) => error instanceof ProviderUnavailableError && (error.cause as { name?: string } | undefined)?.name === "TimeoutError";
 
 const jsonResponse = (json: Record<string, unknown>) => new Response(JSON.stringify(json), { status: 200, headers: { "content-type": "application/json" } });
 

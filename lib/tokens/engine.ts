@@ -9,7 +9,7 @@ import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredErr
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
-import { PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
+import { LOST_ANSWER, PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
@@ -140,7 +140,9 @@ export function createTokenEngine(options: EngineOptions) {
     }
     const reauthRequired = error instanceof ReauthRequiredError;
     const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
-    const failure = { id: row.id, owner, error: error.message, retryAfter, reauthRequired, rotation };
+    // A grant that dies right after a lost answer died of it: the event and lastError say so.
+    const message = reauthRequired && row.lastError?.includes(LOST_ANSWER) ? `${error.message} (after a refresh whose answer was lost: ${row.lastError})` : error.message;
+    const failure = { id: row.id, owner, error: message, retryAfter, reauthRequired, rotation };
     reported(await (rotation ? persist(() => recordFailure(db, failure, outbox), row, true) : recordFailure(db, failure, outbox)));
     log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, rotationStored: rotation !== undefined, ms: Date.now() - started });
     // The caller learns when to try again: the provider's Retry-After, or our back-off.

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { providerSpecs } from "@/lib/providers";
 import { CATALOGUE } from "@/lib/providers/catalogue";
 import { envNames } from "@/lib/providers/descriptor";
-import { ReauthRequiredError } from "@/lib/errors";
+import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
+import { LOST_ANSWER } from "@/lib/providers/requests";
 import { disconnect, listAccounts } from "@/lib/account-actions";
 import { tokenFetch } from "@/lib/proxy";
 import { getAccessToken } from "@/lib/tokens";
@@ -10,7 +12,7 @@ import { Agent, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { GITHUB_OAUTH_APP, STAND_INS } from "../support/stand-in/providers";
 import { StandIn, type StandInConfig } from "../support/stand-in/server";
-import { startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, type TestStack } from "../support/stack";
 
 // Every catalogue provider against the stand-in of its documented behaviour, reached
 // under its real host names: sign-in through Auth.js's own provider, then the app's
@@ -149,5 +151,40 @@ describe("tokens that never expire (GitHub OAuth App)", () => {
     // Nothing was ever refreshed; the token was sent twice and refused once.
     expect(standIn.stats.refreshes).toBe(0);
     expect(standIn.stats.apiCalls.map((call) => call.headers.authorization)).toStrictEqual([`Bearer ${token}`, `Bearer ${token}`]);
+  });
+});
+
+describe("a refresh whose answer is lost after the request was sent", () => {
+  // A short provider timeout; the stand-in processes the refresh, rotates, and never answers.
+  const engine = () => engineFor(stack, { providers: providerSpecs(process.env), providerTimeoutMs: 1_000 });
+  const lose = async (id: string) => {
+    const config = STAND_INS.find((entry) => entry.id === id)!;
+    standIn.play(config);
+    const { row } = await signIn(config);
+    await expire(row.id);
+    standIn.loseNextAnswer = true;
+    return row;
+  };
+
+  it("is asked again at once with the same refresh token where the old one stays valid (Microsoft)", async () => {
+    const row = await lose("microsoft-entra-id");
+    await engine().getAccessToken(row.userId, "microsoft-entra-id");
+    expect(standIn.stats.refreshes).toBe(2);
+    expect(await accountOf("microsoft-entra-id", row.providerAccountId)).toMatchObject({ status: "active", failureCount: 0 });
+  });
+
+  it("is named in lastError where rotation is strict (X), and the grant's end says it came of it", async () => {
+    const row = await lose("twitter");
+    await expect(engine().getAccessToken(row.userId, "twitter")).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect(standIn.stats.refreshes).toBe(1);
+    const failed = await accountOf("twitter", row.providerAccountId);
+    expect(failed).toMatchObject({ status: "active", failureCount: 1 });
+    expect(failed.lastError).toContain(LOST_ANSWER);
+    // The stored token was spent by the lost refresh: X refuses it, and the grant ends.
+    await stack.db.account.update({ where: { id: row.id }, data: { retryAfter: null } });
+    await expect(engine().getAccessToken(row.userId, "twitter")).rejects.toBeInstanceOf(ReauthRequiredError);
+    const ended = await accountOf("twitter", row.providerAccountId);
+    expect(ended.status).toBe("reauth_required");
+    expect(ended.lastError).toContain(LOST_ANSWER);
   });
 });
