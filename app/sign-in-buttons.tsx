@@ -11,7 +11,7 @@ type Props = {
 /** One sign-in button per enabled provider (a server action each). */
 export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in with", link = false }: Props) {
   const providers = authProviderLabels();
-  if (providers.length === 0) return <p className="error">No provider is configured: set AUTH_OIDC_*, AUTH_GOOGLE_* or AUTH_DISCORD_*.</p>;
+  if (providers.length === 0) return <p className="error">No provider is configured: set a provider&apos;s AUTH_&lt;ID&gt;_ID and AUTH_&lt;ID&gt;_SECRET (the README&apos;s provider table).</p>;
   return (
     <ul className="providers">
       {providers.map((provider) => (
@@ -26,6 +26,7 @@ export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in wit
               {label} {provider.name}
             </button>
           </form>
+          {link && provider.grantCapNote ? <p className="muted">{provider.grantCapNote}</p> : null}
         </li>
       ))}
     </ul>

@@ -30,9 +30,10 @@ async function call(method: string, url: string, payload?: unknown): Promise<unk
   return body;
 }
 
-type CardProps = { account: AccountSummary; providerName: string; forcedRefreshIntervalSeconds: number };
+/** grantCapNote: what another consent costs where the provider caps live grants (lib/providers/grant-cap.ts). */
+type CardProps = { account: AccountSummary; providerName: string; forcedRefreshIntervalSeconds: number; grantCapNote?: string | null };
 
-export function AccountCard({ account, providerName, forcedRefreshIntervalSeconds }: CardProps) {
+export function AccountCard({ account, providerName, forcedRefreshIntervalSeconds, grantCapNote }: CardProps) {
   const router = useRouter();
   const [now, setNow] = useState<number | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -153,6 +154,7 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
           <button type="submit" className="secondary" disabled={busy !== null || moreScopes.trim() === ""}>
             {busy === "scopes" ? "Opening…" : "Request more access"}
           </button>
+          {grantCapNote ? <p className="muted">{grantCapNote}</p> : null}
         </form>
       )}
       {error ? <p className="error" role="alert">{error}</p> : null}

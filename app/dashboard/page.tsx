@@ -16,7 +16,9 @@ export default async function Dashboard() {
   // Non-operators get no panel at all: nothing of it reaches their HTML or RSC payload.
   const [accounts, panel] = await Promise.all([listAccounts(session.user.id), isOperator(session.user.email) ? operatorPanel() : null]);
   const forcedRefreshIntervalSeconds = env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
-  const providerNames = new Map(authProviderLabels().map(({ id, name }) => [id, name]));
+  const labels = authProviderLabels();
+  const providerNames = new Map(labels.map(({ id, name }) => [id, name]));
+  const grantCapNotes = new Map(labels.map(({ id, grantCapNote }) => [id, grantCapNote]));
 
   return (
     <>
@@ -45,6 +47,7 @@ export default async function Dashboard() {
             account={account}
             providerName={providerNames.get(account.provider) ?? account.provider}
             forcedRefreshIntervalSeconds={forcedRefreshIntervalSeconds}
+            grantCapNote={grantCapNotes.get(account.provider) ?? null}
           />
         ))}
       </section>

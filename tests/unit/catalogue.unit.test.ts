@@ -4,6 +4,7 @@ import { classifyErrorAnswer } from "@/lib/providers/error-classes";
 import { CATALOGUE } from "@/lib/providers/catalogue";
 import { configure, envNames } from "@/lib/providers/descriptor";
 import { configuredProviders } from "@/lib/providers/registry";
+import { grantCapNote } from "@/lib/providers/grant-cap";
 import { STAND_INS } from "../support/stand-in/providers";
 
 // The catalogue as one table: every entry, checked for what makes it usable.
@@ -69,5 +70,16 @@ describe("the catalogue", () => {
 
   it("derives the variable names as Auth.js does", () => {
     expect(envNames("microsoft-entra-id")).toStrictEqual({ id: "AUTH_MICROSOFT_ENTRA_ID_ID", secret: "AUTH_MICROSOFT_ENTRA_ID_SECRET", issuer: "AUTH_MICROSOFT_ENTRA_ID_ISSUER" });
+  });
+});
+
+describe("what another consent costs where a provider caps live grants", () => {
+  it.each([
+    ["zoom", "Zoom keeps one grant per user for this app: another consent ends the one already linked, which then needs a new sign-in."],
+    ["salesforce", "Salesforce keeps at most 5 grants per user for this app: a consent beyond that ends the oldest, which then needs a new sign-in."],
+    ["github", null],
+  ])("%s", (id, note) => {
+    const provider = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!;
+    expect(grantCapNote(provider.name, provider.liveGrantCap)).toBe(note);
   });
 });
