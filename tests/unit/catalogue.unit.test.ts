@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "@/lib/env";
 import { classifyErrorAnswer } from "@/lib/providers/error-classes";
@@ -66,6 +67,17 @@ describe("the catalogue", () => {
     const ids = CATALOGUE.map((descriptor) => descriptor.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(new Set(STAND_INS.map((config) => config.id))).toStrictEqual(new Set(ids.filter((id) => id !== "oidc" && id !== "salesforce")));
+  });
+
+  it("is the README's provider table: every entry with its id and variables, and each grant cap named", () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const table = readme.slice(readme.indexOf("## Providers"), readme.indexOf("### Adding a provider"));
+    for (const descriptor of CATALOGUE) {
+      const row = table.split("\n").find((line) => line.includes(`(\`${descriptor.id}\`)`));
+      expect(row, descriptor.id).toBeDefined();
+      expect(row).toContain(envNames(descriptor.id).id);
+      if (descriptor.liveGrantCap) expect(row).toMatch(/live grants? per user/);
+    }
   });
 
   it("derives the variable names as Auth.js does", () => {
