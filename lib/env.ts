@@ -1,8 +1,8 @@
 import "server-only";
 import { z } from "zod";
 import { configError } from "./errors";
-import { CATALOGUE } from "./providers/catalogue";
 import { envNames } from "./providers/descriptor";
+import { DESCRIPTORS } from "./providers/registry";
 
 // The one place that reads process.env for Node code. Edge code (auth.config.ts,
 // middleware.ts) reads only the few variables it needs, directly.
@@ -10,13 +10,13 @@ import { envNames } from "./providers/descriptor";
 const optional = z.string().trim().min(1).optional().catch(undefined);
 
 /**
- * Every provider's variables, from the catalogue: AUTH_<ID>_ID and _SECRET, _ISSUER
+ * Every provider's variables, from the registry (the catalogue and Auth.js's others): AUTH_<ID>_ID and _SECRET, _ISSUER
  * where the provider has one, and its extra ones. Derived, so no provider's
  * variables can be dropped by a schema that forgot them (issue #17).
  */
 function providerVariables() {
   const shape: Record<string, z.ZodType<string | undefined>> = {};
-  for (const descriptor of CATALOGUE) {
+  for (const descriptor of DESCRIPTORS) {
     const names = envNames(descriptor.id);
     shape[names.id] = optional;
     shape[names.secret] = optional;

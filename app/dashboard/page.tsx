@@ -17,7 +17,8 @@ export default async function Dashboard() {
   const [accounts, panel] = await Promise.all([listAccounts(session.user.id), isOperator(session.user.email) ? operatorPanel() : null]);
   const forcedRefreshIntervalSeconds = env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
   const labels = authProviderLabels();
-  const providerNames = new Map(labels.map(({ id, name }) => [id, name]));
+  // A provider without a catalogue entry runs on what Auth.js knows of it: said on its cards.
+  const providerNames = new Map(labels.map(({ id, name, generic }) => [id, generic ? `${name} (generic)` : name]));
   const grantCapNotes = new Map(labels.map(({ id, grantCapNote }) => [id, grantCapNote]));
 
   return (

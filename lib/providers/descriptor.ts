@@ -19,8 +19,9 @@ export function credentialsOf(descriptor: ProviderDescriptor, env: ProviderEnv):
   const clientId = set(env[names.id]);
   const clientSecret = set(env[names.secret]);
   if (!clientId || !clientSecret) return undefined;
-  if (descriptor.issuer !== "required") return { clientId, clientSecret };
+  if (descriptor.issuer === undefined) return { clientId, clientSecret };
   const issuer = set(env[names.issuer]);
+  if (issuer === undefined && descriptor.issuer === "optional") return { clientId, clientSecret };
   if (!issuer || !URL.canParse(issuer)) return undefined;
   return { clientId, clientSecret, issuer };
 }
@@ -69,6 +70,7 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
     linkParams: descriptor.linkParams ?? {},
     moreScopesParams: descriptor.moreScopesParams ?? {},
     liveGrantCap: descriptor.liveGrantCap,
+    generic: descriptor.generic ?? false,
     spec: {
       id: descriptor.id,
       clientId: credentials.clientId,

@@ -67,6 +67,8 @@ export type ConfiguredProvider = {
   moreScopesParams: Record<string, string>;
   /** How many live grants per user the provider keeps for this app; another consent ends the oldest. */
   liveGrantCap?: number;
+  /** No catalogue entry: a descriptor derived from Auth.js's configuration. */
+  generic: boolean;
   spec: ProviderSpec;
 };
 
@@ -90,8 +92,10 @@ export type ProviderDescriptor = {
   docs: string;
   /** Auth.js's own provider, given the credentials and the authorization parameters a refresh token needs. */
   authjs(credentials: ProviderCredentials, params: Record<string, string>, env: ProviderEnv): Provider;
-  /** AUTH_<ID>_ISSUER: required (a tenant, a realm), or not read. */
-  issuer?: "required";
+  /** AUTH_<ID>_ISSUER: required (a tenant, a realm), read when set (generic providers), or not read. */
+  issuer?: "required" | "optional";
+  /** Derived from Auth.js's configuration alone (lib/providers/generic.ts): shown as generic. */
+  generic?: boolean;
   /** Endpoints; a function of the issuer where there is one. */
   endpoints(credentials: ProviderCredentials): Endpoints;
   clientAuth: ClientAuthMethod;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerSpecs } from "@/lib/providers";
-import { CATALOGUE } from "@/lib/providers/catalogue";
+import { DESCRIPTORS } from "@/lib/providers/registry";
 import { envNames } from "@/lib/providers/descriptor";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { LOST_ANSWER } from "@/lib/providers/requests";
@@ -10,7 +10,7 @@ import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { Agent, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { GITHUB_OAUTH_APP, STAND_INS } from "../support/stand-in/providers";
+import { GENERIC_STAND_INS, GITHUB_OAUTH_APP, STAND_INS } from "../support/stand-in/providers";
 import { StandIn, type StandInConfig } from "../support/stand-in/server";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 
@@ -22,14 +22,11 @@ let stack: TestStack;
 let standIn: StandIn;
 let fetcher: Fetcher;
 
+const ALL = [...STAND_INS, ...GENERIC_STAND_INS];
 const credentials = Object.fromEntries(
-  CATALOGUE.filter((descriptor) => descriptor.id !== "oidc").flatMap((descriptor) => {
-    const names = envNames(descriptor.id);
-    return [
-      [names.id, `${descriptor.id}-client`],
-      [names.secret, `${descriptor.id}-secret`],
-      ...(descriptor.issuer ? [[names.issuer, STAND_INS.find((config) => config.id === descriptor.id)!.oidc!.issuer]] : []),
-    ];
+  ALL.flatMap((config) => {
+    const names = envNames(config.id);
+    return [[names.id, `${config.id}-client`], [names.secret, `${config.id}-secret`], ...(config.oidc ? [[names.issuer, config.oidc.issuer]] : [])];
   }),
 );
 
@@ -37,7 +34,7 @@ beforeAll(async () => {
   stack = await startTestStack("pglite");
   // The app reads its providers from the environment, as in production.
   Object.assign(process.env, credentials);
-  standIn = await StandIn.start(STAND_INS);
+  standIn = await StandIn.start(ALL);
   fetcher = await appFetcher();
 });
 afterAll(async () => {
@@ -73,8 +70,8 @@ const expire = async (accountId: string) => {
   await stack.db.account.update({ where: { id: accountId }, data: { expires_at: Math.floor(Date.now() / 1000) - 10 } });
 };
 
-describe.each(STAND_INS.map((config) => [config.id, config] as const))("%s", (id, config) => {
-  const descriptor = CATALOGUE.find((entry) => entry.id === id)!;
+describe.each(ALL.map((config) => [config.id, config] as const))("%s", (id, config) => {
+  const descriptor = DESCRIPTORS.find((entry) => entry.id === id)!;
   let first: Awaited<ReturnType<typeof signIn>>;
 
   it("signs in through Auth.js's own provider, asking for a refresh token, and stores the tokens", async () => {

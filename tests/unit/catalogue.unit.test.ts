@@ -4,9 +4,9 @@ import { parseEnv } from "@/lib/env";
 import { classifyErrorAnswer } from "@/lib/providers/error-classes";
 import { CATALOGUE } from "@/lib/providers/catalogue";
 import { configure, envNames } from "@/lib/providers/descriptor";
-import { configuredProviders } from "@/lib/providers/registry";
+import { configuredProviders, DESCRIPTORS } from "@/lib/providers/registry";
 import { grantCapNote } from "@/lib/providers/grant-cap";
-import { STAND_INS } from "../support/stand-in/providers";
+import { GENERIC_STAND_INS, STAND_INS } from "../support/stand-in/providers";
 
 // The catalogue as one table: every entry, checked for what makes it usable.
 
@@ -53,9 +53,9 @@ describe.each(CATALOGUE.map((descriptor) => [descriptor.id, descriptor] as const
 
 });
 
-describe.each(STAND_INS.map((config) => [config.id, config] as const))("the %s stand-in's refusal", (id, standIn) => {
+describe.each([...STAND_INS, ...GENERIC_STAND_INS].map((config) => [config.id, config] as const))("the %s stand-in's refusal", (id, standIn) => {
   it("reads as reauth_required through the entry's error matchers", () => {
-    const spec = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!.spec;
+    const spec = configure(DESCRIPTORS.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!.spec;
     const { status, body } = standIn.refused;
     const error = (body as { error?: unknown }).error;
     expect(classifyErrorAnswer({ status, error: typeof error === "string" ? error : undefined, body }, spec.errorMatchers)).toBe("reauth_required");
@@ -93,5 +93,27 @@ describe("what another consent costs where a provider caps live grants", () => {
   ])("%s", (id, note) => {
     const provider = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!;
     expect(grantCapNote(provider.name, provider.liveGrantCap)).toBe(note);
+  });
+});
+
+describe("any other Auth.js OAuth provider", () => {
+  const enabled = (env: Record<string, string>) => configuredProviders(env).find((provider) => provider.id === Object.keys(env)[0]!.slice(5, -3).toLowerCase().replace(/_/g, "-"));
+
+  it("is enabled by its Auth.js variables, marked generic, with Auth.js's token endpoint and client authentication", async () => {
+    const gitlab = enabled({ AUTH_GITLAB_ID: "gitlab-id", AUTH_GITLAB_SECRET: "gitlab-secret" })!;
+    expect(gitlab).toMatchObject({ id: "gitlab", name: "GitLab", generic: true, spec: { clientAuth: "basic", apiBaseUrl: "https://gitlab.com", rotation: { mode: "strict" } } });
+    expect(await gitlab.spec.authorizationServer()).toMatchObject({ issuer: "https://gitlab.com", token_endpoint: "https://gitlab.com/oauth/token", userinfo_endpoint: "https://gitlab.com/api/v4/user" });
+    // A module that says client_secret_post is taken at its word.
+    expect(enabled(credentialsFor("mattermost", "https://chat.example.com"))?.spec.clientAuth).toBe("post");
+  });
+
+  it("discovers an OpenID Connect provider from its AUTH_<ID>_ISSUER", () => {
+    const keycloak = enabled(credentialsFor("keycloak", "https://sso.example.com/realms/acme"))!;
+    expect(keycloak).toMatchObject({ generic: true, spec: { apiBaseUrl: "https://sso.example.com" } });
+  });
+
+  it("is not generic where the catalogue has an entry", () => {
+    expect(DESCRIPTORS.filter((descriptor) => descriptor.id === "github").map((descriptor) => descriptor.generic ?? false)).toStrictEqual([false]);
+    expect(new Set(DESCRIPTORS.map((descriptor) => descriptor.id)).size).toBe(DESCRIPTORS.length);
   });
 });

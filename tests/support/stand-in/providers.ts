@@ -255,3 +255,23 @@ export const GITHUB_OAUTH_APP: StandInConfig = {
   noRefreshToken: true,
   extra: {},
 };
+
+/**
+ * Providers with no catalogue entry, run as generic ones (lib/providers/generic.ts):
+ * what Auth.js's configuration says, and strict rotation assumed.
+ */
+export const GENERIC_STAND_INS: readonly StandInConfig[] = [
+  {
+    id: "gitlab",
+    plays: "generic (no catalogue entry): 2-hour tokens, strict rotation, invalid_grant 400, numeric user ids; no revocation in the derived descriptor",
+    docs: "https://docs.gitlab.com/api/oauth2/#authorization-code-with-proof-key-for-code-exchange-pkce",
+    authorize: "https://gitlab.com/oauth/authorize",
+    token: "https://gitlab.com/oauth/token",
+    profile: { url: "https://gitlab.com/api/v4/user", body: (user) => ({ id: user.number, username: user.sub, name: user.name, email: user.email, avatar_url: null }) },
+    api: "https://gitlab.com",
+    clientAuth: "basic",
+    rotation: "strict",
+    expiresIn: 7_200,
+    refused: { status: 400, body: { error: "invalid_grant", error_description: "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client." } },
+  },
+];
