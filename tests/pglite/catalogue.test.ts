@@ -6,11 +6,11 @@ import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { LOST_ANSWER } from "@/lib/providers/requests";
 import { disconnect, listAccounts } from "@/lib/account-actions";
 import { tokenFetch } from "@/lib/proxy";
-import { getAccessToken } from "@/lib/tokens";
+import { getAccessToken, tokenEngine } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { Agent, type Fetcher } from "../support/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { GENERIC_STAND_INS, GITHUB_OAUTH_APP, STAND_INS } from "../support/stand-in/providers";
+import { GENERIC_STAND_INS, GITHUB_OAUTH_APP, SALESFORCE, STAND_INS } from "../support/stand-in/providers";
 import { StandIn, type StandInConfig } from "../support/stand-in/server";
 import { engineFor, startTestStack, type TestStack } from "../support/stack";
 
@@ -23,8 +23,9 @@ let standIn: StandIn;
 let fetcher: Fetcher;
 
 const ALL = [...STAND_INS, ...GENERIC_STAND_INS];
+const STARTED = [...ALL, SALESFORCE];
 const credentials = Object.fromEntries(
-  ALL.flatMap((config) => {
+  STARTED.flatMap((config) => {
     const names = envNames(config.id);
     return [[names.id, `${config.id}-client`], [names.secret, `${config.id}-secret`], ...(config.oidc ? [[names.issuer, config.oidc.issuer]] : [])];
   }),
@@ -34,7 +35,7 @@ beforeAll(async () => {
   stack = await startTestStack("pglite");
   // The app reads its providers from the environment, as in production.
   Object.assign(process.env, credentials);
-  standIn = await StandIn.start(ALL);
+  standIn = await StandIn.start(STARTED);
   fetcher = await appFetcher();
 });
 afterAll(async () => {
@@ -183,5 +184,28 @@ describe("a refresh whose answer is lost after the request was sent", () => {
     const ended = await accountOf("twitter", row.providerAccountId);
     expect(ended.status).toBe("reauth_required");
     expect(ended.lastError).toContain(LOST_ANSWER);
+  });
+});
+
+describe("tokens without expires_in (Salesforce)", () => {
+  it("are used until the API refuses them, then refreshed; a revoked grant ends in reauth_required", async () => {
+    standIn.play(SALESFORCE);
+    const { row, sub, authorizationUrl } = await signIn(SALESFORCE);
+    expect(authorizationUrl.searchParams.get("scope")).toContain("refresh_token");
+    expect(row).toMatchObject({ status: "active", expires_at: null });
+    const first = await getAccessToken(row.userId, "salesforce");
+    expect(standIn.stats.refreshes).toBe(0);
+    // The session timed out: the API refuses the token, and that is when it is refreshed.
+    standIn.expireAccessTokens();
+    await tokenEngine().accessTokenRefused(row.userId, "salesforce", { accountId: row.id });
+    expect(standIn.stats.refreshes).toBe(1);
+    const second = await getAccessToken(row.userId, "salesforce");
+    expect(second).not.toBe(first);
+    expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "active", expires_at: null });
+    standIn.revokeUser(sub);
+    standIn.expireAccessTokens();
+    await expect(tokenEngine().accessTokenRefused(row.userId, "salesforce", { accountId: row.id })).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "reauth_required" });
+    expect(standIn.stats.refreshes).toBe(2);
   });
 });

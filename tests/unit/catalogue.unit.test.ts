@@ -6,7 +6,7 @@ import { CATALOGUE } from "@/lib/providers/catalogue";
 import { configure, envNames } from "@/lib/providers/descriptor";
 import { configuredProviders, DESCRIPTORS } from "@/lib/providers/registry";
 import { grantCapNote } from "@/lib/providers/grant-cap";
-import { GENERIC_STAND_INS, STAND_INS } from "../support/stand-in/providers";
+import { GENERIC_STAND_INS, SALESFORCE, STAND_INS } from "../support/stand-in/providers";
 
 // The catalogue as one table: every entry, checked for what makes it usable.
 
@@ -53,7 +53,7 @@ describe.each(CATALOGUE.map((descriptor) => [descriptor.id, descriptor] as const
 
 });
 
-describe.each([...STAND_INS, ...GENERIC_STAND_INS].map((config) => [config.id, config] as const))("the %s stand-in's refusal", (id, standIn) => {
+describe.each([...STAND_INS, ...GENERIC_STAND_INS, SALESFORCE].map((config) => [config.id, config] as const))("the %s stand-in's refusal", (id, standIn) => {
   it("reads as reauth_required through the entry's error matchers", () => {
     const spec = configure(DESCRIPTORS.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!.spec;
     const { status, body } = standIn.refused;
@@ -66,7 +66,7 @@ describe("the catalogue", () => {
   it("has one entry per id, and a stand-in for every entry but the generic OIDC one (run by the dev provider)", () => {
     const ids = CATALOGUE.map((descriptor) => descriptor.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(new Set(STAND_INS.map((config) => config.id))).toStrictEqual(new Set(ids.filter((id) => id !== "oidc" && id !== "salesforce")));
+    expect(new Set([...STAND_INS, SALESFORCE].map((config) => config.id))).toStrictEqual(new Set(ids.filter((id) => id !== "oidc")));
   });
 
   it("is the README's provider table: every entry with its id and variables, and each grant cap named", () => {

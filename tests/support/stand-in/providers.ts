@@ -275,3 +275,23 @@ export const GENERIC_STAND_INS: readonly StandInConfig[] = [
     refused: { status: 400, body: { error: "invalid_grant", error_description: "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client." } },
   },
 ];
+
+/**
+ * Salesforce: no expires_in (the session's timeout ends a token, the API then answers
+ * 401), the API at the org's instance_url, never rotated.
+ */
+export const SALESFORCE: StandInConfig = {
+  id: "salesforce",
+  plays: "OpenID Connect issuer (the profile from userinfo); no expires_in, the API's 401 is the expiry; instance_url in the answer; never rotated; revocation",
+  docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm",
+  oidc: { issuer: "https://login.salesforce.com", userinfo: "https://login.salesforce.com/services/oauth2/userinfo" },
+  authorize: "https://login.salesforce.com/services/oauth2/authorize",
+  token: "https://login.salesforce.com/services/oauth2/token",
+  revocation: "https://login.salesforce.com/services/oauth2/revoke",
+  api: "https://stand-in.my.salesforce.com",
+  clientAuth: "post",
+  rotation: "none",
+  expiresIn: null,
+  extra: { instance_url: "https://stand-in.my.salesforce.com", issued_at: "1700000000000", signature: "stand-in" },
+  refused: { status: 400, body: { error: "invalid_grant", error_description: "expired access/refresh token" } },
+};

@@ -29,7 +29,7 @@ export type StandInConfig = {
   /** Auth.js's profile source: GET (or POST) of `url` (a prefix when `prefix`), answering `body(user)`. */
   profile?: { url: string; prefix?: boolean; body: (user: StandInUser) => unknown };
   /** An OpenID Connect issuer: discovery, JWKS and an ID token on the code exchange. */
-  oidc?: { issuer: string; userinfo?: string; idToken?: boolean };
+  oidc?: { issuer: string; userinfo?: string };
   api: string;
   /** What the token endpoint demands on a refresh (the code exchange is Auth.js's and accepts either). */
   clientAuth: "basic" | "post";
@@ -210,7 +210,7 @@ export class StandIn {
       if (code.challenge && createHash("sha256").update(fields.code_verifier ?? "").digest("base64url") !== code.challenge) return json(400, { error: "invalid_grant", error_description: "PKCE" });
       this.stats.codeExchanges++;
       const answer = this.issue(code.grant, undefined);
-      if (config.oidc && config.oidc.idToken !== false) {
+      if (config.oidc) {
         answer.id_token = await new SignJWT({ email: code.grant.user.email, email_verified: true, name: code.grant.user.name, ...(code.nonce ? { nonce: code.nonce } : {}) })
           .setProtectedHeader({ alg: "RS256", kid: "stand-in" })
           .setIssuer(config.oidc.issuer)
