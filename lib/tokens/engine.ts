@@ -13,7 +13,7 @@ import { LOST_ANSWER, PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } fr
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
-import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
+import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh } from "./grant-end";
 import { accessTokenExpiry, decide } from "./status";
 
 const log = logger("tokens");
@@ -205,9 +205,10 @@ export function createTokenEngine(options: EngineOptions) {
     }
     const tokens = answer;
     const at = now();
-    // Unsaid on a refresh that kept the refresh token: the stored expiry still holds.
-    const refreshTokenExpiresAt = tokens.refreshTokenExpiresAt ?? (tokens.rotated ? null : row.refreshTokenExpiresAt);
-    const reauthBy = grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
+    // As the answer said, else as the provider documents, else the stored expiry while the token stands.
+    const lifetime = refreshTokenExpiryAfterRefresh(provider.refreshTokenLifetime, tokens.refreshTokenExpiresAt, tokens.rotated, row, at);
+    const refreshTokenExpiresAt = lifetime.refreshTokenExpiresAt;
+    const reauthBy = lifetime.reauthBy ?? grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
     const warning = reauthWarning(reauthBy, row, policy.reauthWarningDays, at);
     const write: TokenWrite = {
       id: row.id,

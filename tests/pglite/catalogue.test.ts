@@ -97,6 +97,11 @@ describe.each(ALL.map((config) => [config.id, config] as const))("%s", (id, conf
     // none keeps the refresh token; every other mode rotates on the first refresh here.
     expect((await refreshTokenOf(after)) !== before).toBe(config.rotation !== "none");
     expect(Math.abs(Number(after.expires_at) - (Date.now() / 1000 + config.expiresIn!))).toBeLessThan(30);
+    // A documented absolute lifetime is the grant's end from the consent on (account.reauth_upcoming before it).
+    const lifetime = descriptor.refreshTokenLifetime;
+    const consent = first.row.refreshedAt!.getTime();
+    if (lifetime?.kind === "absolute" && !config.extra?.refresh_token_expires_in) expect(after.reauthBy?.getTime()).toBe(consent + lifetime.days * 86_400_000);
+    if (lifetime?.kind === "idle") expect(Math.abs(after.refreshTokenExpiresAt!.getTime() - (Date.now() + lifetime.days * 86_400_000))).toBeLessThan(60_000);
     first.row = after;
   });
 
