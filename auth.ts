@@ -8,6 +8,7 @@ import { db } from "./lib/db/client";
 import { webhookConfig } from "./lib/env";
 import { logger } from "./lib/log";
 import { sessionSecrets } from "./lib/session-check";
+import { consentMarkerFor, sameAccountSignIn } from "./lib/consent";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
@@ -53,13 +54,21 @@ function tokenkeeperAdapter(): Adapter {
   };
 }
 
-/** The full config: the edge-safe part plus the adapter and the token events (Node only). */
-export function nodeAuthConfig(): NextAuthConfig {
+/**
+ * The full config: the edge-safe part plus the adapter and the token events (Node
+ * only). Per request: a callback finishing a consent started for one account (a
+ * reconnect, more scopes) must come back as that account (lib/consent.ts).
+ */
+export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig> {
+  const secrets = sessionSecrets(process.env);
+  const marker = request ? await consentMarkerFor(request, secrets) : null;
+  if (marker) log.info("consent.callback", { accountId: marker.accountId, provider: marker.provider });
   return {
     ...authConfig,
     // Read per request, like the rest of the Node config.
-    secret: sessionSecrets(process.env),
+    secret: secrets,
     adapter: tokenkeeperAdapter(),
+    callbacks: { ...authConfig.callbacks, signIn: sameAccountSignIn(marker) },
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.
       async signIn({ account, profile }) {

@@ -37,6 +37,8 @@ export type DevOidcServer = {
     token?: (request: TokenRequest) => TokenFault | undefined;
     /** Rewrites a successful token response (e.g. to drop the refresh token, as Google does). */
     tokenResponse?: (body: Record<string, unknown>, request: TokenRequest) => Record<string, unknown>;
+    /** Claims of one login that replace the derived ones (e.g. another person's email with email_verified false, or none). */
+    claims?: (login: string) => Record<string, unknown> | undefined;
   };
   close(): Promise<void>;
 };
@@ -54,6 +56,10 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
     server.listen(options.port ?? 0, "127.0.0.1", resolve);
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const state: Pick<DevOidcServer, "stats" | "faults"> = {
+    stats: { refreshRequests: 0, refreshSuccesses: 0, invalidGrants: 0 },
+    faults: {},
+  };
   const provider = new Provider(issuer, {
     adapter: store.Adapter,
     clients: options.clients.map((c) => ({
@@ -66,12 +72,12 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
     })),
     jwks: { keys: [options.signingKey ?? (await generateSigningKey())] },
     cookies: { keys: options.cookieKeys ?? [crypto.randomUUID()] },
-    // Any user name signs in; its claims are derived from it.
+    // Any user name signs in; its claims are derived from it (faults.claims may change them).
     async findAccount(_ctx, id) {
       return {
         accountId: id,
         async claims() {
-          return {
+          const claims: Record<string, unknown> = {
             sub: id,
             name: id,
             preferred_username: id,
@@ -79,7 +85,11 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
             email_verified: true,
             phone_number: "+1 555 0100",
             address: { country: "Nowhere" },
+            ...state.faults.claims?.(id),
           };
+          // A claim set to undefined is one the provider does not send at all.
+          for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
+          return claims as { sub: string };
         },
       };
     },
@@ -102,10 +112,6 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
   });
   provider.proxy = false;
 
-  const state: Pick<DevOidcServer, "stats" | "faults"> = {
-    stats: { refreshRequests: 0, refreshSuccesses: 0, invalidGrants: 0 },
-    faults: {},
-  };
   provider.use(async (ctx, next) => {
     if (ctx.method !== "POST" || ctx.path !== "/token") return next();
     // Read the form here to count and fault refresh requests; oidc-provider then

@@ -2,7 +2,7 @@
 // memory adapter is an LRU of 1000 entries, which silently drops grants under load
 // and forgets everything on restart; this one keeps every entry until it expires
 // and, given a file, persists them so a dev-stack restart keeps users' grants.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 type Payload = Record<string, unknown> & { grantId?: string; uid?: string; userCode?: string };
@@ -22,8 +22,10 @@ export function createOidcStore(file?: string) {
     pending = undefined;
     if (!file) return;
     for (const [key, entry] of entries) if (entry.expiresAt !== undefined && entry.expiresAt <= now()) entries.delete(key);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(`${file}.tmp`, JSON.stringify([...entries]));
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Grants and refresh tokens: readable by this user alone (chmod too: a mode applies only when a file is created).
+    writeFileSync(`${file}.tmp`, JSON.stringify([...entries]), { mode: 0o600 });
+    chmodSync(`${file}.tmp`, 0o600);
     renameSync(`${file}.tmp`, file); // never a half-written store
   };
   const persist = () => {

@@ -1,7 +1,7 @@
 // Secrets the dev stack generates on first run and keeps in a gitignored file, so
 // sessions and stored tokens survive restarts. A variable that is set wins.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { JWK } from "jose";
 import { generateSigningKey } from "./oidc-server";
@@ -29,8 +29,11 @@ export async function loadOrCreateSecrets(home: string): Promise<DevSecrets> {
     oidcSigningKey: stored.oidcSigningKey ?? (await generateSigningKey()),
   };
   if (JSON.stringify(secrets) !== JSON.stringify(stored)) {
-    mkdirSync(home, { recursive: true });
+    // Only this user may read the folder (the embedded database, the provider's grants) and the secrets.
+    mkdirSync(home, { recursive: true, mode: 0o700 });
     writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   }
+  // A mode applies when a file is created: one left readable by an older version is closed too.
+  chmodSync(file, 0o600);
   return secrets;
 }

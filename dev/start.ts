@@ -3,7 +3,7 @@
 // Usage: tsx dev/start.ts start|dev|vercel-dev
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { parseEnv } from "../lib/env";
+import { parseEnv, webhookConfig } from "../lib/env";
 import { TokenError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
 import { loadEnvLocal } from "../lib/ops/database";
@@ -46,6 +46,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, ...stack!.env, PORT: port };
 // The app would only find a bad variable at its first request: say it now.
 try {
   parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
+  webhookConfig(env);
 } catch (error) {
   await refuse(error);
 }

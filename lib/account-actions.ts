@@ -1,17 +1,18 @@
 import "server-only";
 import { z } from "zod";
+import { scopesOf, signConsentLink } from "./consent";
 import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
 import { db } from "./db/client";
 import { env, webhookConfig } from "./env";
 import { badRequest, notFound, TokenError } from "./errors";
 import { logger } from "./log";
 import { enabledProviders, type ProviderSpec } from "./providers";
-import { configuredProviders } from "./providers/registry";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
 import { decryptOptional, keyring } from "./tokens/crypto";
 import { tokenEngine } from "./tokens";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
-import { accessTokenExpiry, accountStatus, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { sessionSecrets } from "./session-check";
 import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
@@ -36,9 +37,6 @@ export type AccountSummary = {
   /** When the grant ends whatever is refreshed (an absolute refresh-token lifetime): the user must sign in again by then. */
   reauthBy: string | null;
 };
-
-/** The scopes an account's grant carries (the provider's space-separated `scope`). */
-const scopesOf = (row: AccountRow): string[] => (row.scope ? row.scope.split(/\s+/).filter(Boolean) : []);
 
 function summary(row: AccountRow, now: Date): AccountSummary {
   return {
@@ -91,7 +89,10 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
   return summaryOf(userId, row.id);
 }
 
-/** Calls the provider's userinfo API as the user; on a 401 refreshes once and retries. */
+/**
+ * Calls the provider's userinfo API as the user; on a 401 refreshes once and retries,
+ * as often as a forced refresh may run (else the 401 is a 502 provider_rejected).
+ */
 export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
   const { row, spec } = await resolveAccount(userId, ref);
   const engine = tokenEngine();
@@ -99,7 +100,8 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
   try {
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   } catch (error) {
-    if (!isAccessTokenRejected(error)) throw error;
+    // Nothing to refresh with: the grant is over whenever it is refused (no provider call).
+    if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
     await engine.accessTokenRefused(userId, row.provider, options);
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
@@ -134,26 +136,38 @@ const moreScopesBody = z.strictObject({
   scopes: z.array(z.string().regex(SCOPE_TOKEN, "each scope must be one RFC 6749 scope token (printable, no spaces or quotes)")).min(1).max(20),
 });
 
+/** The app's public origin: AUTH_URL when set, else the request's own. */
+export function appOrigin(request: Request): string {
+  return new URL(env().AUTH_URL ?? request.url).origin;
+}
+
+/** A consent link (lib/consent.ts) for one account, under `origin`: `{url, expiresAt}`. */
+export function consentLink(row: AccountRow, origin: string, scopes: string[] = []): Promise<{ url: string; expiresAt: string }> {
+  return signConsentLink(sessionSecrets(process.env)[0]!, origin, { accountId: row.id, userId: row.userId, scopes });
+}
+
 /**
- * "Request more access": the URL that starts the provider's consent for `scopes` on
- * top of those the account has. After consent Auth.js's callback stores the new
- * tokens and scopes on the same account (events.signIn). 400 for a malformed body.
+ * "Reconnect": a link that runs the provider's consent for this account again (with
+ * the scopes it holds and a login hint) and brings the same account back to active.
  */
-export async function requestMoreScopes(userId: string, ref: string, body: unknown): Promise<{ url: string }> {
+export async function reconnectLink(userId: string, ref: string, origin: string): Promise<{ url: string; expiresAt: string }> {
+  const { row } = await resolveAccount(userId, ref);
+  return consentLink(row, origin);
+}
+
+/**
+ * "Request more access": a consent link for `scopes` on top of those the account
+ * has. Opened by the signed-in owner it starts the provider's consent for this same
+ * account; a consent that comes back as anyone else is refused and stores nothing
+ * (lib/consent.ts). 400 for a malformed body.
+ */
+export async function requestMoreScopes(userId: string, ref: string, body: unknown, origin: string): Promise<{ url: string }> {
   const parsed = moreScopesBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw badRequest(`${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message} (expected {"scopes": ["…"]})`);
   }
   const { row } = await resolveAccount(userId, ref);
-  const provider = configuredProviders(process.env).find((candidate) => candidate.id === row.provider)!;
-  const scope = [...new Set([...scopesOf(row), ...parsed.data.scopes])].join(" ");
-  const params: Record<string, string> = { ...provider.moreScopesParams, scope };
-  // The same account at the provider: most take an email as a hint.
-  if (row.identity?.includes("@")) params.login_hint = row.identity;
-  // Auth.js starts it (state, PKCE and their cookies), as a sign-in button would; loaded
-  // here only, so the other actions do not pull in the Auth.js config.
-  const { signIn } = await import("@/auth");
-  const url = await signIn(row.provider, { redirect: false, redirectTo: "/dashboard" }, params);
-  return { url: String(url) };
+  const { url } = await consentLink(row, origin, parsed.data.scopes);
+  return { url };
 }

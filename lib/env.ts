@@ -43,6 +43,8 @@ const schema = z.object({
   // (and the operations commands) in front of a database that is not Neon.
   NEON_LOCAL_ENDPOINT: z.url().optional(),
   AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
+  // The app's own address behind a proxy that rewrites Host (as Auth.js reads it): also what same-origin means.
+  AUTH_URL: z.url().optional(),
   CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
@@ -62,6 +64,22 @@ const schema = z.object({
     .string()
     .default("")
     .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
+  // Requests a second each API key may make (bursts of twice that), unless the key has its own rate.
+  TOKENKEEPER_API_KEY_RATE: z.coerce.number().int().min(1).max(10_000).default(25),
+  // The per-user proxy rate: calls a second, then the burst ("10,20"; the burst defaults to twice the rate).
+  TOKENKEEPER_PROXY_RATE: z
+    .string()
+    .default("10,20")
+    .transform((value, ctx) => {
+      const match = /^\s*(\d+(?:\.\d+)?)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
+      const perSecond = Number(match?.[1]);
+      const burst = match?.[2] === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(match[2]);
+      if (!match || !(perSecond > 0) || !(burst >= 1)) {
+        ctx.addIssue({ code: "custom", message: 'must be "<calls a second>[,<burst>]", e.g. "10,20"' });
+        return z.NEVER;
+      }
+      return { perSecond, burst };
+    }),
   ...providerVariables(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
@@ -103,9 +121,19 @@ export function cronSecret(): string | undefined {
   return value && value.length >= 16 ? value : undefined;
 }
 
+// Plain http is accepted for this machine alone: anywhere else the payload and its signature would cross the network readable.
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+// Standard Webhooks: a secret of 24 to 64 random bytes.
+const MIN_WEBHOOK_SECRET_BYTES = 24;
+
 const webhookSchema = z.object({
-  TOKENKEEPER_WEBHOOK_URL: z.url({ protocol: /^https?$/ }),
-  TOKENKEEPER_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64"),
+  TOKENKEEPER_WEBHOOK_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((value) => new URL(value).protocol === "https:" || LOOPBACK_HOSTS.has(new URL(value).hostname), "must be an https:// URL (plain http only for localhost, 127.0.0.1 or [::1])"),
+  TOKENKEEPER_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64")
+    .refine((value) => Buffer.from(value.slice("whsec_".length), "base64").length >= MIN_WEBHOOK_SECRET_BYTES, `must hold at least ${MIN_WEBHOOK_SECRET_BYTES} random bytes (whsec_ + base64 of 24 to 64 bytes)`),
   TOKENKEEPER_WEBHOOK_FAILING_AFTER: z.coerce.number().int().min(1).max(100).default(5),
 });
 

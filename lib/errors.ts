@@ -10,11 +10,15 @@ const CATALOGUE = {
   provider_rejected: 502, // the provider refused the request for another reason
   provider_misconfigured: 502, // the provider refused the app's own client credentials: operators must act
   refresh_busy: 503, // another instance holds the refresh lease for too long
-  rate_limited: 429, // this client asked too often (a forced refresh, say)
+  rate_limited: 429, // this client asked too often (a forced refresh, the proxy rate)
+  forbidden: 403, // a cross-site request, or a browser navigation to the proxy
+  method_not_allowed: 405,
   payload_too_large: 413,
   not_found: 404,
   bad_request: 400,
   unauthorized: 401,
+  invalid_token: 401, // an API key that is malformed, unknown or revoked (RFC 6750 §3.1)
+  insufficient_scope: 403, // an API key without the scope the route needs (RFC 6750 §3.1)
   config: 500, // a missing or malformed setting, named in the message
   undecryptable: 500, // a stored token none of TOKEN_ENCRYPTION_KEYS opens
 } as const;

@@ -1,5 +1,6 @@
 import "server-only";
 import { db } from "./db/client";
+import { recentTokenAudits } from "./db/api-keys";
 import { recentDeliveries } from "./db/outbox";
 import { providerPauses } from "./db/provider-pauses";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
@@ -14,6 +15,8 @@ export type OperatorPanel = {
   webhooksOn: boolean;
   /** The newest webhook deliveries: event, where it stands, attempts. */
   deliveries: { id: string; type: string; createdAt: string; state: "delivered" | "retrying" | "given up"; attempts: number; lastStatus: number | null; lastError: string | null }[];
+  /** The newest access tokens handed to services (/api/v1): which key, which account, when, why. */
+  tokenAudits: { createdAt: string; keyName: string; accountId: string; provider: string | null; refreshed: boolean; minTtl: number; purpose: string | null }[];
 };
 
 /** Is this signed-in user one of TOKENKEEPER_OPERATOR_EMAILS? */
@@ -23,11 +26,12 @@ export function isOperator(email: string | null | undefined): boolean {
 
 /** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
-  const [runs, expiringWithinHour, deliveries, pauses] = await Promise.all([
+  const [runs, expiringWithinHour, deliveries, pauses, tokenAudits] = await Promise.all([
     recentSweepRuns(db(), 5),
     countActiveExpiringBefore(db(), Math.floor(now.getTime() / 1000) + 3600),
     recentDeliveries(db(), 10),
     providerPauses(db()),
+    recentTokenAudits(db(), 10),
   ]);
   return {
     runs: runs.map((run) => ({
@@ -53,5 +57,6 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
       lastStatus: delivery.lastStatus,
       lastError: delivery.lastError,
     })),
+    tokenAudits: tokenAudits.map(({ createdAt, keyName, accountId, provider, refreshed, minTtl, purpose }) => ({ createdAt: createdAt.toISOString(), keyName, accountId, provider, refreshed, minTtl, purpose })),
   };
 }

@@ -2,11 +2,13 @@ import "server-only";
 import { resolveAccount } from "./account-actions";
 import type { AccountRow } from "./db/accounts";
 import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
+import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
 import { tokenEngine } from "./tokens";
 import type { TokenEngine } from "./tokens/engine";
+import { forcedRefreshAllowed } from "./tokens/status";
 
 // Calls a provider's API as the user: a fresh bearer on every call, one refresh and
 // retry on 401, Retry-After honoured on 429/503, and never a request outside the
@@ -19,15 +21,64 @@ const MAX_ATTEMPTS = 3;
 const RETRY_WINDOW_MS = 10_000;
 const DEFAULT_RETRY_MS = 1_000;
 
-// Never forwarded: hop-by-hop headers (RFC 9110 §7.6.1), the user's cookies and any
-// incoming authorization (ours is the only bearer), and what fetch sets itself.
-const NOT_FORWARDED = new Set([
-  "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
-  "transfer-encoding", "upgrade", "host", "content-length", "cookie", "authorization", "accept-encoding",
-  "forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+// Forwarded to the provider, and nothing else: content negotiation, conditional and
+// range requests (RFC 9110 §12, §13, §14), the body's type and the client's name, plus
+// the API headers the provider documents (ProviderSpec.apiHeaders). Whatever else a
+// request carries stays here: the user's cookies and address, the platform's own
+// headers (x-vercel-oidc-token is the deployment's identity), referer and origin,
+// hop-by-hop headers and Expect (fetch sends bodies whole).
+const FORWARDED = new Set([
+  "accept", "accept-language", "content-type", "user-agent",
+  "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range",
 ]);
-// What comes back from the provider besides status and body: never its cookies.
-const PASSED_BACK = ["content-type", "content-language", "cache-control", "etag", "last-modified", "link", "location", "retry-after"];
+// What comes back besides status and body: never the provider's cookies, nor its
+// Cache-Control (a shared cache must never serve one user's answer to another).
+const PASSED_BACK = ["content-type", "content-language", "content-disposition", "content-range", "accept-ranges", "etag", "last-modified", "link", "location", "retry-after", "vary"];
+// Every answer is inert on our origin: scripts never run, nothing is sniffed, nothing cached.
+const ANSWER_HEADERS = {
+  "content-security-policy": "sandbox; default-src 'none'",
+  "x-content-type-options": "nosniff",
+  "cache-control": "private, no-store",
+};
+
+/** JSON (application/json, application/*+json) and text/plain are shown as data; anything else is a download. */
+export function isInlineData(contentType: string | null): boolean {
+  const essence = contentType?.split(";")[0]!.trim().toLowerCase() ?? "";
+  return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence) || essence === "text/plain";
+}
+
+/**
+ * The headers sent with a proxy answer: the provider's that are safe to pass, and
+ * ANSWER_HEADERS. A body that is not inline data goes as an attachment, under the
+ * provider's Content-Disposition parameters (its filename) when it set one.
+ */
+export function answerHeaders(provider: Headers): Headers {
+  const back = new Headers(ANSWER_HEADERS);
+  for (const name of PASSED_BACK) {
+    const value = provider.get(name);
+    if (value !== null) back.set(name, value);
+  }
+  if (!isInlineData(back.get("content-type"))) {
+    back.set("content-disposition", (back.get("content-disposition") ?? "attachment").replace(/^\s*[^;]*/, "attachment"));
+  }
+  return back;
+}
+
+// Sec-Fetch-Dest values of a document, or a frame or plugin embedding one (Fetch Metadata).
+const DOCUMENT_DESTINATIONS = new Set(["document", "iframe", "frame", "fencedframe", "embed", "object"]);
+
+/**
+ * 403 for a browser navigation (Sec-Fetch-Mode: navigate, or a document or frame
+ * destination): a link on any site carries the Lax session cookie, and what a
+ * provider answers must never be opened as a page of our origin.
+ */
+export function refuseNavigation(headers: Headers): void {
+  const mode = headers.get("sec-fetch-mode")?.toLowerCase();
+  const dest = headers.get("sec-fetch-dest")?.toLowerCase();
+  if (mode === "navigate" || (dest !== undefined && DOCUMENT_DESTINATIONS.has(dest))) {
+    throw new TokenError("forbidden", "the proxy answers API calls (fetch), not browser navigations");
+  }
+}
 
 /**
  * The URL `rawPath` (as the client sent it, percent-encoded, without the leading
@@ -63,16 +114,17 @@ export function retryAfterBusy(status: number, retryAfter: string | null, attemp
 
 export type ProxyInit = { method: string; headers: Headers; body: ArrayBuffer | null; search?: string };
 
-/** Reads a request body, answering 413 past MAX_PROXY_BODY_BYTES without reading further. */
-export async function readLimitedBody(request: Request): Promise<ArrayBuffer | null> {
+/** Reads a request body, answering 413 past `maxBytes` (default MAX_PROXY_BODY_BYTES) without reading further. */
+export async function readLimitedBody(request: Request, maxBytes = MAX_PROXY_BODY_BYTES): Promise<ArrayBuffer | null> {
+  const tooLarge = () => new TokenError("payload_too_large", `request bodies here are limited to ${maxBytes} bytes`);
   const declared = Number(request.headers.get("content-length") ?? 0);
-  if (declared > MAX_PROXY_BODY_BYTES) throw tooLarge();
+  if (declared > maxBytes) throw tooLarge();
   if (!request.body) return null;
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_PROXY_BODY_BYTES) throw tooLarge();
+    if (size > maxBytes) throw tooLarge();
     chunks.push(chunk);
   }
   if (size === 0) return null;
@@ -86,19 +138,21 @@ export async function readLimitedBody(request: Request): Promise<ArrayBuffer | n
   return whole.buffer;
 }
 
-const tooLarge = () => new TokenError("payload_too_large", `request bodies are limited to ${MAX_PROXY_BODY_BYTES} bytes`);
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sends `init` to `rawPath` under the account's provider API base with a fresh
- * bearer, and passes the answer back (status, content type, body streamed).
+ * bearer, and passes the answer back (status, body streamed, answerHeaders). 403
+ * `forbidden` for a browser navigation, 400 for a path leaving the API base; only
+ * FORWARDED headers and the provider's `apiHeaders` are sent.
  */
 export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, userId: string, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
+  refuseNavigation(init.headers);
   const target = proxyTarget(spec.apiBaseUrl, rawPath, init.search);
+  const allowed = new Set([...FORWARDED, ...spec.apiHeaders.map((name) => name.toLowerCase())]);
   const headers = new Headers();
   init.headers.forEach((value, name) => {
-    if (!NOT_FORWARDED.has(name.toLowerCase())) headers.set(name, value);
+    if (allowed.has(name)) headers.set(name, value);
   });
   const account = { accountId: row.id };
   const started = Date.now();
@@ -117,9 +171,10 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   };
 
   let response = await send();
-  if (response.status === 401) {
-    // The token may be dead before its time (revoked, rotated elsewhere): refresh once
-    // (with nothing to refresh with, the grant is over: reauth_required).
+  // The token may be dead before its time (revoked, rotated elsewhere): refresh once,
+  // as often as a forced refresh may run; sooner, the 401 goes back as it came. With
+  // nothing to refresh with, the grant is over (reauth_required), and no provider call is made.
+  if (response.status === 401 && (row.refresh_token === null || forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) {
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
     await engine.accessTokenRefused(userId, row.provider, account);
@@ -134,12 +189,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
     await sleep(next.waitMs);
     response = await send();
   }
-  const back = new Headers();
-  for (const name of PASSED_BACK) {
-    const value = response.headers.get(name);
-    if (value !== null) back.set(name, value);
-  }
-  return new Response(response.body, { status: response.status, headers: back });
+  return new Response(response.body, { status: response.status, headers: answerHeaders(response.headers) });
 }
 
 /**

@@ -108,9 +108,13 @@ export function AccountCard({ account, providerName, forcedRefreshIntervalSecond
       </dl>
       <div className="actions">
         {needsSignIn ? (
-          <a className="button" href={`/signin?callbackUrl=/dashboard`}>
-            Reconnect
-          </a>
+          <button type="button" disabled={busy !== null} data-testid="reconnect" onClick={() => run("reconnect", async () => {
+            // The provider's consent for this account (its login hinted), back here as the same account.
+            const { url } = (await call("POST", `${base}/reconnect`)) as { url: string };
+            window.location.assign(url);
+          })}>
+            {busy === "reconnect" ? "Opening…" : "Reconnect"}
+          </button>
         ) : (
           <>
             <button type="button" disabled={busy !== null || waitSeconds > 0} data-testid="refresh" onClick={() => run("refresh", async () => {

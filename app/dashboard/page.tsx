@@ -136,6 +136,39 @@ export default async function Dashboard() {
             </tbody>
           </table>
         )}
+        <h3>Tokens handed to services</h3>
+        {panel.tokenAudits.length === 0 ? (
+          <p className="muted">No service has fetched a token with an API key yet.</p>
+        ) : (
+          <table data-testid="token-audit">
+            <caption className="muted">Newest first (GET /api/v1/accounts/…/token)</caption>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Key</th>
+                <th scope="col">Account</th>
+                <th scope="col">Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {panel.tokenAudits.map((audit, index) => (
+                <tr key={`${audit.createdAt}-${index}`}>
+                  <td>
+                    <LocalTime iso={audit.createdAt} />
+                  </td>
+                  <td>{audit.keyName}</td>
+                  <td>
+                    {audit.provider ?? "unlinked"} {audit.accountId}
+                  </td>
+                  <td>
+                    {audit.purpose ?? "—"}
+                    {audit.refreshed ? ` (refreshed for minTtl ${audit.minTtl} s)` : ""}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
       </div>
         </>
       ) : null}

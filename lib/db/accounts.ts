@@ -57,8 +57,20 @@ export type SignInWrite = {
 };
 
 /**
+ * The space-separated union of the scopes stored and those a sign-in reports, in
+ * first-seen order: a narrower answer (an ordinary sign-in asks for the default
+ * scopes only) never erases scopes the account was granted later.
+ */
+function scopeUnion(stored: Prisma.Sql, reported: string | null): Prisma.Sql {
+  return Prisma.sql`(SELECT NULLIF(string_agg(s, ' ' ORDER BY first), '') FROM (
+      SELECT s, min(n) AS first FROM unnest(string_to_array(trim(concat_ws(' ', ${stored}, ${reported}::text)), ' ')) WITH ORDINALITY AS t(s, n)
+       WHERE s <> '' GROUP BY s) scopes)`;
+}
+
+/**
  * Stores a sign-in's tokens on exactly that (provider, providerAccountId), resets
  * the failure and reauth state (account.recovered where those had been reported),
+ * keeps every scope granted before (scopeUnion),
  * and takes the lease away from any refresh still in flight, so that refresh's older
  * result cannot overwrite these (its write-back compares the lease owner).
  */
@@ -78,7 +90,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
              "reauthWarnedAt" = CASE WHEN ${write.refreshToken ?? null}::text IS NULL THEN a."reauthWarnedAt" END,
              id_token = ${write.idToken},
              expires_at = ${write.expiresAt}::int8,
-             scope = ${write.scope},
+             scope = ${scopeUnion(Prisma.sql`a.scope`, write.scope)},
              token_type = ${write.tokenType},
              identity = COALESCE(${write.identity}::text, a.identity),
              status = 'active',

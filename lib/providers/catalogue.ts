@@ -16,6 +16,7 @@ import Strava from "next-auth/providers/strava";
 import Twitch from "next-auth/providers/twitch";
 import Twitter from "next-auth/providers/twitter";
 import Zoom from "next-auth/providers/zoom";
+import { emailVerifiedClaim } from "./email";
 import { codeIn, stravaErrors, tokenRefusedInDescription, twitchStatusMessage } from "./error-shapes";
 import type { ProviderDescriptor } from "./types";
 
@@ -54,6 +55,10 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     rotation: { mode: "none" },
     // Unused for six months (seven days for an app in testing): gone.
     refreshTokenLifetime: { kind: "idle", days: 180 },
+    // Google's ID token says whether it verified the address (email_verified).
+    emailVerified: emailVerifiedClaim,
+    // System parameters as headers: https://cloud.google.com/apis/docs/system-parameters
+    apiHeaders: ["x-goog-user-project", "x-goog-fieldmask", "x-http-method-override"],
   },
   {
     id: "discord",
@@ -72,6 +77,10 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     apiBase: "https://discord.com/api",
     // Each refresh token is single-use: two concurrent refreshes revoke the grant.
     rotation: { mode: "strict" },
+    // The user object says whether the address is verified (`verified`, https://discord.com/developers/docs/resources/user).
+    emailVerified: (profile) => profile.verified === true,
+    // https://discord.com/developers/docs/resources/audit-log
+    apiHeaders: ["x-audit-log-reason"],
   },
   {
     id: "github",
@@ -91,7 +100,7 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     refreshTokenLifetime: { kind: "answer" },
     // Errors come with HTTP 200.
     errorMatchers: [codeIn("error", { bad_refresh_token: "reauth_required", incorrect_client_credentials: "misconfigured" })],
-    apiHeaders: ["accept", "x-github-api-version"],
+    apiHeaders: ["x-github-api-version"],
   },
   {
     id: "microsoft-entra-id",
@@ -123,6 +132,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     apiBase: "https://slack.com/api",
     // With token rotation on: 12-hour access tokens, refresh tokens renewed as they are used.
     rotation: { mode: "may-rotate" },
+    // Sign in with Slack's ID token (email_verified).
+    emailVerified: emailVerifiedClaim,
     // oauth.v2.access nests the user's tokens; errors are HTTP 200 with ok:false.
     tokenAnswerPath: "authed_user",
     errorMatchers: [codeIn("error", { invalid_refresh_token: "reauth_required", token_revoked: "reauth_required", invalid_client_id: "misconfigured", bad_client_secret: "misconfigured" })],
@@ -142,6 +153,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     expiry: "none",
     apiBase: "https://login.salesforce.com",
     rotation: { mode: "none" },
+    // Salesforce's userinfo (email_verified).
+    emailVerified: emailVerifiedClaim,
     // Five live grants per user per app: a sixth consent revokes the oldest.
     liveGrantCap: 5,
   },
@@ -185,6 +198,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     expiry: "expires_in",
     apiBase: "https://api.zoom.us/v2",
     rotation: { mode: "strict" },
+    // Zoom's user (verified: 1).
+    emailVerified: (profile) => profile.verified === 1,
     refreshTokenLifetime: { kind: "idle", days: 90 },
     // One live grant per user per app: a new consent revokes the previous one.
     liveGrantCap: 1,
@@ -203,6 +218,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     apiBase: "https://api.atlassian.com",
     // Rotating refresh tokens: 90 days idle, 365 days absolute.
     rotation: { mode: "strict" },
+    // Atlassian's /me (email_verified).
+    emailVerified: (profile) => profile.email_verified === true,
     refreshTokenLifetime: { kind: "idle", days: 90 },
     // A revoked refresh token is a 403 (unauthorized_client, "refresh_token is invalid").
     errorMatchers: [tokenRefusedInDescription],
@@ -237,6 +254,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     expiry: "expires_in",
     apiBase: "https://api.twitch.tv/helix",
     rotation: { mode: "may-rotate" },
+    // Twitch's ID token claims (email_verified).
+    emailVerified: emailVerifiedClaim,
     // Errors are {status, message}; scope comes as an array.
     errorMatchers: [twitchStatusMessage],
     apiHeaders: ["client-id"],
@@ -254,6 +273,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     apiBase: "https://api.dropboxapi.com/2",
     // Long-lived refresh tokens, never rotated.
     rotation: { mode: "none" },
+    // Dropbox's account (email_verified).
+    emailVerified: (profile) => profile.email_verified === true,
     apiHeaders: ["dropbox-api-arg", "dropbox-api-select-user"],
   },
   {
@@ -270,6 +291,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     expiry: "expires_in",
     apiBase: "https://api.linkedin.com",
     rotation: { mode: "none" },
+    // LinkedIn's ID token (email_verified).
+    emailVerified: emailVerifiedClaim,
     // 365 days from the first consent (refresh_token_expires_in counts down).
     refreshTokenLifetime: { kind: "absolute", days: 365 },
     errorMatchers: [tokenRefusedInDescription],
@@ -363,6 +386,8 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     apiBase: (env, { issuer }) => env.AUTH_OIDC_API_BASE_URL?.trim() || new URL(issuer!).origin,
     // Unknown in general: assume the strict case (never refresh concurrently).
     rotation: { mode: "strict" },
+    // OpenID Connect Core §5.1 (email_verified).
+    emailVerified: emailVerifiedClaim,
     extraEnv: { AUTH_OIDC_NAME: "text", AUTH_OIDC_API_BASE_URL: "url" },
   },
 ];

@@ -1,4 +1,5 @@
-import type { Provider } from "next-auth/providers";
+import type { OAuthConfig, Provider } from "next-auth/providers";
+import { withVouchedEmail } from "./email";
 import { discover, isLoopbackHttp } from "./discovery";
 import type { ConfiguredProvider, ProviderCredentials, ProviderDescriptor, ProviderEnv } from "./types";
 
@@ -27,19 +28,22 @@ export function credentialsOf(descriptor: ProviderDescriptor, env: ProviderEnv):
 }
 
 /**
- * Auth.js's provider with the profile's id as a string: some providers' ids are
- * numbers (Strava's athlete id, HubSpot's user_id), Auth.js passes them on as they
- * are, and Account.providerAccountId is text, so such a sign-in failed in the adapter.
+ * Auth.js's provider with the profile's email kept only where the provider vouches
+ * for it (lib/providers/email.ts), and the profile's id as a string: some providers'
+ * ids are numbers (Strava's athlete id, HubSpot's user_id), Auth.js passes them on as
+ * they are, and Account.providerAccountId is text, so such a sign-in failed in the adapter.
  */
-function withStringAccountId(provider: Provider): Provider {
-  const config = typeof provider === "function" ? provider() : provider;
-  const profile = (config as { profile?: (...args: never[]) => unknown }).profile;
-  if (!profile) return provider;
-  const stringified = async (...args: never[]) => {
-    const user = (await profile(...args)) as { id?: unknown };
-    return typeof user.id === "number" ? { ...user, id: String(user.id) } : user;
-  };
-  return { ...config, profile: stringified } as unknown as Provider;
+function authjsProvider(provider: Provider, emailVerified: (profile: Record<string, unknown>) => boolean = () => false): Provider {
+  const config = (typeof provider === "function" ? provider() : provider) as OAuthConfig<Record<string, unknown>>;
+  const vouched = withVouchedEmail(config, emailVerified);
+  const profile = vouched.profile!;
+  return {
+    ...vouched,
+    async profile(claims, tokens) {
+      const user = await profile(claims, tokens);
+      return typeof user.id === "number" ? { ...user, id: String(user.id) } : user;
+    },
+  } as Provider;
 }
 
 /**
@@ -61,7 +65,7 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
           revocation_endpoint: endpoints.revocation,
           userinfo_endpoint: endpoints.userinfo,
         });
-  const authjs = withStringAccountId(descriptor.authjs(credentials, descriptor.offlineParams, env));
+  const authjs = authjsProvider(descriptor.authjs(credentials, descriptor.offlineParams, env), descriptor.emailVerified);
   const name = (typeof authjs === "function" ? authjs() : authjs).name ?? descriptor.name;
   return {
     id: descriptor.id,
@@ -85,7 +89,7 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
       tokenAnswerPath: descriptor.tokenAnswerPath,
       allowHttp,
       errorMatchers: descriptor.errorMatchers,
-      apiHeaders: descriptor.apiHeaders,
+      apiHeaders: descriptor.apiHeaders ?? [],
     },
   };
 }

@@ -47,12 +47,12 @@ export type ProviderSpec = {
   refreshTokenLifetime?: RefreshTokenLifetime;
   /** The token answer's field that holds the user's tokens, when they are nested (Slack: authed_user). */
   tokenAnswerPath?: string;
+  /** Request headers of the provider's API that the proxy forwards besides its own allow-list (lower case, from the provider's API docs). */
+  apiHeaders: readonly string[];
   /** Plain http is accepted only for a loopback issuer (the dev provider). */
   allowHttp: boolean;
   /** The provider's own error shapes, tried before the RFC 6749 / OpenID Connect table (lib/providers/error-classes.ts). */
   errorMatchers?: readonly ErrorMatcher[];
-  /** Request headers of the provider's API that the proxy passes through (e.g. Notion-Version). */
-  apiHeaders?: readonly string[];
 };
 
 /** One provider, enabled: the Auth.js part (edge-safe) and the Node part. */
@@ -114,7 +114,13 @@ export type ProviderDescriptor = {
   liveGrantCap?: number;
   tokenAnswerPath?: string;
   errorMatchers?: readonly ErrorMatcher[];
+  /** Request headers of the provider's API the proxy may pass (lower case, from the provider's API docs; lib/proxy.ts). */
   apiHeaders?: readonly string[];
+  /**
+   * Whether the provider vouches for the profile's email (invariant 8: an email it does
+   * not vouch for is never stored or matched; lib/providers/email.ts). Unset: it does not.
+   */
+  emailVerified?: (profile: Record<string, unknown>) => boolean;
   /** Variables besides AUTH_<ID>_ID/_SECRET/_ISSUER that the provider reads, by full name: free text or a URL. */
   extraEnv?: Readonly<Record<string, "text" | "url">>;
 };

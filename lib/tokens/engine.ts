@@ -45,6 +45,9 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
 
+/** An access token handed out, with what the stored row says of it. */
+export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean };
+
 /** A refresh its caller decided not to make after all (a sweep out of budget, a paused provider). */
 export class RefreshSkipped extends Error {
   override name = "RefreshSkipped";
@@ -58,7 +61,7 @@ export class RefreshSkipped extends Error {
  */
 export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T> };
 
-export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean };
+export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean; expiresAt: number | null; scope: string | null; tokenType: string | null };
 
 const WRITE_ATTEMPTS = 3;
 const WRITE_RETRY_MS = 200;
@@ -66,6 +69,17 @@ const WRITE_RETRY_MS = 200;
 /** Back-off after a failure without Retry-After: 1 s, 2 s, 4 s … capped at 10 minutes. */
 export function backoffMs(failureCount: number): number {
   return Math.min(1000 * 2 ** Math.max(0, failureCount - 1), 10 * 60 * 1000);
+}
+
+/**
+ * The refresh margin (s) for a caller that needs the token valid `minTtlSeconds`
+ * more: the longer of the two, with minTtl counted at most half the token's last
+ * lifetime (expires_at − refreshedAt), since no refresh can give more and a longer
+ * one would refresh on every call.
+ */
+export function minTtlSkew(row: Pick<AccountRow, "expires_at" | "refreshedAt">, skewSeconds: number, minTtlSeconds: number): number {
+  const lifetime = row.expires_at !== null && row.refreshedAt ? Number(row.expires_at) - Math.floor(row.refreshedAt.getTime() / 1000) : Infinity;
+  return Math.max(skewSeconds, Math.min(minTtlSeconds, Math.floor(lifetime / 2)));
 }
 
 export function createTokenEngine(options: EngineOptions) {
@@ -77,7 +91,7 @@ export function createTokenEngine(options: EngineOptions) {
   const now = options.now ?? (() => new Date());
   const instance = randomUUID().slice(0, 8);
   let claims = 0;
-  const inFlight = new Map<string, Promise<string>>();
+  const inFlight = new Map<string, Promise<IssuedToken>>();
 
   const newOwner = () => `${instance}:${++claims}`;
   const undecryptableMarker = `undecryptable under keys ${keyring.fingerprint}:`;
@@ -234,7 +248,7 @@ export function createTokenEngine(options: EngineOptions) {
       throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
     }
     log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
-    return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated };
+    return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
   }
 
   /**
@@ -260,17 +274,16 @@ export function createTokenEngine(options: EngineOptions) {
    * Acts on decide() until it says use (or fails): claims and refreshes, or waits
    * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
    */
-  async function resolveToken(first: AccountRow, force: boolean): Promise<string> {
+  async function resolveToken(first: AccountRow, force: boolean, skewSeconds = skewFor(first.provider)): Promise<IssuedToken> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
     const deadline = Date.now() + leaseMs + 2_000;
     const forceAfterVersion = force ? first.tokenVersion : undefined;
     let row = first;
     for (;;) {
-      const decision = decide(row, { now: now(), skewSeconds: skewFor(row.provider), forceAfterVersion });
+      const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
       switch (decision.action) {
         case "use":
-          noteUse(row);
-          return decryptToken(keyring, row.access_token!, row, "access_token");
+          return handOut(row, false);
         case "reauth":
           throw unusable(row);
         case "backoff":
@@ -278,9 +291,12 @@ export function createTokenEngine(options: EngineOptions) {
         case "refresh": {
           const owner = newOwner();
           // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
-          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewFor(row.provider);
+          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
-          if (claimed) return (await refreshClaimed(claimed, owner, directWriter, { used: true })).accessToken;
+          if (claimed) {
+            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, directWriter, { used: true });
+            return { accessToken, expiresAt, scope, tokenType, refreshed: true };
+          }
           break;
         }
         case "wait":
@@ -294,7 +310,13 @@ export function createTokenEngine(options: EngineOptions) {
     }
   }
 
-  function singleFlight(key: string, work: () => Promise<string>): Promise<string> {
+  /** The stored token of a row decide() said to use, recording the use. */
+  async function handOut(row: AccountRow, refreshed: boolean): Promise<IssuedToken> {
+    noteUse(row);
+    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed };
+  }
+
+  function singleFlight(key: string, work: () => Promise<IssuedToken>): Promise<IssuedToken> {
     let pending = inFlight.get(key);
     if (!pending) {
       pending = work().finally(() => inFlight.delete(key));
@@ -316,11 +338,23 @@ export function createTokenEngine(options: EngineOptions) {
   async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
     const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") {
-      noteUse(row);
-      return decryptToken(keyring, row.access_token!, row, "access_token");
-    }
-    return singleFlight(row.id, () => resolveToken(row, false));
+    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") return (await handOut(row, false)).accessToken;
+    return (await singleFlight(row.id, () => resolveToken(row, false))).accessToken;
+  }
+
+  /**
+   * The access token of an account already read (the service API reads it with its
+   * key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
+   * longer): the stored one, or one refresh through the same single-flight and lease
+   * as getAccessToken. No refresh can meet a minTtl near the provider's token
+   * lifetime, so it counts as at most half that lifetime (else every call would
+   * refresh). Throws as getAccessToken does.
+   */
+  async function issueToken(row: AccountRow, { minTtlSeconds = 0 }: { minTtlSeconds?: number } = {}): Promise<IssuedToken> {
+    spec(row.provider);
+    const skewSeconds = minTtlSkew(row, skewFor(row.provider), minTtlSeconds);
+    if (decide(row, { now: now(), skewSeconds }).action === "use") return handOut(row, false);
+    return singleFlight(row.id, () => resolveToken(row, false, skewSeconds));
   }
 
   /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
@@ -343,7 +377,7 @@ export function createTokenEngine(options: EngineOptions) {
     throw new ReauthRequiredError(error);
   }
 
-  return { getAccessToken, forceRefresh, accessTokenRefused, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
+  return { getAccessToken, issueToken, forceRefresh, accessTokenRefused, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

@@ -76,3 +76,13 @@ export function accountStatus(account: Pick<Account, "status" | "expires_at">, n
 export function nextForcedRefreshAt(refreshedAt: Date | null, intervalSeconds: number): Date | null {
   return refreshedAt ? new Date(refreshedAt.getTime() + intervalSeconds * 1000) : null;
 }
+
+/**
+ * May a refresh be forced now (a user's "Refresh now", a provider's 401)? At most one
+ * per account per `intervalSeconds` after any refresh, so no user can spend the app's
+ * quota at the provider for everyone.
+ */
+export function forcedRefreshAllowed(account: Pick<Account, "refreshedAt">, intervalSeconds: number, now = new Date()): boolean {
+  const allowedAt = nextForcedRefreshAt(account.refreshedAt, intervalSeconds);
+  return !allowedAt || allowedAt <= now;
+}

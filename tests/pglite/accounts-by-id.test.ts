@@ -88,7 +88,7 @@ describe("more scopes later", () => {
     ["not a list", { scopes: "phone" }],
     ["an unknown field", { scopes: ["phone"], redirect: "https://evil.example" }],
   ])("answers 400 for %s", async (_label, body) => {
-    await expect(requestMoreScopes(userId, ids["twin-a"]!, body)).rejects.toMatchObject({ code: "bad_request", status: 400 });
+    await expect(requestMoreScopes(userId, ids["twin-a"]!, body, APP_URL)).rejects.toMatchObject({ code: "bad_request", status: 400 });
   });
 
   it("stores the new tokens and scopes on the same account after the provider's consent", async () => {

@@ -112,11 +112,15 @@ describe.each(ALL.map((config) => [config.id, config] as const))("%s", (id, conf
     expect(standIn.stats.refreshes).toBe(2);
   });
 
-  it("proxies a call to its API base with a fresh bearer", async () => {
-    const response = await tokenFetch(first.row.userId, first.row.id, "stand-in/ping?x=1");
+  it("proxies a call to its API base with a fresh bearer and the API headers it documents, nothing else", async () => {
+    const documented = Object.fromEntries((descriptor.apiHeaders ?? []).map((name) => [name, "stand-in"]));
+    const response = await tokenFetch(first.row.userId, first.row.id, "stand-in/ping?x=1", { headers: { ...documented, "x-not-documented": "no" } });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ provider: id, user: first.sub });
-    expect(standIn.stats.apiCalls.at(-1)!.url).toBe(`${config.api}/stand-in/ping?x=1`);
+    const call = standIn.stats.apiCalls.at(-1)!;
+    expect(call.url).toBe(`${config.api}/stand-in/ping?x=1`);
+    expect(call.headers).toMatchObject(documented);
+    expect(call.headers["x-not-documented"]).toBeUndefined();
   });
 
   it("disconnects, revoking the grant where the provider has revocation", async () => {

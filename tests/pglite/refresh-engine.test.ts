@@ -164,12 +164,18 @@ describe("work that follows use (#13)", () => {
 });
 
 describe("account actions", () => {
-  it("retries the userinfo call once after a refresh when the provider answers 401", async () => {
+  it("retries the userinfo call once after a refresh when the provider answers 401, as often as a forced refresh may run", async () => {
     const account = await seeded(epochNow() + 3600);
     // The stored access token looks valid, but the provider does not accept it.
     await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") } });
     expect(await userinfoStatus("no-longer-accepted")).toBe(401);
-    const before = refreshCalls();
+    // Refreshed moments ago: within TOKEN_FORCED_REFRESH_INTERVAL_SECONDS the 401 stands (#16).
+    let before = refreshCalls();
+    await expect(callUserinfo(account.userId, "oidc")).rejects.toMatchObject({ code: "provider_rejected", providerStatus: 401, status: 502 });
+    expect(refreshCalls() - before).toBe(0);
+    // Refreshed longer ago than the interval: one refresh, and the call again.
+    await stack.db.account.update({ where: { id: account.accountId }, data: { refreshedAt: new Date(Date.now() - 60_000) } });
+    before = refreshCalls();
     expect(await callUserinfo(account.userId, "oidc")).toMatchObject({ provider: "oidc", userinfo: { sub: `engine-${seq}` } });
     expect(refreshCalls() - before).toBe(1);
   });

@@ -2,7 +2,11 @@ import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { registerInstrumentations } from "@opentelemetry/instrumentation";
+import { FetchInstrumentation } from "@vercel/otel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tokenFetch } from "@/lib/proxy";
+import { QueryRedactingSpanProcessor, withoutQueries } from "@/lib/span-redaction";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import { epochNow, issueTokens, seedAccount } from "../support/grants";
@@ -19,7 +23,11 @@ const issued = new Set<string>();
 beforeAll(async () => {
   // As @vercel/otel sets it up: a context that follows async calls, so spans nest.
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+  // As instrumentation.ts registers it: the redaction first, then the exporter; and
+  // @vercel/otel's own fetch instrumentation, which names spans by the full URL.
+  const provider = new BasicTracerProvider({ spanProcessors: [new QueryRedactingSpanProcessor(), new SimpleSpanProcessor(spans)] });
+  trace.setGlobalTracerProvider(provider);
+  registerInstrumentations({ instrumentations: [new FetchInstrumentation()], tracerProvider: provider });
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   stack = await startTestStack("pglite");
 });
@@ -82,6 +90,27 @@ describe("telemetry", () => {
     expect(sum("tokenkeeper.refreshes", "refreshed")).toBeGreaterThanOrEqual(2);
     expect(sum("tokenkeeper.refreshes", "provider_unavailable")).toBe(1);
     expect(sum("tokenkeeper.refresh.failures", "provider_unavailable")).toBe(1);
+  });
+
+  it("keeps no query of a proxied call in any span, though the fetch span names the URL (#16)", async () => {
+    const account = await seeded("otel-query", epochNow() + 3600);
+    const response = await tokenFetch(account.userId, "oidc", "me?secret_query=q-1234567&code=c-7654321");
+    expect(await response.json()).toMatchObject({ sub: "otel-query" });
+    // The fetch span ends once the instrumentation has counted the body.
+    await expect.poll(() => spans.getFinishedSpans().some((span) => span.name.startsWith("fetch GET") && span.name.endsWith("/me"))).toBe(true);
+    const everything = JSON.stringify(spans.getFinishedSpans().map((span) => ({ name: span.name, attributes: span.attributes })));
+    expect(everything).not.toContain("q-1234567");
+    expect(everything).not.toContain("c-7654321");
+  });
+
+  it.each([
+    ["GET /api/auth/callback/oidc?code=abc&state=def", "GET /api/auth/callback/oidc"],
+    ["fetch GET https://api.example/v1/files?alt=media#top", "fetch GET https://api.example/v1/files"],
+    ["/api/accounts/a1/proxy/items?q=1", "/api/accounts/a1/proxy/items"],
+    ["executing api route (app) /api/accounts/[account]/proxy/[...path]", "executing api route (app) /api/accounts/[account]/proxy/[...path]"],
+    ["why? no URL here", "why? no URL here"],
+  ])("cuts the query from %s", (value, expected) => {
+    expect(withoutQueries(value)).toBe(expected);
   });
 
   it("puts no token or secret in any span", async () => {

@@ -47,6 +47,9 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   const stop = async () => {
     if (child.exitCode === null) process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
     await exited;
+    // Next's server lingers while a keep-alive connection of ours is open, and would
+    // answer the next start's first request: wait until the port is free.
+    for (let i = 0; i < 300 && (await fetch(APP).then(() => true, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
@@ -119,5 +122,45 @@ describe.each(databases)("the README's procedures on %s", (_label, database) => 
       expect(await accounts.json()).toMatchObject([{ provider: "oidc", providerAccountId: login, status: "active" }]);
     }
     expect(cron()).toMatchObject({ claimed: 2, refreshed: 2, failed: 0 });
+  });
+
+  it("creates an API key with which a service gets a token over HTTP, lists it, and revokes it (#20)", async () => {
+    await app?.stop();
+    app = undefined;
+    const created = run("api-key-create", env);
+    const key = /^(tk_live_\S+)$/m.exec(created)?.[1];
+    expect(key).toBeDefined();
+    expect(created).toMatch(/worker {2}accounts:read,tokens:read {2}active/);
+    app = await npmStart(env);
+    const service = (path: string) => fetch(`${APP}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const accountsResponse = await service(`/api/v1/users/${(await (await users.ada!.request(`${APP}/api/auth/session`)).json()).user.id}/accounts`);
+    expect(accountsResponse.status).toBe(200);
+    const [account] = (await accountsResponse.json()) as { id: string }[];
+    const token = await service(`/api/v1/accounts/${account!.id}/token?minTtl=120`);
+    expect(token.status).toBe(200);
+    expect(await token.json()).toMatchObject({ accessToken: expect.any(String), scopes: expect.arrayContaining(["openid"]) });
+    expect((await service(`/api/v1/accounts/${account!.id}/proxy/me`)).status).toBe(403);
+    await app.stop();
+    app = undefined;
+    expect(run("api-key-revoke", env)).toMatch(/revoked 1 key/);
+  });
+
+  it("drops a leaked session secret: every session sealed under it is signed out, and signing in again works (#16)", async () => {
+    await app?.stop();
+    app = undefined;
+    run("drop-leaked-session-secret", env);
+    const secrets = readFileSync(join(ROOT, ".env.local"), "utf8").split("\n").filter((line) => line.startsWith("AUTH_SECRET"));
+    expect(secrets).toHaveLength(1);
+    expect(secrets[0]).toMatch(/^AUTH_SECRET=[A-Za-z0-9_-]{43}$/);
+
+    app = await npmStart(env);
+    for (const agent of Object.values(users)) {
+      expect((await agent.request(`${APP}/api/accounts`)).status).toBe(401);
+      const page = await agent.request(`${APP}/dashboard`);
+      expect(page.status).toBe(307);
+      expect(page.headers.get("location")).toContain("/signin");
+    }
+    const again = await signInThroughApp(APP, "ada");
+    expect((await again.request(`${APP}/api/accounts`)).status).toBe(200);
   });
 });

@@ -1,4 +1,6 @@
 import { disconnect } from "@/lib/account-actions";
+import { otherMethods } from "@/lib/methods";
 import { userRoute } from "@/lib/route";
 
 export const DELETE = userRoute<{ account: string }>(({ userId, params }) => disconnect(userId, params.account));
+export const { GET, HEAD, POST, PUT, PATCH } = otherMethods("DELETE");

@@ -1,3 +1,5 @@
 import { handlers } from "@/auth";
+import { otherMethods } from "@/lib/methods";
 
 export const { GET, POST } = handlers;
+export const { PUT, PATCH, DELETE } = otherMethods("GET", "POST");

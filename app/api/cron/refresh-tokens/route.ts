@@ -1,5 +1,6 @@
 import { countDueAccounts } from "@/lib/db/refresh";
 import { db } from "@/lib/db/client";
+import { otherMethods } from "@/lib/methods";
 import { cronRoute } from "@/lib/cron-route";
 import { appSweepPolicy, tokenEngine } from "@/lib/tokens";
 import { startWorkers } from "@/lib/tokens/fan-out";
@@ -21,3 +22,5 @@ export const GET = cronRoute(async (request, secret) => {
   const report = await sweepExpiringTokens({ db: db(), engine, ...policy });
   return Response.json({ ...report, backlog, workers });
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

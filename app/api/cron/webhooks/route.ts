@@ -1,5 +1,6 @@
 import { db } from "@/lib/db/client";
 import { webhookConfig } from "@/lib/env";
+import { otherMethods } from "@/lib/methods";
 import { cronRoute } from "@/lib/cron-route";
 import { deliverDueWebhooks } from "@/lib/webhooks";
 
@@ -14,3 +15,5 @@ export const GET = cronRoute(async () => {
   if (!config) return Response.json({ attempted: 0, delivered: 0, failed: 0, gaveUp: 0 });
   return Response.json(await deliverDueWebhooks(db(), config, { limit: 500 }));
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

@@ -1,17 +1,20 @@
-import { requestMoreScopes } from "@/lib/account-actions";
+import { appOrigin, requestMoreScopes } from "@/lib/account-actions";
 import { badRequest } from "@/lib/errors";
+import { otherMethods } from "@/lib/methods";
+import { readLimitedBody } from "@/lib/proxy";
 import { userRoute } from "@/lib/route";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
 export const POST = userRoute<{ account: string }>(async ({ userId, params, request }) => {
-  const text = await request.text();
-  if (text.length > MAX_BODY_BYTES) throw badRequest(`the body is limited to ${MAX_BODY_BYTES} bytes`);
+  // Counted in bytes as they arrive: 413 before a large body is read whole.
+  const bytes = await readLimitedBody(request, MAX_BODY_BYTES);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(new TextDecoder().decode(bytes ?? new ArrayBuffer(0)));
   } catch {
     throw badRequest('the body must be JSON: {"scopes": ["…"]}');
   }
-  return requestMoreScopes(userId, params.account, body);
+  return requestMoreScopes(userId, params.account, body, appOrigin(request));
 });
+export const { GET, HEAD, PUT, PATCH, DELETE } = otherMethods("POST");

@@ -1,5 +1,6 @@
 import { afterResponse } from "@/lib/background";
 import { db } from "@/lib/db/client";
+import { otherMethods } from "@/lib/methods";
 import { cronRoute } from "@/lib/cron-route";
 import { appSweepPolicy, tokenEngine } from "@/lib/tokens";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
@@ -16,3 +17,5 @@ export const GET = cronRoute(async (request) => {
   afterResponse("worker.crashed", () => sweepExpiringTokens({ db: db(), engine: tokenEngine(), ...policy, role: "worker" }));
   return Response.json({ started: true }, { status: 202 });
 });
+
+export const { POST, PUT, PATCH, DELETE } = otherMethods("GET");

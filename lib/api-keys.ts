@@ -1,0 +1,105 @@
+import "server-only";
+import { createHash, randomBytes } from "node:crypto";
+import { sameSecret } from "./constant-time";
+import type { AccountRow } from "./db/accounts";
+import { findKeyWithAccount, insertApiKey, recordKeyUse, type KeyFields } from "./db/api-keys";
+import type { Db } from "./db/client";
+import { badRequest, TokenError, unauthorized } from "./errors";
+import { logger } from "./log";
+
+// API keys for the app's other services (/api/v1). A key is `tk_live_<id>_<secret>`:
+// the prefix lets secret scanners find a leaked one (as GitHub's `ghp_` does), the id
+// finds its row, and only the SHA-256 of the whole key is stored, compared in
+// constant time.
+
+const log = logger("api-keys");
+
+/** What a key may do, each route needing one. */
+export const API_KEY_SCOPES = ["accounts:read", "tokens:read", "proxy", "reconnect"] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export const API_KEY_PREFIX = "tk_live_";
+const KEY_FORMAT = /^tk_live_([0-9a-f]{20})_([A-Za-z0-9_-]{43})$/;
+
+const hashOf = (key: string) => createHash("sha256").update(key).digest("hex");
+
+/** Parses `--scopes a,b`: every scope must be one of API_KEY_SCOPES (400 names the unknown one). */
+export function parseScopes(list: string): ApiKeyScope[] {
+  const scopes = [...new Set(list.split(",").map((scope) => scope.trim()).filter(Boolean))];
+  if (scopes.length === 0) throw badRequest(`name at least one scope: ${API_KEY_SCOPES.join(", ")}`);
+  for (const scope of scopes) {
+    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) throw badRequest(`unknown scope "${scope}": the scopes are ${API_KEY_SCOPES.join(", ")}`);
+  }
+  return scopes as ApiKeyScope[];
+}
+
+export type NewApiKey = { id: string; name: string; key: string; scopes: ApiKeyScope[]; rate: number | null };
+
+/**
+ * Creates a key and stores its hash; the answer holds the only copy of the key.
+ * `rate`: requests a second for this key (null: TOKENKEEPER_API_KEY_RATE).
+ */
+export async function createApiKey(db: Db, { name, scopes, rate = null }: { name: string; scopes: ApiKeyScope[]; rate?: number | null }): Promise<NewApiKey> {
+  if (!/^[\w .:-]{1,80}$/.test(name)) throw badRequest("the name is 1 to 80 letters, digits, spaces or . : _ -");
+  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > 10_000)) throw badRequest("the rate is a whole number of requests a second, 1 to 10000");
+  const id = randomBytes(10).toString("hex");
+  const key = `${API_KEY_PREFIX}${id}_${randomBytes(32).toString("base64url")}`;
+  await insertApiKey(db, { id, name, hash: hashOf(key), scopes, rate });
+  return { id, name, key, scopes, rate };
+}
+
+/** The key a request carries, and the account it names (read in the same statement). */
+export type Authenticated = { key: KeyFields; account: AccountRow | null };
+
+/**
+ * Checks `Authorization: Bearer <key>` for `scope`: 401 unauthorized when missing,
+ * 401 invalid_token when malformed, unknown or revoked, 403 insufficient_scope,
+ * 429 rate_limited past the key's rate. Reads the key and the account `accountId`
+ * names in one statement. Nothing else happens before this passes.
+ */
+export async function authenticateKey(db: Db, header: string | null, scope: ApiKeyScope, accountId: string | null, limiter: KeyRateLimiter): Promise<Authenticated> {
+  const bearer = /^Bearer (\S+)$/i.exec(header ?? "")?.[1];
+  if (!bearer) throw unauthorized("Send an API key: Authorization: Bearer tk_live_…");
+  const id = KEY_FORMAT.exec(bearer)?.[1];
+  if (!id) throw new TokenError("invalid_token", "This is not a Tokenkeeper API key.");
+  const found = await findKeyWithAccount(db, id, accountId);
+  // Compared in constant time, and for an unknown id too, so timing tells nothing.
+  const matches = sameSecret(hashOf(bearer), found?.key.keyHash ?? "");
+  if (!found || !matches) throw new TokenError("invalid_token", "Unknown API key.");
+  if (found.key.keyRevokedAt) throw new TokenError("invalid_token", "This API key was revoked.");
+  if (!found.key.keyScopes.includes(scope)) {
+    throw new TokenError("insufficient_scope", `This API key lacks the "${scope}" scope (it has: ${found.key.keyScopes.join(", ") || "none"}).`, { details: { scope } });
+  }
+  limiter.take(found.key.keyId, found.key.keyRate);
+  if (!found.key.keyLastUsedAt || Date.now() - found.key.keyLastUsedAt.getTime() > 60_000) {
+    void recordKeyUse(db, found.key.keyId).catch((error: unknown) => log.warn("key.use_record_failed", { keyId: found.key.keyId, error }));
+  }
+  return found;
+}
+
+export type KeyRateLimiter = { take(keyId: string, rate: number | null): void };
+
+/**
+ * A token bucket per key, in this process: `rate` requests a second (the key's own,
+ * else `defaultRate`), bursts of twice that. Past it: 429 rate_limited with
+ * Retry-After. Each serverless instance keeps its own buckets.
+ */
+export function keyRateLimiter(defaultRate: number, now: () => number = Date.now): KeyRateLimiter {
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  return {
+    take(keyId, ownRate) {
+      const rate = ownRate ?? defaultRate;
+      const capacity = rate * 2;
+      const at = now();
+      const bucket = buckets.get(keyId) ?? { tokens: capacity, at };
+      bucket.tokens = Math.min(capacity, bucket.tokens + ((at - bucket.at) / 1000) * rate);
+      bucket.at = at;
+      buckets.set(keyId, bucket);
+      if (bucket.tokens < 1) {
+        const waitMs = ((1 - bucket.tokens) / rate) * 1000;
+        throw new TokenError("rate_limited", `this API key is limited to ${rate} requests a second`, { retryAfter: new Date(at + waitMs) });
+      }
+      bucket.tokens -= 1;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import "server-only";
+import type { AccountRow } from "./accounts";
+import type { Db } from "./client";
+import type { ApiKey } from "./generated/client";
+
+// API keys and the audit of the tokens they were handed. Each function is ONE
+// statement. A key row holds the hash of the key, never the key.
+
+export type ApiKeyRow = ApiKey;
+
+/** Stores a new key (already hashed). */
+export async function insertApiKey(db: Db, key: Pick<ApiKey, "id" | "name" | "hash" | "scopes" | "rate">): Promise<void> {
+  await db.apiKey.create({ data: key });
+}
+
+/** Every key, newest first, with when it was last used (for `keys:list`). */
+export function listApiKeys(db: Db): Promise<Omit<ApiKey, "hash">[]> {
+  return db.apiKey.findMany({ orderBy: { createdAt: "desc" }, omit: { hash: true } });
+}
+
+/**
+ * Revokes the key with this id, or every live key with this name. Answers how many
+ * it revoked; a key revoked before keeps its first revocation time.
+ */
+export async function revokeApiKeys(db: Db, idOrName: string): Promise<number> {
+  const { count } = await db.apiKey.updateMany({ where: { revokedAt: null, OR: [{ id: idOrName }, { name: idOrName }] }, data: { revokedAt: new Date() } });
+  return count;
+}
+
+/** The key's columns a request needs, prefixed so they never clash with the Account's. */
+export type KeyFields = { keyId: string; keyName: string; keyHash: string; keyScopes: string[]; keyRate: number | null; keyRevokedAt: Date | null; keyLastUsedAt: Date | null };
+
+/**
+ * The key with this id and, in the same statement, the account the request names
+ * (null when there is none or no `accountId` was given): one round trip for a
+ * service request, whatever it asks. Null when no key has this id.
+ */
+export async function findKeyWithAccount(db: Db, keyId: string, accountId: string | null): Promise<{ key: KeyFields; account: AccountRow | null } | null> {
+  const rows = await db.$queryRaw<(KeyFields & AccountRow)[]>`
+    SELECT k.id AS "keyId", k.name AS "keyName", k.hash AS "keyHash", k.scopes AS "keyScopes", k.rate AS "keyRate",
+           k."revokedAt" AS "keyRevokedAt", k."lastUsedAt" AS "keyLastUsedAt", a.*
+      FROM "ApiKey" k LEFT JOIN "Account" a ON a.id = ${accountId}
+     WHERE k.id = ${keyId}`;
+  const row = rows[0];
+  if (!row) return null;
+  const { keyId: id, keyName, keyHash, keyScopes, keyRate, keyRevokedAt, keyLastUsedAt, ...account } = row;
+  return { key: { keyId: id, keyName, keyHash, keyScopes, keyRate, keyRevokedAt, keyLastUsedAt }, account: account.id === null ? null : (account as AccountRow) };
+}
+
+/** Records that the key was used, at most once a minute (the compare keeps concurrent writers from repeating it). */
+export async function recordKeyUse(db: Db, keyId: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ApiKey" SET "lastUsedAt" = now()
+     WHERE id = ${keyId} AND ("lastUsedAt" IS NULL OR "lastUsedAt" < now() - interval '1 minute')`;
+}
+
+export type TokenAuditWrite = { keyId: string; accountId: string; refreshed: boolean; minTtl: number; purpose: string | null };
+
+/** One audit row: this key was handed this account's access token, now. */
+export async function insertTokenAudit(db: Db, write: TokenAuditWrite): Promise<void> {
+  await db.tokenAudit.create({ data: write, select: { id: true } });
+}
+
+export type TokenAuditEntry = { createdAt: Date; keyId: string; keyName: string; accountId: string; provider: string | null; refreshed: boolean; minTtl: number; purpose: string | null };
+
+/** The newest audit rows with the key's name and the account's provider, for the operator panel. */
+export function recentTokenAudits(db: Db, take: number): Promise<TokenAuditEntry[]> {
+  return db.$queryRaw<TokenAuditEntry[]>`
+    SELECT t."createdAt", t."keyId", k.name AS "keyName", t."accountId", a.provider, t.refreshed, t."minTtl", t.purpose
+      FROM "TokenAudit" t JOIN "ApiKey" k ON k.id = t."keyId" LEFT JOIN "Account" a ON a.id = t."accountId"
+     ORDER BY t."createdAt" DESC
+     LIMIT ${take}`;
+}

@@ -1,0 +1,21 @@
+import { errorResponse, TokenError } from "./errors";
+
+// OPTIONS is Next's own (204 with Allow); HEAD is Next's own where GET is served.
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
+type Method = (typeof METHODS)[number];
+type MethodHandlers = Record<Method, (request: Request) => Response>;
+
+/**
+ * Handlers for every method a route does not serve: 405 `{error, message}` with
+ * Allow (Next alone answers an empty 405). Exported beside the route's own handlers.
+ */
+export function otherMethods(...served: Method[]): MethodHandlers {
+  const allow = served.join(", ");
+  const refuse = (request: Request) => {
+    const response = errorResponse(new TokenError("method_not_allowed", `${request.method} is not served here; use ${allow}`));
+    response.headers.set("allow", allow);
+    return response;
+  };
+  const refused = METHODS.filter((method) => !served.includes(method) && !(method === "HEAD" && served.includes("GET")));
+  return Object.fromEntries(refused.map((method) => [method, refuse])) as MethodHandlers;
+}

@@ -1,0 +1,139 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errorResponse } from "@/lib/errors";
+import { takeProxyCall } from "@/lib/rate-limit";
+import { issueTokens } from "../support/grants";
+import { startTestStack, type TestStack } from "../support/stack";
+
+// #16: the account routes' own handlers, called as Next calls them — refusing
+// cross-site changes before anything else, 405 as {error, message} — plus the
+// proxy rate, and the dev stack's files and start-up checks.
+let stack: TestStack;
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+});
+afterAll(() => stack?.stop());
+
+const params = (value: Record<string, unknown>) => ({ params: Promise.resolve(value) });
+const routes = {
+  accounts: () => import("@/app/api/accounts/route"),
+  account: () => import("@/app/api/accounts/[account]/route"),
+  refresh: () => import("@/app/api/accounts/[account]/refresh/route"),
+  scopes: () => import("@/app/api/accounts/[account]/scopes/route"),
+  userinfo: () => import("@/app/api/accounts/[account]/userinfo/route"),
+  proxy: () => import("@/app/api/accounts/[account]/proxy/[...path]/route"),
+  auth: () => import("@/app/api/auth/[...nextauth]/route"),
+  cron: () => import("@/app/api/cron/refresh-tokens/route"),
+  cronWorker: () => import("@/app/api/cron/refresh-tokens/worker/route"),
+  webhooks: () => import("@/app/api/cron/webhooks/route"),
+  reconnect: () => import("@/app/api/accounts/[account]/reconnect/route"),
+  v1Accounts: () => import("@/app/api/v1/users/[userId]/accounts/route"),
+  v1Token: () => import("@/app/api/v1/accounts/[accountId]/token/route"),
+  v1Reconnect: () => import("@/app/api/v1/accounts/[accountId]/reconnect/route"),
+  v1OpenApi: () => import("@/app/api/v1/openapi.json/route"),
+  v1Consent: () => import("@/app/api/v1/consent/route"),
+  v1ConsentRefused: () => import("@/app/api/v1/consent/refused/route"),
+};
+
+describe("cross-site requests (#16)", () => {
+  const evil = { host: "localhost:3999", origin: "https://evil.example", "sec-fetch-site": "cross-site", cookie: "authjs.session-token=whatever" };
+  it.each([
+    ["POST", "refresh", "http://localhost:3999/api/accounts/oidc/refresh"],
+    ["DELETE", "account", "http://localhost:3999/api/accounts/oidc"],
+    ["POST", "scopes", "http://localhost:3999/api/accounts/oidc/scopes"],
+    ["POST", "reconnect", "http://localhost:3999/api/accounts/oidc/reconnect"],
+    ["POST", "proxy", "http://localhost:3999/api/accounts/oidc/proxy/items"],
+    ["PUT", "proxy", "http://localhost:3999/api/accounts/oidc/proxy/items"],
+    ["PATCH", "proxy", "http://localhost:3999/api/accounts/oidc/proxy/items"],
+    ["DELETE", "proxy", "http://localhost:3999/api/accounts/oidc/proxy/items"],
+  ] as const)("answers 403 to a cross-site %s to the %s route", async (method, route, url) => {
+    const module = (await routes[route]()) as unknown as Record<string, (request: Request, context: unknown) => Promise<Response>>;
+    for (const headers of [evil, { host: "localhost:3999", origin: "https://evil.example" }]) {
+      const response = await module[method]!(new Request(url, { method, headers, body: method === "DELETE" ? null : "{}" }), params({ account: "oidc", path: ["items"] }));
+      expect(response.status).toBe(403);
+      expect(await response.json()).toStrictEqual({ error: "forbidden", message: "cross-site requests may not change anything here" });
+    }
+  });
+});
+
+describe("405 (#16)", () => {
+  it.each([
+    ["accounts", "POST", "GET"],
+    ["account", "GET", "DELETE"],
+    ["refresh", "GET", "POST"],
+    ["scopes", "PUT", "POST"],
+    ["userinfo", "DELETE", "GET"],
+    ["auth", "PUT", "GET, POST"],
+    ["cron", "POST", "GET"],
+    ["cronWorker", "DELETE", "GET"],
+    ["webhooks", "PATCH", "GET"],
+    ["reconnect", "GET", "POST"],
+    ["v1Accounts", "POST", "GET"],
+    ["v1Token", "DELETE", "GET"],
+    ["v1Reconnect", "GET", "POST"],
+    ["v1OpenApi", "POST", "GET"],
+    ["v1Consent", "POST", "GET"],
+    ["v1ConsentRefused", "PUT", "GET"],
+  ] as const)("the %s route answers %s with {error, message} and Allow: %s", async (route, method, allow) => {
+    const module = (await routes[route]()) as unknown as Record<string, (request: Request) => Response>;
+    const response = module[method]!(new Request("http://localhost:3999/x", { method }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe(allow);
+    expect(await response.json()).toStrictEqual({ error: "method_not_allowed", message: `${method} is not served here; use ${allow}` });
+  });
+});
+
+describe("the per-user proxy rate (#16)", () => {
+  it("allows a burst of 20 and then 10 a second, answering 429 rate_limited with Retry-After", () => {
+    const now = 1_000_000;
+    for (let i = 0; i < 20; i++) takeProxyCall("rate-user", now);
+    const error = (() => {
+      try {
+        takeProxyCall("rate-user", now);
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    const response = errorResponse(error);
+    expect(response.status).toBe(429);
+    expect(response.headers.get("retry-after")).toBe("1");
+    // Another user has a bucket of their own; 100 ms later this one has one call again.
+    takeProxyCall("another-user", now);
+    takeProxyCall("rate-user", now + 100);
+    expect(() => takeProxyCall("rate-user", now + 100)).toThrow(expect.objectContaining({ code: "rate_limited" }));
+  });
+});
+
+describe("the dev stack's files (#16)", () => {
+  it("keeps secrets and the provider's grants readable by this user alone", async () => {
+    await issueTokens(stack, "mode-check");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the store's coalesced write
+    for (const file of ["secrets.json", "oidc-store.json"]) expect((statSync(join(stack.home, file)).mode & 0o777).toString(8), file).toBe("600");
+  });
+
+  it("refuses to start with a plain-http webhook URL or a short webhook secret, naming the variable", () => {
+    const cases = [
+      [{ TOKENKEEPER_WEBHOOK_URL: "http://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString("base64")}` }, "TOKENKEEPER_WEBHOOK_URL must be an https:// URL"],
+      [{ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 1).toString("base64")}` }, "TOKENKEEPER_WEBHOOK_SECRET must hold at least 24 random bytes"],
+    ] as const;
+    for (const [webhook, message] of cases) {
+      const home = mkdtempSync(join(tmpdir(), "tokenkeeper-webhook-"));
+      const env: Record<string, string> = {};
+      for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_)/.test(key)) env[key] = value;
+      Object.assign(env, webhook, { TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" });
+      const childEnv = env as NodeJS.ProcessEnv;
+      const started = spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "dev/start.ts", "start"], {
+        cwd: join(import.meta.dirname, "../.."),
+        env: childEnv,
+        encoding: "utf8",
+        timeout: 90_000,
+      });
+      expect(started.status, started.stdout).toBe(1);
+      expect(started.stderr).toContain(message);
+      expect(started.stdout).not.toContain("building the app");
+    }
+  });
+});
