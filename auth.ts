@@ -14,6 +14,7 @@ import { deleteUserWithoutAccounts } from "./lib/db/users";
 import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
 import { appSweepPolicy } from "./lib/tokens";
 import { keyring } from "./lib/tokens/crypto";
+import { forgetAccessTokens } from "./lib/tokens/token-cache";
 import { outboxOf, scheduleWebhookDelivery } from "./lib/webhooks";
 
 declare module "next-auth" {
@@ -71,13 +72,16 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
     callbacks: { ...authConfig.callbacks, signIn: sameAccountSignIn(marker) },
     events: {
       // Auth.js stores tokens on the first link only; every later sign-in lands here.
-      async signIn({ account, profile }) {
+      async signIn({ user, account, profile }) {
         if (!account) return;
         try {
           const events = await storeSignInTokens(db(), keyring(), account, profile, outboxOf(webhookConfig()), appSweepPolicy());
           if (events > 0) scheduleWebhookDelivery();
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });
+        } finally {
+          // New tokens, or a new account that makes a provider id name two: nothing cached holds.
+          if (user.id) forgetAccessTokens({ userId: user.id });
         }
       },
       // With the JWT strategy the user is the token's subject. Never throws into Auth.js.
@@ -88,6 +92,8 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
           await clearUserTokens(db(), userId);
         } catch (error) {
           log.error("signout.clear_failed", { error });
+        } finally {
+          forgetAccessTokens({ userId });
         }
       },
     },

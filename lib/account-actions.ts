@@ -13,6 +13,7 @@ import { tokenEngine } from "./tokens";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
 import { sessionSecrets } from "./session-check";
+import { forgetAccessTokens } from "./tokens/token-cache";
 import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
@@ -126,6 +127,7 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
     log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
   const { events } = await deleteAccount(db(), row.id, outboxOf(webhookConfig()));
+  forgetAccessTokens({ accountId: row.id });
   if (events > 0) scheduleWebhookDelivery();
   return { provider: row.provider, revoked, revocationError };
 }

@@ -49,6 +49,8 @@ const schema = z.object({
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   TOKEN_FORCED_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
+  // How long a fresh access token is handed out from memory (lib/tokens/token-cache.ts); 0 turns it off.
+  TOKEN_CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   // The sweep policy (lib/tokens/sweep-policy.ts): what "active" means, and how often idle refresh tokens are used.
   TOKEN_SWEEP_ACTIVE_DAYS: z.coerce.number().min(0).max(365).default(7),
   TOKEN_SWEEP_KEEPALIVE_DAYS: z.coerce.number().min(0.01).max(180).default(7),

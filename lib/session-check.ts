@@ -1,9 +1,10 @@
-import { base64url, calculateJwkThumbprint, EncryptJWT, jwtDecrypt } from "jose";
+import { base64url, calculateJwkThumbprint, EncryptJWT, jwtDecrypt, UnsecuredJWT, type JWTPayload } from "jose";
 
 // The edge gate's whole job: is there a valid Auth.js session cookie, and should it
 // be re-issued? It decodes exactly as Auth.js's own decode (@auth/core/jwt: JWE
 // dir + A256CBC-HS512 under a key derived from the secret with HKDF, 15 s clock
-// tolerance), but derives each key once per isolate instead of on every request.
+// tolerance), but derives each key once per isolate instead of on every request,
+// and opens each cookie once per isolate (see `opened`).
 // A tampered, expired or foreign-secret cookie is signed out, never an error.
 
 /** Auth.js's defaults, set explicitly in auth.config.ts so the two never drift. */
@@ -54,6 +55,31 @@ function derive(enc: string, secret: string, salt: string): Promise<DerivedKey> 
   return pending;
 }
 
+// Cookies this isolate has opened, least recently used first. A browser sends the same
+// cookie on every request until the session rolls (a day), so most checks find it
+// here and skip decryption: jose's A256CBC-HS512 path takes only raw key bytes and
+// imports both keys, and makes an HMAC key to compare tags, on every call (#23), and
+// reusing CryptoKeys would mean composing AES-CBC and HMAC by hand. Decryption is a
+// function of the cookie and the secrets alone, so its result is reused; the claims
+// that depend on the clock (exp, nbf, with Auth.js's 15 s tolerance) are checked again
+// on every request by jose's own claim validation. Failures are never stored.
+const OPENED_MAX = 1_000;
+/** A cookie's session, and which secret opened it (its index). */
+type Session = { payload: JWTPayload; opener: number };
+type Opened = Session & { secrets: string };
+const opened = new Map<string, Opened>();
+const CLOCK_TOLERANCE_SECONDS = 15;
+
+/** jose's claim checks on an already decrypted payload (the same code jwtDecrypt runs after decrypting). */
+function claimsHold(payload: JWTPayload, now: number): boolean {
+  try {
+    UnsecuredJWT.decode(new UnsecuredJWT(payload).encode(), { clockTolerance: CLOCK_TOLERANCE_SECONDS, currentDate: new Date(now) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The session cookie's value, joined from Auth.js's chunks (name.0, name.1, …) when it split it. */
 function readCookie(header: string | null, name: string): { value: string; chunked: boolean } | null {
   const parts = new Map<string, string>();
@@ -81,15 +107,41 @@ export type SessionCheck = {
  * (so a rotation moves active users to the new secret).
  */
 export async function checkSession(request: Request, secrets: string[], now = Date.now()): Promise<SessionCheck> {
-  const secure = new URL(request.url).protocol === "https:";
+  // request.url is serialized: its scheme is lower-case.
+  const secure = request.url.startsWith("https:");
   const name = sessionCookieName(secure);
   const cookie = readCookie(request.headers.get("cookie"), name);
   if (!cookie) return { signedIn: false };
+  const memoKey = `${name}=${cookie.value}`;
+  const secretList = secrets.join("\u0000");
+  const known = opened.get(memoKey);
+  let session: Session | null;
+  if (known && known.secrets === secretList) {
+    opened.delete(memoKey);
+    opened.set(memoKey, known);
+    session = claimsHold(known.payload, now) ? known : null;
+  } else {
+    session = await open(cookie.value, name, secrets, now);
+    if (session) {
+      opened.set(memoKey, { ...session, secrets: secretList });
+      if (opened.size > OPENED_MAX) opened.delete(opened.keys().next().value!);
+    }
+  }
+  if (!session) return { signedIn: false };
+  const { payload, opener } = session;
+  if (typeof payload.sub !== "string") return { signedIn: false };
+  const age = now / 1000 - (typeof payload.iat === "number" ? payload.iat : 0);
+  // A chunked cookie is re-issued by Auth.js itself (it writes the chunks).
+  if (cookie.chunked || (opener === 0 && age < SESSION_UPDATE_AGE_SECONDS)) return { signedIn: true };
+  return { signedIn: true, renewal: await reseal(payload, secrets[0]!, name, secure, now) };
+}
+
+/** Decrypts and validates the cookie as Auth.js's decode does; null when it does not open. */
+async function open(value: string, name: string, secrets: string[], now: number): Promise<Session | null> {
   let opener = -1;
-  let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtDecrypt(
-      cookie.value,
+    const { payload } = await jwtDecrypt(
+      value,
       async ({ kid, enc }) => {
         for (const [index, secret] of secrets.entries()) {
           const derived = await derive(enc as string, secret, name);
@@ -100,16 +152,12 @@ export async function checkSession(request: Request, secrets: string[], now = Da
         }
         throw new Error("no matching decryption secret");
       },
-      { clockTolerance: 15, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: [ENC, "A256GCM"], currentDate: new Date(now) },
-    ));
+      { clockTolerance: CLOCK_TOLERANCE_SECONDS, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: [ENC, "A256GCM"], currentDate: new Date(now) },
+    );
+    return { payload, opener };
   } catch {
-    return { signedIn: false };
+    return null;
   }
-  if (typeof payload.sub !== "string") return { signedIn: false };
-  const age = now / 1000 - (typeof payload.iat === "number" ? payload.iat : 0);
-  // A chunked cookie is re-issued by Auth.js itself (it writes the chunks).
-  if (cookie.chunked || (opener === 0 && age < SESSION_UPDATE_AGE_SECONDS)) return { signedIn: true };
-  return { signedIn: true, renewal: await reseal(payload, secrets[0]!, name, secure, now) };
 }
 
 /** The session sealed as Auth.js's encode does: newest secret, new iat, exp and jti. */

@@ -29,7 +29,8 @@ export type PauseWrite = {
 export async function pauseProvider(db: Db, { provider, accountId, owner, error, pausedUntil }: PauseWrite, outbox: Outbox): Promise<Written> {
   const [row] = await db.$queryRaw<Written[]>`
     WITH released AS (
-      UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL
+      -- "updatedAt" too: a sweep run does not claim a row written since it started.
+      UPDATE "Account" SET "leaseOwner" = NULL, "leaseUntil" = NULL, "updatedAt" = now()
        WHERE id = ${accountId} AND "leaseOwner" = ${owner}
       RETURNING id, "userId", provider, status),
     before AS (

@@ -42,10 +42,13 @@ export type SweepClaim = {
   providers: string[];
   leaseMs: number;
   limit: number;
-  /** Accounts this run claimed already: never claimed twice in one run, whatever became of them. */
-  excludeIds: string[];
-  /** Accounts refreshed since this instant (the run's start) are not due: two concurrent runs refresh an account once. */
-  notRefreshedSince: Date;
+  /**
+   * The run's start: an account written since (refreshed, failed, signed in, by this
+   * run or another) is not claimed again in this run, so two concurrent runs refresh
+   * an account once, and a failure whose back-off ends within the run is retried by
+   * the next run. What a claim sends stays the same however much the run claimed.
+   */
+  notWrittenSince: Date;
   /** lastError prefix of rows the current keys could not decrypt: not claimed until the keys change. */
   undecryptableMarker: string;
 };
@@ -53,9 +56,12 @@ export type SweepClaim = {
 /**
  * Claims a batch of due accounts in one statement: those whose nextSweepAt (set by
  * the sweep policy on every write) has come, one range of the (status, nextSweepAt)
- * index. Concurrent sweeps skip each other's rows.
+ * index. Concurrent sweeps skip each other's rows. Within a run an account is claimed
+ * at most once: a claimed row keeps its lease until it is written (the lease outlasts
+ * the run's budget), and a written row has "updatedAt" past the run's start (every
+ * write of a row sets it: FRESH_TOKENS_STATE, recordFailure, Prisma's @updatedAt).
  */
-export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, excludeIds, notRefreshedSince, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
+export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, notWrittenSince, undecryptableMarker }: SweepClaim): Promise<AccountRow[]> {
   // UPDATE … RETURNING has no order of its own: the outer SELECT hands the batch
   // back soonest-due first, the order the sweep refreshes in.
   return db.$queryRaw<AccountRow[]>`
@@ -70,8 +76,7 @@ export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, exc
             AND refresh_token IS NOT NULL
             AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
             AND ("retryAfter" IS NULL OR "retryAfter" <= now())
-            AND id <> ALL(${excludeIds}::text[])
-            AND ("refreshedAt" IS NULL OR "refreshedAt" < ${notRefreshedSince})
+            AND "updatedAt" < ${notWrittenSince}
             AND NOT starts_with(COALESCE("lastError", ''), ${undecryptableMarker})
           ORDER BY "nextSweepAt"
           LIMIT ${limit}

@@ -15,6 +15,7 @@ import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh } from "./grant-end";
 import { accessTokenExpiry, decide } from "./status";
+import { createTokenCache, DEFAULT_TOKEN_CACHE_TTL_SECONDS, forgetAccessTokens, lookupKey, type CachedAccount } from "./token-cache";
 
 const log = logger("tokens");
 
@@ -38,6 +39,8 @@ export type EngineOptions = {
   outbox?: Outbox;
   /** Called after a statement wrote events, to send them (the app: after the response). */
   onEvents?: () => void;
+  /** Fresh tokens are handed out from memory this long after a read (TOKEN_CACHE_TTL_SECONDS; 0: off). */
+  tokenCacheTtlSeconds?: number;
 };
 
 /** Persists one refresh; resolves to the new token version, or undefined if the lease was lost. */
@@ -98,6 +101,7 @@ export function createTokenEngine(options: EngineOptions) {
   const outbox = options.outbox ?? null;
   const sweepPolicy = options.sweepPolicy ?? DEFAULT_SWEEP_POLICY;
   const onEvents = options.onEvents ?? (() => {});
+  const tokenCache = createTokenCache({ ttlMs: (options.tokenCacheTtlSeconds ?? DEFAULT_TOKEN_CACHE_TTL_SECONDS) * 1000, now: () => now().getTime() });
   const reported = ({ events }: { events: number }) => {
     if (events > 0) onEvents();
   };
@@ -185,6 +189,9 @@ export function createTokenEngine(options: EngineOptions) {
         span.setAttributes({ "tokenkeeper.outcome": outcome, "tokenkeeper.duration_ms": Date.now() - started });
         if (outcome !== "skipped") countRefresh(row.provider, outcome);
         throw error;
+      } finally {
+        // New tokens, a failure or a reauth: whatever this process cached is out of date.
+        forgetAccessTokens({ accountId: row.id });
       }
     });
   }
@@ -256,7 +263,7 @@ export function createTokenEngine(options: EngineOptions) {
    * response path: the fresh-token path stays one round trip, and the sweep keeps
    * this account's token fresh while it is used (the sweep policy).
    */
-  function noteUse(row: AccountRow): void {
+  function noteUse(row: CachedAccount): void {
     const at = now();
     if (!shouldRecordUse(row.lastUsedAt, at)) return;
     const schedule = {
@@ -268,6 +275,8 @@ export function createTokenEngine(options: EngineOptions) {
     };
     const next = nextSweepAt(sweepPolicy, schedule, at);
     void recordUse(db, row.id, next, LAST_USED_GRANULARITY_MS).catch((error: unknown) => log.warn("use.record_failed", { accountId: row.id, error }));
+    // So a cached copy of the row does not record the same use again.
+    row.lastUsedAt = at;
   }
 
   /**
@@ -336,9 +345,23 @@ export function createTokenEngine(options: EngineOptions) {
    * one. `accountId` names one account where the user linked several there.
    */
   async function getAccessToken(userId: string, provider: string, options: AccountOptions = {}): Promise<string> {
+    // A repeat call within the cache's TTL: no round trip (lib/tokens/token-cache.ts).
+    const key = lookupKey(userId, provider, options.accountId);
+    const hit = tokenCache.get(key);
+    if (hit) {
+      noteUse(hit.account);
+      return hit.accessToken;
+    }
+    const readEpoch = tokenCache.epoch();
     const row = await load(userId, provider, options);
     // The common case decides on the row just read: one round trip, no single-flight.
-    if (decide(row, { now: now(), skewSeconds: skewFor(row.provider) }).action === "use") return (await handOut(row, false)).accessToken;
+    const skewSeconds = skewFor(row.provider);
+    if (decide(row, { now: now(), skewSeconds }).action === "use") {
+      const { accessToken } = await handOut(row, false);
+      // Never past the moment the engine would refresh it (a token in back-off is not cached).
+      tokenCache.set(key, row, accessToken, { staleAt: row.expires_at === null ? Infinity : (Number(row.expires_at) - skewSeconds) * 1000, readEpoch });
+      return accessToken;
+    }
     return (await singleFlight(row.id, () => resolveToken(row, false))).accessToken;
   }
 

@@ -22,6 +22,7 @@ export function tokenEngine(): TokenEngine {
     sweepPolicy: appSweepPolicy(),
     outbox: outboxOf(webhookConfig()),
     onEvents: scheduleWebhookDelivery,
+    tokenCacheTtlSeconds: env().TOKEN_CACHE_TTL_SECONDS,
   });
   return globalForEngine.tokenkeeperEngine;
 }

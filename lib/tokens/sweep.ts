@@ -91,7 +91,6 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   const limits = new Map<string, ReturnType<typeof limiter>>();
   const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();
-  const claimedIds: string[] = [];
   let failure: unknown;
   // Providers whose credentials were refused (by this run or another): left alone for the whole run.
   for (const provider of await pausedProviders(db)) pausedUntil.set(provider, Infinity);
@@ -150,13 +149,11 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
         providers,
         leaseMs: policy.leaseMs,
         limit: policy.batchSize,
-        excludeIds: claimedIds,
-        notRefreshedSince: startedAt,
+        notWrittenSince: startedAt,
         undecryptableMarker: engine.undecryptableMarker,
       });
       report.claimed += batch.length;
       for (const row of batch) {
-        claimedIds.push(row.id);
         let limit = limits.get(row.provider);
         if (!limit) limits.set(row.provider, (limit = limiter(policy.concurrency)));
         tasks.push(limit((release) => refreshOne(row, owner, release)).catch((error: unknown) => void (failure ??= error)));

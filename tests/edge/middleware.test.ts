@@ -100,6 +100,16 @@ describe("the lean check", () => {
   });
 });
 
+describe("a cookie seen before (the lean check opens each cookie once per isolate, #23)", () => {
+  it("is refused by both once it expires between two requests, as Auth.js decides", async () => {
+    // Expired 13 s ago: inside Auth.js's 15 s tolerance now, outside it 3 s later.
+    const cookie = await mint(false, { maxAge: -13 });
+    for (const variant of Object.keys(VARIANTS)) expect((await verdict(variant, "http://localhost:3000/api/accounts", cookie)).verdict).toBe("pass");
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const variant of Object.keys(VARIANTS)) expect((await verdict(variant, "http://localhost:3000/api/accounts", cookie)).verdict).toBe("401");
+  });
+});
+
 describe("session secrets rotated (AUTH_SECRET new, AUTH_SECRET_1 old) and rolling sessions (#11)", () => {
   const NEW = "the-new-session-secret-0123456789ab";
   const rotated: Record<string, Miniflare> = {};

@@ -49,13 +49,13 @@ describe("Prisma over PrismaNeonHttp", () => {
     await expect(operation()).rejects.toThrow(/Transactions are not supported in HTTP mode/);
   });
 
+  // A run that started after the rows of these tests were written.
   const sweepClaim = (owner: string) => ({
     owner,
     providers: ["oidc"],
     leaseMs: 60_000,
     limit: 100,
-    excludeIds: [],
-    notRefreshedSince: new Date(),
+    notWrittenSince: new Date(Date.now() + 1000),
     undecryptableMarker: "undecryptable under keys test:",
   });
 
@@ -72,12 +72,16 @@ describe("Prisma over PrismaNeonHttp", () => {
     expect(await claimLease(stack.db, due.id, { owner: "on-demand", leaseMs: 1000 })).toBeNull();
   });
 
-  it("leaves accounts this run claimed before, and rows the current keys cannot open, unclaimed (#11)", async () => {
-    const seen = await account("claimed-before", { expires_at: 10 });
+  it("leaves accounts written since the run started, and rows the current keys cannot open, unclaimed (#11, #23)", async () => {
     const marked = await account("undecryptable-now", { expires_at: 10, lastError: "undecryptable under keys test: no key" });
     const otherKeys = await account("undecryptable-before", { expires_at: 10, lastError: "undecryptable under keys older: no key" });
-    const ids = (await claimDueAccounts(stack.db, { ...sweepClaim("sweep-d"), excludeIds: [seen.id] })).map((row) => row.id);
-    expect(ids).not.toContain(seen.id);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const runStart = new Date();
+    // Failed in this run (its back-off already over): the next run retries it, not this one.
+    const failed = await account("failed-in-run", { expires_at: 10, failureCount: 1, lastError: "server_error" });
+    expect(failed.updatedAt.getTime()).toBeGreaterThanOrEqual(runStart.getTime());
+    const ids = (await claimDueAccounts(stack.db, { ...sweepClaim("sweep-d"), notWrittenSince: runStart })).map((row) => row.id);
+    expect(ids).not.toContain(failed.id);
     expect(ids).not.toContain(marked.id);
     // The keys changed since it failed: worth one more try.
     expect(ids).toContain(otherKeys.id);

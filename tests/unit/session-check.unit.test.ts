@@ -1,0 +1,31 @@
+import { encode } from "next-auth/jwt";
+import { describe, expect, it } from "vitest";
+import { checkSession } from "@/lib/session-check";
+
+// The lean check opens a cookie once per isolate (#23); what depends on the clock or
+// on the secrets is decided again on every request, as Auth.js's decode would.
+const SECRET = "unit-session-secret-0123456789abcdef";
+const OTHER = "another-session-secret-0123456789ab";
+const NAME = "authjs.session-token";
+const request = (cookie: string) => new Request("http://localhost:3000/dashboard", { headers: { cookie: `${NAME}=${cookie}` } });
+
+describe("checkSession on a cookie it has opened before", () => {
+  it("still refuses it once it expired (15 s tolerance, as Auth.js), and accepts it again at an earlier clock", async () => {
+    const cookie = await encode({ token: { sub: "u1" }, secret: SECRET, salt: NAME, maxAge: 3600 });
+    const now = Date.now();
+    expect((await checkSession(request(cookie), [SECRET], now)).signedIn).toBe(true);
+    expect((await checkSession(request(cookie), [SECRET], now + 3600_000 + 14_000)).signedIn).toBe(true);
+    expect((await checkSession(request(cookie), [SECRET], now + 3600_000 + 16_000)).signedIn).toBe(false);
+    expect((await checkSession(request(cookie), [SECRET], now)).signedIn).toBe(true);
+  });
+
+  it("refuses it under secrets that do not open it, and re-seals it when only an older secret does", async () => {
+    const cookie = await encode({ token: { sub: "u1" }, secret: SECRET, salt: NAME, maxAge: 3600 });
+    expect((await checkSession(request(cookie), [SECRET])).signedIn).toBe(true);
+    expect((await checkSession(request(cookie), [OTHER])).signedIn).toBe(false);
+    const rotated = await checkSession(request(cookie), [OTHER, SECRET]);
+    expect(rotated.signedIn).toBe(true);
+    expect(rotated.renewal).toMatch(new RegExp(`^${NAME}=`));
+    expect((await checkSession(request(cookie), [SECRET])).renewal).toBeUndefined();
+  });
+});
