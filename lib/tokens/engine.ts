@@ -396,6 +396,7 @@ export function createTokenEngine(options: EngineOptions) {
     if (row.refresh_token !== null || row.status !== "active") return forceRefresh(userId, provider, options);
     const error = `${provider}'s API refused the access token and there is no refresh token: sign in again`;
     reported(await endGrantWithoutRefreshToken(db, { id: row.id, tokenVersion: row.tokenVersion, error }, outbox));
+    forgetAccessTokens({ accountId: row.id });
     log.warn("refresh.token_refused", { accountId: row.id, provider });
     throw new ReauthRequiredError(error);
   }
