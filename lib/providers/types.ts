@@ -28,7 +28,11 @@ export type Rotation = { mode: "none" | "strict" | "lenient" | "may-rotate"; reu
  */
 export type RefreshTokenLifetime = { kind: "absolute" | "idle"; days: number } | { kind: "answer" };
 
-/** Where the access token's expiry comes from: expires_in, an absolute expires_at (epoch s), or nowhere (never expires). */
+/**
+ * Where the access token's expiry comes from: expires_in, an absolute expires_at
+ * (epoch s; Strava), or nowhere (Salesforce: the token is used until the API refuses
+ * it, then refreshed; with no refresh token either, it never expires).
+ */
 export type ExpirySource = "expires_in" | "expires_at" | "none";
 
 /** What the refresh engine, revocation, userinfo and the API proxy need (Node side). */

@@ -87,8 +87,8 @@ describe("the catalogue", () => {
 
 describe("what another consent costs where a provider caps live grants", () => {
   it.each([
-    ["zoom", "Zoom keeps one grant per user for this app: another consent ends the one already linked, which then needs a new sign-in."],
-    ["salesforce", "Salesforce keeps at most 5 grants per user for this app: a consent beyond that ends the oldest, which then needs a new sign-in."],
+    ["zoom", "Zoom keeps one grant per user for this app: a consent anywhere else with this app's credentials (another deployment or tool) ends this one, which then needs a new sign-in."],
+    ["salesforce", "Salesforce keeps at most 5 grants per user for this app: a consent beyond that, here or anywhere else with this app's credentials, ends the oldest, which then needs a new sign-in."],
     ["github", null],
   ])("%s", (id, note) => {
     const provider = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!;
