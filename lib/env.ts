@@ -10,9 +10,10 @@ import { DESCRIPTORS } from "./providers/registry";
 const optional = z.string().trim().min(1).optional().catch(undefined);
 
 /**
- * Every provider's variables, from the registry (the catalogue and Auth.js's others): AUTH_<ID>_ID and _SECRET, _ISSUER
- * where the provider has one, and its extra ones. Derived, so no provider's
- * variables can be dropped by a schema that forgot them (issue #17).
+ * Every provider's variables, from the registry (the catalogue and Auth.js's other
+ * providers): AUTH_<ID>_ID and _SECRET, _ISSUER where the provider reads one, and its
+ * extra ones. Derived, so no provider's variables can be dropped by a schema that
+ * forgot them (issue #17).
  */
 function providerVariables() {
   const shape: Record<string, z.ZodType<string | undefined>> = {};
