@@ -14,7 +14,7 @@ CREATE TABLE "ApiKey" (
 
 -- CreateTable
 CREATE TABLE "TokenAudit" (
-    "id" TEXT NOT NULL DEFAULT gen_random_uuid()::text,
+    "id" TEXT NOT NULL DEFAULT (gen_random_uuid())::text,
     "keyId" TEXT NOT NULL,
     "accountId" TEXT NOT NULL,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
