@@ -5,7 +5,7 @@ import type { Adapter } from "next-auth/adapters";
 import { cache } from "react";
 import { authConfig } from "./auth.config";
 import { db } from "./lib/db/client";
-import { webhookConfig } from "./lib/env";
+import { signOutMode, webhookConfig } from "./lib/env";
 import { logger } from "./lib/log";
 import { sessionSecrets } from "./lib/session-check";
 import { consentMarkerFor, sameAccountSignIn } from "./lib/consent";
@@ -84,11 +84,13 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
           if (user.id) forgetAccessTokens({ userId: user.id });
         }
       },
-      // With the JWT strategy the user is the token's subject. Never throws into Auth.js.
+      // With the JWT strategy the user is the token's subject. TOKENKEEPER_SIGN_OUT says
+      // whether background access ends here (clear) or goes on (keep). Never throws into Auth.js.
       async signOut(message) {
         const userId = "token" in message ? message.token?.sub : message.session?.userId;
         if (!userId) return;
         try {
+          if (signOutMode() === "keep") return log.info("signout.tokens_kept", { userId });
           await clearUserTokens(db(), userId);
         } catch (error) {
           log.error("signout.clear_failed", { error });

@@ -1,5 +1,7 @@
 import { signIn } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
+import { ProviderMark } from "./_components/provider-mark";
+import { Button } from "./_components/ui/button";
 
 type Props = {
   callbackUrl?: string;
@@ -8,12 +10,14 @@ type Props = {
   link?: boolean;
 };
 
-/** One sign-in button per enabled provider (a server action each). */
-export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in with", link = false }: Props) {
+/** One button per enabled provider (a server action each), with the provider's mark. */
+export function SignInButtons({ callbackUrl = "/dashboard", label = "Continue with", link = false }: Props) {
   const providers = authProviderLabels();
-  if (providers.length === 0) return <p className="error">No provider is configured: set a provider&apos;s AUTH_&lt;ID&gt;_ID and AUTH_&lt;ID&gt;_SECRET (the README&apos;s provider table).</p>;
+  if (providers.length === 0) {
+    return <p className="text-destructive">Sign-in isn’t available yet: no provider is set up on this server.</p>;
+  }
   return (
-    <ul className="providers">
+    <ul className="flex flex-col gap-2 sm:max-w-sm">
       {providers.map((provider) => (
         <li key={provider.id}>
           <form
@@ -22,11 +26,12 @@ export function SignInButtons({ callbackUrl = "/dashboard", label = "Sign in wit
               await signIn(provider.id, { redirectTo: callbackUrl }, link ? provider.linkParams : undefined);
             }}
           >
-            <button type="submit">
+            <Button type="submit" variant="outline" size="lg" className="h-auto min-h-11 w-full justify-start whitespace-normal py-2 text-left">
+              <ProviderMark provider={provider.id} />
               {label} {provider.name}
-            </button>
+            </Button>
           </form>
-          {link && provider.grantCapNote ? <p className="muted">{provider.grantCapNote}</p> : null}
+          {link && provider.grantCapNote ? <p className="mt-1 text-xs text-muted-foreground">{provider.grantCapNote}</p> : null}
         </li>
       ))}
     </ul>

@@ -17,12 +17,34 @@ const log = logger("consent");
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** A small page of the app's own, for a person (never the provider's content). */
+// The app's shell (app/layout.tsx) and its design tokens (app/globals.css), for the
+// pages a route handler answers outside the React tree: same header, type and colours.
+const PAGE_STYLE = `
+*,::before,::after{box-sizing:border-box;margin:0}
+html{background:#f7f8fa;color:#14171c;font-family:ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;-webkit-font-smoothing:antialiased;line-height:1.5}
+a{color:#1f4fd1;text-underline-offset:4px;text-decoration:none}a:hover{text-decoration:underline}
+:focus-visible{outline:3px solid #1f4fd1;outline-offset:2px}
+header{border-bottom:1px solid #dcdfe5;background:#fff}
+.bar{max-width:72rem;margin:0 auto;height:3.5rem;display:flex;align-items:center;justify-content:space-between;gap:1rem;padding:0 1rem}
+.brand{display:flex;align-items:center;gap:.5rem;font-weight:600;color:#14171c}.brand:hover{text-decoration:none}
+nav a{font-size:.875rem;font-weight:500}
+main{max-width:28rem;margin:0 auto;padding:4.5rem 1rem 2rem;display:flex;flex-direction:column;align-items:flex-start;gap:1rem}
+h1{font-size:1.5rem;line-height:2rem;font-weight:700;letter-spacing:-.025em}
+p{color:#525b67}
+.button{display:inline-flex;align-items:center;height:2.25rem;padding:0 1rem;border-radius:.375rem;background:#1f4fd1;color:#fff;font-size:.875rem;font-weight:500}
+.button:hover{text-decoration:none;background:#3461d6}
+@media (min-width:640px){.bar{padding:0 1.5rem}main{padding-top:5rem}}`;
+
+/** A small page of the app's own, for a person (never the provider's content), in the app's look. */
 function page(status: number, title: string, body: string, headers: HeadersInit = {}): Response {
-  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${escapeHtml(title)}</title></head>` +
-    `<body style="font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p><p><a href="/dashboard">Go to your dashboard</a></p></body></html>`;
-  const response = new Response(html, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers } });
-  return response;
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>${escapeHtml(title)} · Tokenkeeper</title><link rel="icon" href="/icon.svg" type="image/svg+xml"><style>${PAGE_STYLE}</style></head><body>` +
+    `<header><div class="bar"><a href="/" class="brand"><img src="/icon.svg" alt="" width="24" height="24">Tokenkeeper</a>` +
+    `<nav aria-label="Main"><a href="/dashboard">Dashboard</a></nav></div></header>` +
+    `<main id="main"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(body)}</p>` +
+    `<a class="button" href="/dashboard">Go to your connections</a></main></body></html>`;
+  return new Response(html, { status, headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers } });
 }
 
 /**

@@ -158,6 +158,21 @@ export function webhookConfig(source: Record<string, string | undefined> = proce
   return { url, secret, failingAfter };
 }
 
+export type SignOutMode = "clear" | "keep";
+
+/**
+ * TOKENKEEPER_SIGN_OUT: what sign-out does to the user's stored provider tokens.
+ * `clear` (default, the Auth.js pattern): every linked account loses background access
+ * until the user signs in again. `keep`: background access goes on; the user stops it
+ * per account with Disconnect. Read on each call, like webhookConfig.
+ * Throws a `config` TokenError for any other value.
+ */
+export function signOutMode(source: Record<string, string | undefined> = process.env): SignOutMode {
+  const value = source.TOKENKEEPER_SIGN_OUT?.trim().toLowerCase() || "clear";
+  if (value === "clear" || value === "keep") return value;
+  throw configError(`TOKENKEEPER_SIGN_OUT must be "clear" or "keep", not "${source.TOKENKEEPER_SIGN_OUT}".`);
+}
+
 let cached: Env | undefined;
 
 export function env(): Env {

@@ -15,7 +15,7 @@ export const MIGRATIONS_DIR = join(import.meta.dirname, "..", "..", "prisma", "m
 const PRISMA_MIGRATION_LOCK = 72707369;
 
 // Prisma's own DDL for its bookkeeping table (schema-engine, postgres flavour).
-const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+export const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
     "finished_at"           TIMESTAMPTZ,
@@ -39,13 +39,19 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     });
 }
 
-/** Applies the pending migrations; returns the names it applied. Waits for any other migrator. */
-export function applyMigrations(database: SqlBackend, migrations = readMigrations()): Promise<string[]> {
-  return database.exclusive(PRISMA_MIGRATION_LOCK, (backend) => applyPending(backend, migrations));
+/**
+ * Applies the pending migrations; returns the names it applied. Waits for any other
+ * migrator. `prepare` runs first under the same lock (db:adopt baselines there).
+ */
+export function applyMigrations(database: SqlBackend, migrations = readMigrations(), prepare?: (backend: SqlBackend) => Promise<void>): Promise<string[]> {
+  return database.exclusive(PRISMA_MIGRATION_LOCK, async (backend) => {
+    await prepare?.(backend);
+    return applyPending(backend, migrations);
+  });
 }
 
 async function applyPending(backend: SqlBackend, migrations: Migration[]): Promise<string[]> {
-  await backend.exec(CREATE_TABLE);
+  await backend.exec(CREATE_MIGRATIONS_TABLE);
   const { rows } = await backend.query({
     query: `SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL`,
     params: [],

@@ -67,6 +67,18 @@ function headerOf(ciphertext: string): { kid?: string; bnd?: unknown } | undefin
   }
 }
 
+/**
+ * Whether a stored value is in Tokenkeeper's sealed form (a compact JWE, `dir` +
+ * `A256GCM`, with a kid) rather than a token in plain text, as Auth.js's own adapters
+ * store them. A provider's JWT (an ID token: a JWS, three parts) is plain text here,
+ * though its header may carry a kid too.
+ */
+export function isSealed(value: string): boolean {
+  if (value.split(".").length !== 5) return false;
+  const header = headerOf(value) as { alg?: unknown; enc?: unknown; kid?: unknown } | undefined;
+  return header?.alg === "dir" && header.enc === "A256GCM" && typeof header.kid === "string";
+}
+
 export const keyIdOf = (ciphertext: string): string | undefined => headerOf(ciphertext)?.kid;
 
 /** Not under the newest key, or from before tokens were bound to their slot: re-encryption rewrites it. */

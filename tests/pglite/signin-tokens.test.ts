@@ -118,6 +118,22 @@ describe("sign-out", () => {
     expect(await row("leaving-user")).toMatchObject({ status: "signed_out", access_token: null });
   });
 
+  it("keeps every account's tokens when TOKENKEEPER_SIGN_OUT=keep (#22)", async () => {
+    const agent = await signInThroughApp(APP_URL, "staying-user", fetcher);
+    const before = await plain("staying-user");
+    process.env.TOKENKEEPER_SIGN_OUT = "keep";
+    try {
+      expect((await signOutThroughApp(agent)).status).toBe(302);
+    } finally {
+      delete process.env.TOKENKEEPER_SIGN_OUT;
+    }
+    expect(await (await agent.request(`${APP_URL}/api/auth/session`)).json()).toBeNull();
+    const after = await plain("staying-user");
+    expect(after.account).toMatchObject({ status: "active", tokenVersion: before.account.tokenVersion });
+    expect(after.refreshToken).toBe(before.refreshToken);
+    expect(await userinfoStatus(after.accessToken)).toBe(200);
+  });
+
   it("is a no-op for a user who has no tokens", async () => {
     const user = await stack.db.user.create({ data: { name: "tokenless" } });
     expect(await clearUserTokens(stack.db, user.id)).toBe(0);

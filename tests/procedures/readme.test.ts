@@ -2,6 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPglite, openPostgres, type SqlBackend } from "@/lib/ops/sql-backend";
+import { decryptToken, isSealed, parseKeyring, type TokenColumn } from "@/lib/tokens/crypto";
+import { createAuthjsDatabase, snapshot } from "../support/authjs-database";
 import { signInThroughApp, type Agent } from "../support/browserless";
 import { freshPostgresDatabase } from "../support/stack";
 
@@ -162,5 +165,48 @@ describe.each(databases)("the README's procedures on %s", (_label, database) => 
     }
     const again = await signInThroughApp(APP, "ada");
     expect((await again.request(`${APP}/api/accounts`)).status).toBe(200);
+  });
+});
+
+// #22: a database that @auth/prisma-adapter's own schema made, adopted by the README's commands.
+const openAt = (env: Record<string, string>): Promise<SqlBackend> =>
+  env.DATABASE_URL ? Promise.resolve(openPostgres(env.DATABASE_URL, 1)) : openPglite(join(ROOT, ".tokenkeeper", "pglite"));
+
+describe.each(databases)("adopting an Auth.js database on %s", (_label, database) => {
+  it("encrypts every plain-text token readably, and a second run changes nothing", async () => {
+    for (const file of LOCAL_FILES) rmSync(join(ROOT, file), { recursive: true, force: true });
+    const env = await database();
+    let before = "";
+    let backend = await openAt(env);
+    const accounts = await createAuthjsDatabase(backend);
+    await backend.close();
+
+    run("adopt-key", env);
+    expect(run("adopt", env)).toMatch(/^Auth\.js schema baselined; applied: \d+_\w+.*; 3 accounts, 7 tokens encrypted$/m);
+    const keyring = parseKeyring(/^TOKEN_ENCRYPTION_KEYS=(.*)$/m.exec(readFileSync(join(ROOT, ".env.local"), "utf8"))![1]);
+    backend = await openAt(env);
+    try {
+      const { rows } = await backend.query({ query: `SELECT provider, "providerAccountId", access_token, refresh_token, id_token FROM "Account"`, params: [] });
+      expect(rows).toHaveLength(accounts.length);
+      for (const [provider, providerAccountId, ...tokens] of rows) {
+        const plain = accounts.find((a) => a.provider === provider && a.providerAccountId === providerAccountId)!;
+        const columns: TokenColumn[] = ["access_token", "refresh_token", "id_token"];
+        for (const [i, column] of columns.entries()) {
+          const value = tokens[i] ?? null;
+          expect(value === null ? null : isSealed(value) && (await decryptToken(keyring, value, plain, column))).toBe(plain[column]);
+        }
+      }
+      before = await snapshot(backend);
+    } finally {
+      await backend.close();
+    }
+
+    expect(run("adopt", env)).toMatch(/^schema already Tokenkeeper's; schema up to date; 3 accounts, 0 tokens encrypted$/m);
+    backend = await openAt(env);
+    try {
+      expect(await snapshot(backend)).toBe(before);
+    } finally {
+      await backend.close();
+    }
   });
 });

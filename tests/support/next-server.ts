@@ -7,11 +7,17 @@ const nextBin = join(root, "node_modules/next/dist/bin/next");
 
 export type NextServer = { url: string; output: () => string; stop(): Promise<void> };
 
+const fullEnv = (env: Record<string, string>, port: number) => ({ ...process.env, ...env, PORT: String(port), NEXT_TELEMETRY_DISABLED: "1" });
+
 export async function buildAndStart(env: Record<string, string>, port: number): Promise<NextServer> {
-  const fullEnv = { ...process.env, ...env, PORT: String(port), NEXT_TELEMETRY_DISABLED: "1" };
-  const build = spawnSync(process.execPath, [nextBin, "build"], { cwd: root, env: fullEnv, encoding: "utf8" });
+  const build = spawnSync(process.execPath, [nextBin, "build"], { cwd: root, env: fullEnv(env, port), encoding: "utf8" });
   if (build.status !== 0) throw new Error(`next build failed:\n${build.stdout}\n${build.stderr}`);
-  const child: ChildProcess = spawn(process.execPath, [nextBin, "start", "-p", String(port)], { cwd: root, env: fullEnv });
+  return start(env, port);
+}
+
+/** `next start` of the last build, e.g. again with other settings. */
+export async function start(env: Record<string, string>, port: number): Promise<NextServer> {
+  const child: ChildProcess = spawn(process.execPath, [nextBin, "start", "-p", String(port)], { cwd: root, env: fullEnv(env, port) });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));

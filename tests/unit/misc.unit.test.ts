@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "@/lib/env";
+import { parseEnv, signOutMode } from "@/lib/env";
 import { redact } from "@/lib/log";
 import { backoffMs } from "@/lib/tokens/engine";
 import { parseRetryAfter } from "@/lib/providers/requests";
@@ -18,6 +18,18 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ ...valid, DATABASE_URL: "mysql://x/y", AUTH_SECRET: undefined })).toThrow(
       "Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host; AUTH_SECRET is not set.",
     );
+  });
+});
+
+describe("signOutMode (TOKENKEEPER_SIGN_OUT, #22)", () => {
+  it("clears by default, and reads clear or keep in any case", () => {
+    expect(signOutMode({})).toBe("clear");
+    expect(signOutMode({ TOKENKEEPER_SIGN_OUT: " " })).toBe("clear");
+    expect(signOutMode({ TOKENKEEPER_SIGN_OUT: "Keep" })).toBe("keep");
+    expect(signOutMode({ TOKENKEEPER_SIGN_OUT: "clear" })).toBe("clear");
+  });
+  it("refuses anything else, naming the variable", () => {
+    expect(() => signOutMode({ TOKENKEEPER_SIGN_OUT: "revoke" })).toThrow('TOKENKEEPER_SIGN_OUT must be "clear" or "keep", not "revoke".');
   });
 });
 
