@@ -101,9 +101,10 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
   try {
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   } catch (error) {
-    if (!isAccessTokenRejected(error) || !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) throw error;
+    // Nothing to refresh with: the grant is over whenever it is refused (no provider call).
+    if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.forceRefresh(userId, row.provider, options);
+    await engine.accessTokenRefused(userId, row.provider, options);
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
   }
 }
