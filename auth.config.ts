@@ -1,15 +1,16 @@
 import type { NextAuthConfig } from "next-auth";
 import { errorResponse, unauthorized } from "./lib/errors";
 import { gate } from "./lib/gate";
+import { grantCapNote } from "./lib/providers/grant-cap";
 import { configuredProviders } from "./lib/providers/registry";
 import { SESSION_MAX_AGE_SECONDS, SESSION_UPDATE_AGE_SECONDS, sessionSecretList } from "./lib/session-check";
 
 // Edge-safe half of the Auth.js config: it holds no adapter, no database and no
 // token keys, so an edge bundle can import it; auth.ts adds those in Node.
 
-/** Id, display name and "link another account" parameters of each enabled provider, for buttons and cards. */
-export function authProviderLabels(): { id: string; name: string; linkParams: Record<string, string> }[] {
-  return configuredProviders(process.env).map(({ id, name, linkParams }) => ({ id, name, linkParams }));
+/** Id, display name, whether it is generic (no catalogue entry), "link another account" parameters and what another consent costs (grant caps), for buttons and cards. */
+export function authProviderLabels(): { id: string; name: string; generic: boolean; linkParams: Record<string, string>; grantCapNote: string | null }[] {
+  return configuredProviders(process.env).map(({ id, name, generic, linkParams, liveGrantCap }) => ({ id, name, generic, linkParams, grantCapNote: grantCapNote(name, liveGrantCap) }));
 }
 
 export const authConfig = {

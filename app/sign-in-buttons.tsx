@@ -31,6 +31,7 @@ export function SignInButtons({ callbackUrl = "/dashboard", label = "Continue wi
               {label} {provider.name}
             </Button>
           </form>
+          {link && provider.grantCapNote ? <p className="mt-1 text-xs text-muted-foreground">{provider.grantCapNote}</p> : null}
         </li>
       ))}
     </ul>

@@ -94,9 +94,10 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
   try {
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.issueToken(row)).accessToken) };
   } catch (error) {
-    if (!isAccessTokenRejected(error) || !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) throw error;
+    // Nothing to refresh with: the grant is over whenever it is refused (no provider call).
+    if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
-    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.forceRefresh(row)).accessToken) };
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.accessTokenRefused(row)).accessToken) };
   }
 }
 

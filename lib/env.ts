@@ -1,11 +1,31 @@
 import "server-only";
 import { z } from "zod";
 import { configError } from "./errors";
+import { envNames } from "./providers/descriptor";
+import { DESCRIPTORS } from "./providers/registry";
 
 // The one place that reads process.env for Node code. Edge code (auth.config.ts,
 // middleware.ts) reads only the few variables it needs, directly.
 
 const optional = z.string().trim().min(1).optional().catch(undefined);
+
+/**
+ * Every provider's variables, from the registry (the catalogue and Auth.js's other
+ * providers): AUTH_<ID>_ID and _SECRET, _ISSUER where the provider reads one, and its
+ * extra ones. Derived, so no provider's variables can be dropped by a schema that
+ * forgot them (issue #17).
+ */
+function providerVariables() {
+  const shape: Record<string, z.ZodType<string | undefined>> = {};
+  for (const descriptor of DESCRIPTORS) {
+    const names = envNames(descriptor.id);
+    shape[names.id] = optional;
+    shape[names.secret] = optional;
+    if (descriptor.issuer) shape[names.issuer] = z.url().optional();
+    for (const [name, kind] of Object.entries(descriptor.extraEnv ?? {})) shape[name] = kind === "url" ? z.url().optional() : optional;
+  }
+  return shape;
+}
 
 const postgresUrl = z
   .string()
@@ -63,15 +83,7 @@ const schema = z.object({
       }
       return { perSecond, burst };
     }),
-  AUTH_GOOGLE_ID: optional,
-  AUTH_GOOGLE_SECRET: optional,
-  AUTH_DISCORD_ID: optional,
-  AUTH_DISCORD_SECRET: optional,
-  AUTH_OIDC_ISSUER: z.url().optional(),
-  AUTH_OIDC_ID: optional,
-  AUTH_OIDC_SECRET: optional,
-  AUTH_OIDC_NAME: optional,
-  AUTH_OIDC_API_BASE_URL: z.url().optional(),
+  ...providerVariables(),
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
 });
 

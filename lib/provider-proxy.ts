@@ -175,11 +175,12 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, r
 
   let response = await send();
   // The token may be dead before its time (revoked, rotated elsewhere): refresh once,
-  // as often as a forced refresh may run; sooner, the 401 goes back as it came.
-  if (response.status === 401 && forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS)) {
+  // as often as a forced refresh may run; sooner, the 401 goes back as it came. With
+  // nothing to refresh with, the grant is over (reauth_required), and no provider call is made.
+  if (response.status === 401 && (row.refresh_token === null || forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) {
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
-    issued = await engine.forceRefresh(issued.account);
+    issued = await engine.accessTokenRefused(issued.account);
     response = await send();
   }
   for (let attempt = 1; response.status === 429 || response.status === 503; attempt++) {

@@ -65,9 +65,10 @@ async function call(method: string, url: string, payload?: unknown): Promise<unk
   return body;
 }
 
-type CardProps = { account: AccountSummary; providerName: string; mark: ReactNode; forcedRefreshIntervalSeconds: number };
+/** grantCapNote: what another consent costs where the provider caps live grants (lib/providers/grant-cap.ts). */
+type CardProps = { account: AccountSummary; providerName: string; mark: ReactNode; forcedRefreshIntervalSeconds: number; grantCapNote?: string | null };
 
-export function AccountCard({ account, providerName, mark, forcedRefreshIntervalSeconds }: CardProps) {
+export function AccountCard({ account, providerName, mark, forcedRefreshIntervalSeconds, grantCapNote }: CardProps) {
   const router = useRouter();
   const id = useId();
   const [now, setNow] = useState<number | null>(null);
@@ -214,6 +215,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
                 {busy === "scopes" ? "Opening…" : "Request more access"}
               </Button>
             </form>
+            {grantCapNote ? <p className="mt-2 text-xs text-muted-foreground">{grantCapNote}</p> : null}
           </details>
         )}
       </CardContent>

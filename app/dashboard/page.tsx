@@ -21,7 +21,10 @@ export default async function Dashboard() {
   // Non-operators get no panel at all: nothing of it reaches their HTML or RSC payload.
   const [accounts, panel] = await Promise.all([listAccounts(session.user.id), isOperator(session.user.email) ? operatorPanel() : null]);
   const forcedRefreshIntervalSeconds = env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
-  const providerNames = new Map(authProviderLabels().map(({ id, name }) => [id, name]));
+  const labels = authProviderLabels();
+  // A provider without a catalogue entry runs on what Auth.js knows of it: said on its cards.
+  const providerNames = new Map(labels.map(({ id, name, generic }) => [id, generic ? `${name} (generic)` : name]));
+  const grantCapNotes = new Map(labels.map(({ id, grantCapNote }) => [id, grantCapNote]));
   // What sign-out would change: the accounts that have background access now.
   const withBackgroundAccess = accounts.filter((account) => account.status !== "signed_out" && account.status !== "reauth_required").length;
 
@@ -54,6 +57,7 @@ export default async function Dashboard() {
               providerName={providerNames.get(account.provider) ?? account.provider}
               mark={<ProviderMark provider={account.provider} className="size-6" />}
               forcedRefreshIntervalSeconds={forcedRefreshIntervalSeconds}
+              grantCapNote={grantCapNotes.get(account.provider) ?? null}
             />
           ))}
           <section

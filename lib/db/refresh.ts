@@ -239,6 +239,25 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
 }
 
 /**
+ * Ends a grant that has nothing to refresh with: the provider's API refused an access
+ * token that came without a refresh token (GitHub OAuth Apps' tokens never expire,
+ * so a refusal means the user revoked it). Compare-and-set on `tokenVersion`: a
+ * sign-in since the refusal brought new tokens, and those stand. Reports
+ * account.reauth_required in the same statement.
+ */
+export async function endGrantWithoutRefreshToken(db: Db, { id, tokenVersion, error }: { id: string; tokenVersion: number; error: string }, outbox: Outbox): Promise<Written> {
+  const [row] = await db.$queryRaw<Written[]>`
+    WITH updated AS (
+      UPDATE "Account"
+         SET status = 'reauth_required', "lastError" = ${error}, "failureCount" = "failureCount" + 1, "updatedAt" = now()
+       WHERE id = ${id} AND status = 'active' AND refresh_token IS NULL AND "tokenVersion" = ${tokenVersion}
+      RETURNING id, "userId", provider, status, "lastError"),
+    events AS (${eventsFrom(Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError", 'account.reauth_required' AS type FROM updated u`, outbox)})
+    SELECT (SELECT count(*) FROM updated)::int AS written, (SELECT count(*) FROM events)::int AS events`;
+  return row!;
+}
+
+/**
  * Records that a token was handed out, at most once per LAST_USED_GRANULARITY (the
  * condition repeats the caller's check, so concurrent callers write once), and brings
  * the next sweep forward to what an active account gets.

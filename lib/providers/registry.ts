@@ -1,14 +1,21 @@
-import { discord } from "./discord";
-import { google } from "./google";
-import { oidc } from "./oidc";
-import type { ConfiguredProvider, ProviderEnv } from "./types";
+import { AUTHJS_PROVIDERS } from "./authjs-providers";
+import { CATALOGUE } from "./catalogue";
+import { configure } from "./descriptor";
+import { genericDescriptor } from "./generic";
+import type { ConfiguredProvider, ProviderDescriptor, ProviderEnv } from "./types";
 
-// Every provider Tokenkeeper knows, listed once. Auth.js (auth.config.ts, edge-safe)
-// and the refresh engine (lib/providers/index.ts) both read this list, so the two
-// can never disagree. A new provider is one file beside this one plus one line here.
-const DEFINITIONS = [google, discord, oidc];
+// Auth.js (auth.config.ts, edge-safe), the environment schema (lib/env.ts) and the
+// refresh engine (lib/providers/index.ts) all read the providers through here, so
+// they can never disagree. A new provider is one entry in lib/providers/catalogue.ts;
+// any other Auth.js provider works as a generic one (lib/providers/generic.ts).
+
+/** Every provider that can be enabled: the catalogue's, then Auth.js's others as generic ones. */
+export const DESCRIPTORS: readonly ProviderDescriptor[] = [
+  ...CATALOGUE,
+  ...Object.entries(AUTHJS_PROVIDERS).map(([id, factory]) => genericDescriptor(id, factory)),
+];
 
 /** The providers whose credentials are set in `env`, in button order. */
 export function configuredProviders(env: ProviderEnv): ConfiguredProvider[] {
-  return DEFINITIONS.map((definition) => definition.configure(env)).filter((provider) => provider !== undefined);
+  return DESCRIPTORS.map((descriptor) => configure(descriptor, env)).filter((provider) => provider !== undefined);
 }

@@ -51,8 +51,43 @@ function clientAuth(spec: ProviderSpec): o.ClientAuth {
   return spec.clientAuth === "basic" ? o.ClientSecretBasic(spec.clientSecret) : o.ClientSecretPost(spec.clientSecret);
 }
 
+/**
+ * The same form fields as a JSON body, for providers whose token endpoint reads JSON
+ * (Atlassian, Notion): oauth4webapi builds the request, this only re-encodes it.
+ */
+const jsonBodyFetch = (url: string, init: o.CustomFetchOptions<string, unknown>) => {
+  const { body, ...rest } = init;
+  if (!(body instanceof URLSearchParams)) return fetch(url, init as RequestInit);
+  const headers = new Headers(rest.headers);
+  headers.set("content-type", "application/json");
+  return fetch(url, { ...rest, headers, body: JSON.stringify(Object.fromEntries(body)) });
+};
+
 function requestOptions(spec: ProviderSpec, timeoutMs = PROVIDER_TIMEOUT_MS) {
-  return { [o.allowInsecureRequests]: spec.allowHttp, signal: AbortSignal.timeout(timeoutMs) };
+  return {
+    [o.allowInsecureRequests]: spec.allowHttp,
+    signal: AbortSignal.timeout(timeoutMs),
+    ...(spec.tokenRequestBody === "json" ? { [o.customFetch]: jsonBodyFetch } : {}),
+  };
+}
+
+/** An error answer's status, OAuth `error` (when the body has one) and parsed body, for the classifier. */
+async function errorAnswerOf(response: Response): Promise<ErrorAnswer> {
+  const body: unknown = await response.json().catch(() => undefined);
+  const error = body !== null && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
+  return { status: response.status, error: typeof error === "string" ? error : undefined, body };
+}
+
+/**
+ * The user's tokens out of a 200 answer: nested under `tokenAnswerPath` where the
+ * provider puts them there (Slack's authed_user), and an absolute expires_at turned
+ * into expires_in (Strava) — both before the answer is repaired and read.
+ */
+function userTokensOf(spec: ProviderSpec, body: Record<string, unknown>, received: Date): Record<string, unknown> {
+  const nested = spec.tokenAnswerPath ? body[spec.tokenAnswerPath] : undefined;
+  const fields = nested !== null && typeof nested === "object" && typeof (nested as { access_token?: unknown }).access_token === "string" ? { ...(nested as Record<string, unknown>) } : { ...body };
+  if (spec.expiry === "expires_at" && typeof fields.expires_at === "number") fields.expires_in = fields.expires_at - Math.floor(received.getTime() / 1000);
+  return fields;
 }
 
 /** The longest a provider's Retry-After may hold an account back. */
@@ -138,8 +173,27 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
  * (classified by lib/providers/error-classes.ts), a timeout or a network failure.
  */
 export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<RefreshAnswer> {
-  return providerCall(spec, "refresh_grant", () => refreshGrantRequest(spec, refreshToken, options));
+  return providerCall(spec, "refresh_grant", async () => {
+    try {
+      return await refreshGrantRequest(spec, refreshToken, options);
+    } catch (error) {
+      if (!isLostAnswer(error)) throw error;
+      // The provider may have redeemed the token and rotated it, and we will never know.
+      if (spec.rotation.mode === "none" || spec.rotation.mode === "lenient" || (spec.rotation.reuseGraceSeconds ?? 0) > 0) {
+        // The spent token is still accepted (not rotated, kept valid, or within the
+        // provider's reuse grace): asking again at once is safe and finds the answer.
+        return refreshGrantRequest(spec, refreshToken, options);
+      }
+      throw new ProviderUnavailableError(`${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`, { cause: error });
+    }
+  });
 }
+
+/** Said in lastError (and the events that carry it) when a refresh's answer never arrived from a rotating provider. */
+export const LOST_ANSWER = "the answer was lost after the request was sent";
+
+/** A timeout once the request was out: the provider may have acted on it (a refused connection is not this). */
+const isLostAnswer = (error: unknown) => error instanceof ProviderUnavailableError && (error.cause as { name?: string } | undefined)?.name === "TimeoutError";
 
 const jsonResponse = (json: Record<string, unknown>) => new Response(JSON.stringify(json), { status: 200, headers: { "content-type": "application/json" } });
 
@@ -149,18 +203,23 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
     const as = await spec.authorizationServer();
     const client: o.Client = { client_id: spec.clientId };
     const response = await o.refreshTokenGrantRequest(as, client, clientAuth(spec), refreshToken, requestOptions(spec, options.timeoutMs));
-    // Error answers (and challenges) are oauth4webapi's to read and throw.
-    if (response.status !== 200) await o.processRefreshTokenResponse(as, client, response);
+    if (response.status !== 200) {
+      // Challenges are oauth4webapi's to read; other error bodies are classified as the
+      // provider shaped them (Twitch {status, message}, Strava errors[], HubSpot status).
+      if (response.headers.has("www-authenticate")) await o.processRefreshTokenResponse(as, client, response);
+      throw errorFromAnswer(spec, await errorAnswerOf(response), response.headers, undefined, now());
+    }
     const body: unknown = await response.json().catch(() => undefined);
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
       throw new TokenError("provider_rejected", `${spec.id} answered 200 without a JSON object`, { providerStatus: 200 });
     }
-    const fields = body as Record<string, unknown>;
-    // An error in a 200 answer (GitHub does this): the same classes as any error answer.
-    if (typeof fields.error === "string" && fields.access_token === undefined) {
-      throw errorFromAnswer(spec, { status: 200, error: fields.error, body }, response.headers, undefined, now());
+    // An error in a 200 answer (GitHub, Slack's ok:false, Reddit): the same classes as any error answer.
+    const said = body as Record<string, unknown>;
+    if (typeof said.error === "string" && said.access_token === undefined) {
+      throw errorFromAnswer(spec, { status: 200, error: said.error, body }, response.headers, undefined, now());
     }
     const received = now();
+    const fields = userTokensOf(spec, said, received);
     const { json, repairs, usable, refreshTokenExpiresIn } = repairTokenAnswer(fields);
     const sent = typeof json.refresh_token === "string" ? json.refresh_token : undefined;
     const rotation = {

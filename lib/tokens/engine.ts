@@ -2,7 +2,7 @@ import "server-only";
 import { randomUUID } from "node:crypto";
 import { findAccountById, findUserAccountsAt } from "../db/accounts";
 import type { AccountRow } from "../db/account-row";
-import { claimLease, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
+import { claimLease, endGrantWithoutRefreshToken, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
 import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
@@ -10,12 +10,12 @@ import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredErr
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
-import { PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
+import { LOST_ANSWER, PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
-import { grantEndAfterRefresh, reauthWarning } from "./grant-end";
+import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh } from "./grant-end";
 import { accessTokenExpiry, decide } from "./token-decision";
 import { createTokenCache, DEFAULT_TOKEN_CACHE_TTL_SECONDS, forgetAccessTokens, lookupKey, type CachedAccount } from "./token-cache";
 
@@ -171,7 +171,9 @@ export function createTokenEngine(options: EngineOptions) {
     }
     const reauthRequired = error instanceof ReauthRequiredError;
     const retryAfter = reauthRequired ? null : (error.retryAfter ?? new Date(now().getTime() + backoffMs(row.failureCount + 1)));
-    const failure = { id: row.id, owner, error: error.message, retryAfter, reauthRequired, rotation };
+    // A grant that dies right after a lost answer died of it: the event and lastError say so.
+    const message = reauthRequired && row.lastError?.includes(LOST_ANSWER) ? `${error.message} (after a refresh whose answer was lost: ${row.lastError})` : error.message;
+    const failure = { id: row.id, owner, error: message, retryAfter, reauthRequired, rotation };
     reported(await (rotation ? persist(() => recordFailure(db, failure, outbox), row, true) : recordFailure(db, failure, outbox)));
     log.warn("refresh.failed", { accountId: row.id, provider: row.provider, code: error.code, retryAfter, rotationStored: rotation !== undefined, ms: Date.now() - started });
     // The caller learns when to try again: the provider's Retry-After, or our back-off.
@@ -240,9 +242,10 @@ export function createTokenEngine(options: EngineOptions) {
     }
     const tokens = answer;
     const at = now();
-    // Unsaid on a refresh that kept the refresh token: the stored expiry still holds.
-    const refreshTokenExpiresAt = tokens.refreshTokenExpiresAt ?? (tokens.rotated ? null : row.refreshTokenExpiresAt);
-    const reauthBy = grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
+    // As the answer said, else as the provider documents, else the stored expiry while the token stands.
+    const lifetime = refreshTokenExpiryAfterRefresh(provider.refreshTokenLifetime, tokens.refreshTokenExpiresAt, tokens.rotated, row, at);
+    const refreshTokenExpiresAt = lifetime.refreshTokenExpiresAt;
+    const reauthBy = lifetime.reauthBy ?? grantEndAfterRefresh(row, refreshTokenExpiresAt, at);
     const warning = reauthWarning(reauthBy, row, policy.reauthWarningDays, at);
     const write: TokenWrite = {
       id: row.id,
@@ -411,6 +414,21 @@ export function createTokenEngine(options: EngineOptions) {
     return singleFlight(row.id, () => resolveToken(row, true));
   }
 
+  /**
+   * The provider's API refused the access token of an account already read (a 401):
+   * refreshes now, answering the new token with the row as written; where there is no
+   * refresh token (tokens that never expire), the grant is over: the account becomes
+   * reauth_required (with its event) and ReauthRequiredError is thrown.
+   */
+  async function accessTokenRefused(row: AccountRow): Promise<IssuedToken> {
+    if (row.refresh_token !== null || row.status !== "active") return forceRefresh(row);
+    const error = `${row.provider}'s API refused the access token and there is no refresh token: sign in again`;
+    reported(await endGrantWithoutRefreshToken(db, { id: row.id, tokenVersion: row.tokenVersion, error }, outbox));
+    forgetAccessTokens({ accountId: row.id });
+    log.warn("refresh.token_refused", { accountId: row.id, provider: row.provider });
+    throw new ReauthRequiredError(error);
+  }
+
   const providerIds = () => [...providers.keys()];
 
   /** One sweep run's view of the engine (lib/tokens/sweep.ts). */
@@ -419,7 +437,7 @@ export function createTokenEngine(options: EngineOptions) {
     return { providerIds, newOwner, undecryptableMarker, refresh: (row, owner, options) => refreshClaimed(row, owner, writer, options), writeStatements: writer.statements };
   }
 
-  return { getAccessToken, issueToken, forceRefresh, forSweep, providerIds };
+  return { getAccessToken, issueToken, forceRefresh, accessTokenRefused, forSweep, providerIds };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

@@ -9,6 +9,8 @@
 // Which one is seen on the second refresh: a sliding expiry moves forward about as
 // far as time did; an absolute one stays put.
 
+import type { RefreshTokenLifetime } from "../providers/types";
+
 /** Two ends closer than this are the same end (expires_in is rounded to seconds and read at different times). */
 export const SAME_END_TOLERANCE_MS = 60 * 60 * 1000;
 
@@ -56,4 +58,29 @@ export function reauthWarning(reauthBy: Date | null, before: Pick<GrantEndBefore
   if (before.reauthWarnedAt && before.reauthBy?.getTime() === reauthBy.getTime()) return { reauthWarnedAt: before.reauthWarnedAt, warn: false, dueAt: null };
   const dueAt = new Date(reauthBy.getTime() - days * DAY_MS);
   return dueAt <= now ? { reauthWarnedAt: now, warn: true, dueAt: null } : { reauthWarnedAt: null, warn: false, dueAt };
+}
+
+/**
+ * The refresh token's expiry after a refresh, and the grant's end where it is known
+ * outright. What the answer said (refresh_token_expires_in) wins; else what the
+ * provider documents (its catalogue entry's refreshTokenLifetime): an idle window
+ * runs `days` from now (each use restarts it); an absolute lifetime runs `days` from
+ * the consent, that is from the stored end, or from the sign-in that left none
+ * (`refreshedAt`: a sign-in with a new refresh token clears the stored end). Else the
+ * stored expiry holds while the refresh token does.
+ */
+export function refreshTokenExpiryAfterRefresh(
+  lifetime: RefreshTokenLifetime | undefined,
+  said: Date | null,
+  rotated: boolean,
+  before: Pick<GrantEndBefore, "refreshTokenExpiresAt" | "refreshedAt">,
+  now: Date,
+): { refreshTokenExpiresAt: Date | null; reauthBy?: Date } {
+  if (said) return { refreshTokenExpiresAt: said };
+  if (lifetime?.kind === "idle") return { refreshTokenExpiresAt: new Date(now.getTime() + lifetime.days * DAY_MS) };
+  if (lifetime?.kind === "absolute") {
+    const end = before.refreshTokenExpiresAt ?? new Date((before.refreshedAt ?? now).getTime() + lifetime.days * DAY_MS);
+    return { refreshTokenExpiresAt: end, reauthBy: end };
+  }
+  return { refreshTokenExpiresAt: rotated ? null : before.refreshTokenExpiresAt };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grantEndAfterRefresh, reauthWarning, type GrantEndBefore } from "@/lib/tokens/grant-end";
+import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh, type GrantEndBefore } from "@/lib/tokens/grant-end";
 
 const now = new Date("2026-06-01T00:00:00Z");
 const hours = (h: number) => new Date(now.getTime() + h * 3_600_000);
@@ -31,5 +31,22 @@ describe("reauthWarning (account.reauth_upcoming, once per grant end)", () => {
   });
   it("is nothing without an end", () => {
     expect(reauthWarning(null, { reauthBy: days(5), reauthWarnedAt: days(-2) }, 7, now)).toStrictEqual({ reauthWarnedAt: null, warn: false, dueAt: null });
+  });
+});
+
+describe("refreshTokenExpiryAfterRefresh (the provider's documented refresh-token lifetime)", () => {
+  const now = new Date("2026-06-01T00:00:00Z");
+  const day = 86_400_000;
+  const signedIn = new Date("2026-05-01T00:00:00Z");
+  const at = (base: Date, days: number) => new Date(base.getTime() + days * day);
+  it.each([
+    ["the answer said: it wins", { kind: "idle", days: 90 } as const, at(now, 30), true, { refreshTokenExpiresAt: null, refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 30) }],
+    ["idle: restarts from now", { kind: "idle", days: 90 } as const, null, false, { refreshTokenExpiresAt: at(signedIn, 90), refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 90) }],
+    ["absolute, first refresh after the consent: from the sign-in", { kind: "absolute", days: 180 } as const, null, true, { refreshTokenExpiresAt: null, refreshedAt: signedIn }, { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) }],
+    ["absolute, later (rotated): the stored end stands", { kind: "absolute", days: 180 } as const, null, true, { refreshTokenExpiresAt: at(signedIn, 180), refreshedAt: now }, { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) }],
+    ["unknown, rotated: nothing known", undefined, null, true, { refreshTokenExpiresAt: at(now, 5), refreshedAt: signedIn }, { refreshTokenExpiresAt: null }],
+    ["unknown, kept: the stored expiry holds", undefined, null, false, { refreshTokenExpiresAt: at(now, 5), refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 5) }],
+  ])("%s", (_label, lifetime, said, rotated, before, expected) => {
+    expect(refreshTokenExpiryAfterRefresh(lifetime, said, rotated, before, now)).toStrictEqual(expected);
   });
 });

@@ -1,0 +1,158 @@
+// Auth.js's own OAuth and OpenID Connect providers that lib/providers/catalogue.ts has
+// no entry for, by id: each is enabled by its Auth.js variables with a descriptor
+// derived from its Auth.js configuration (lib/providers/generic.ts). The list is
+// next-auth's providers of type "oauth" or "oidc" (5.0.0-beta.32), less the catalogue's
+// and ory-hydra (whose id, "hydra", is not its module name).
+import type { OAuthUserConfig, Provider } from "next-auth/providers";
+import P42School from "next-auth/providers/42-school";
+import Apple from "next-auth/providers/apple";
+import Asgardeo from "next-auth/providers/asgardeo";
+import Auth0 from "next-auth/providers/auth0";
+import Authentik from "next-auth/providers/authentik";
+import AzureAdB2c from "next-auth/providers/azure-ad-b2c";
+import AzureDevops from "next-auth/providers/azure-devops";
+import BankidNo from "next-auth/providers/bankid-no";
+import Battlenet from "next-auth/providers/battlenet";
+import Beyondidentity from "next-auth/providers/beyondidentity";
+import Bitbucket from "next-auth/providers/bitbucket";
+import BoxyhqSaml from "next-auth/providers/boxyhq-saml";
+import Bungie from "next-auth/providers/bungie";
+import ClickUp from "next-auth/providers/click-up";
+import Cognito from "next-auth/providers/cognito";
+import Coinbase from "next-auth/providers/coinbase";
+import Concept2 from "next-auth/providers/concept2";
+import Descope from "next-auth/providers/descope";
+import Dribbble from "next-auth/providers/dribbble";
+import DuendeIdentityServer6 from "next-auth/providers/duende-identity-server6";
+import Eventbrite from "next-auth/providers/eventbrite";
+import Eveonline from "next-auth/providers/eveonline";
+import Facebook from "next-auth/providers/facebook";
+import Faceit from "next-auth/providers/faceit";
+import Figma from "next-auth/providers/figma";
+import Foursquare from "next-auth/providers/foursquare";
+import Freshbooks from "next-auth/providers/freshbooks";
+import Frontegg from "next-auth/providers/frontegg";
+import Fusionauth from "next-auth/providers/fusionauth";
+import Gitlab from "next-auth/providers/gitlab";
+import Huggingface from "next-auth/providers/huggingface";
+import IdentityServer4 from "next-auth/providers/identity-server4";
+import Instagram from "next-auth/providers/instagram";
+import Kakao from "next-auth/providers/kakao";
+import Keycloak from "next-auth/providers/keycloak";
+import Kinde from "next-auth/providers/kinde";
+import Line from "next-auth/providers/line";
+import Logto from "next-auth/providers/logto";
+import Mailchimp from "next-auth/providers/mailchimp";
+import Mailru from "next-auth/providers/mailru";
+import Mastodon from "next-auth/providers/mastodon";
+import Mattermost from "next-auth/providers/mattermost";
+import Medium from "next-auth/providers/medium";
+import Naver from "next-auth/providers/naver";
+import Netlify from "next-auth/providers/netlify";
+import Netsuite from "next-auth/providers/netsuite";
+import Nextcloud from "next-auth/providers/nextcloud";
+import Okta from "next-auth/providers/okta";
+import Onelogin from "next-auth/providers/onelogin";
+import Osso from "next-auth/providers/osso";
+import Osu from "next-auth/providers/osu";
+import Passage from "next-auth/providers/passage";
+import Patreon from "next-auth/providers/patreon";
+import PingId from "next-auth/providers/ping-id";
+import Pinterest from "next-auth/providers/pinterest";
+import Pipedrive from "next-auth/providers/pipedrive";
+import Roblox from "next-auth/providers/roblox";
+import Simplelogin from "next-auth/providers/simplelogin";
+import Threads from "next-auth/providers/threads";
+import Tiktok from "next-auth/providers/tiktok";
+import Todoist from "next-auth/providers/todoist";
+import Trakt from "next-auth/providers/trakt";
+import UnitedEffects from "next-auth/providers/united-effects";
+import Vipps from "next-auth/providers/vipps";
+import Vk from "next-auth/providers/vk";
+import Webex from "next-auth/providers/webex";
+import Wechat from "next-auth/providers/wechat";
+import Wikimedia from "next-auth/providers/wikimedia";
+import Wordpress from "next-auth/providers/wordpress";
+import Workos from "next-auth/providers/workos";
+import Yandex from "next-auth/providers/yandex";
+import Zitadel from "next-auth/providers/zitadel";
+import Zoho from "next-auth/providers/zoho";
+
+/** An Auth.js provider factory, given the credentials (and issuer) Auth.js would read from the environment. */
+export type AuthjsProviderFactory = (options: OAuthUserConfig<Record<string, unknown>> & { issuer?: string }) => Provider;
+
+export const AUTHJS_PROVIDERS: Readonly<Record<string, AuthjsProviderFactory>> = {
+  "42-school": P42School as AuthjsProviderFactory,
+  "apple": Apple as AuthjsProviderFactory,
+  "asgardeo": Asgardeo as AuthjsProviderFactory,
+  "auth0": Auth0 as AuthjsProviderFactory,
+  "authentik": Authentik as AuthjsProviderFactory,
+  "azure-ad-b2c": AzureAdB2c as AuthjsProviderFactory,
+  "azure-devops": AzureDevops as AuthjsProviderFactory,
+  "bankid-no": BankidNo as AuthjsProviderFactory,
+  "battlenet": Battlenet as AuthjsProviderFactory,
+  "beyondidentity": Beyondidentity as AuthjsProviderFactory,
+  "bitbucket": Bitbucket as AuthjsProviderFactory,
+  "boxyhq-saml": BoxyhqSaml as AuthjsProviderFactory,
+  "bungie": Bungie as AuthjsProviderFactory,
+  "click-up": ClickUp as AuthjsProviderFactory,
+  "cognito": Cognito as AuthjsProviderFactory,
+  "coinbase": Coinbase as AuthjsProviderFactory,
+  "concept2": Concept2 as AuthjsProviderFactory,
+  "descope": Descope as AuthjsProviderFactory,
+  "dribbble": Dribbble as AuthjsProviderFactory,
+  "duende-identity-server6": DuendeIdentityServer6 as AuthjsProviderFactory,
+  "eventbrite": Eventbrite as AuthjsProviderFactory,
+  "eveonline": Eveonline as AuthjsProviderFactory,
+  "facebook": Facebook as AuthjsProviderFactory,
+  "faceit": Faceit as AuthjsProviderFactory,
+  "figma": Figma as AuthjsProviderFactory,
+  "foursquare": Foursquare as AuthjsProviderFactory,
+  "freshbooks": Freshbooks as AuthjsProviderFactory,
+  "frontegg": Frontegg as AuthjsProviderFactory,
+  "fusionauth": Fusionauth as AuthjsProviderFactory,
+  "gitlab": Gitlab as AuthjsProviderFactory,
+  "huggingface": Huggingface as AuthjsProviderFactory,
+  "identity-server4": IdentityServer4 as AuthjsProviderFactory,
+  "instagram": Instagram as AuthjsProviderFactory,
+  "kakao": Kakao as AuthjsProviderFactory,
+  "keycloak": Keycloak as AuthjsProviderFactory,
+  "kinde": Kinde as AuthjsProviderFactory,
+  "line": Line as AuthjsProviderFactory,
+  "logto": Logto as AuthjsProviderFactory,
+  "mailchimp": Mailchimp as AuthjsProviderFactory,
+  "mailru": Mailru as AuthjsProviderFactory,
+  "mastodon": Mastodon as AuthjsProviderFactory,
+  "mattermost": Mattermost as AuthjsProviderFactory,
+  "medium": Medium as AuthjsProviderFactory,
+  "naver": Naver as AuthjsProviderFactory,
+  "netlify": Netlify as AuthjsProviderFactory,
+  "netsuite": Netsuite as AuthjsProviderFactory,
+  "nextcloud": Nextcloud as AuthjsProviderFactory,
+  "okta": Okta as AuthjsProviderFactory,
+  "onelogin": Onelogin as AuthjsProviderFactory,
+  "osso": Osso as AuthjsProviderFactory,
+  "osu": Osu as AuthjsProviderFactory,
+  "passage": Passage as AuthjsProviderFactory,
+  "patreon": Patreon as AuthjsProviderFactory,
+  "ping-id": PingId as AuthjsProviderFactory,
+  "pinterest": Pinterest as AuthjsProviderFactory,
+  "pipedrive": Pipedrive as AuthjsProviderFactory,
+  "roblox": Roblox as AuthjsProviderFactory,
+  "simplelogin": Simplelogin as AuthjsProviderFactory,
+  "threads": Threads as AuthjsProviderFactory,
+  "tiktok": Tiktok as AuthjsProviderFactory,
+  "todoist": Todoist as AuthjsProviderFactory,
+  "trakt": Trakt as AuthjsProviderFactory,
+  "united-effects": UnitedEffects as AuthjsProviderFactory,
+  "vipps": Vipps as AuthjsProviderFactory,
+  "vk": Vk as AuthjsProviderFactory,
+  "webex": Webex as AuthjsProviderFactory,
+  "wechat": Wechat as AuthjsProviderFactory,
+  "wikimedia": Wikimedia as AuthjsProviderFactory,
+  "wordpress": Wordpress as AuthjsProviderFactory,
+  "workos": Workos as AuthjsProviderFactory,
+  "yandex": Yandex as AuthjsProviderFactory,
+  "zitadel": Zitadel as AuthjsProviderFactory,
+  "zoho": Zoho as AuthjsProviderFactory,
+};

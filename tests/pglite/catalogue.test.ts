@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { providerSpecs } from "@/lib/providers";
+import { DESCRIPTORS } from "@/lib/providers/registry";
+import { envNames } from "@/lib/providers/descriptor";
+import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
+import { LOST_ANSWER } from "@/lib/providers/requests";
+import { disconnect, listAccounts } from "@/lib/accounts";
+import { tokenFetch } from "@/lib/provider-proxy";
+import { tokenkeeper } from "@/lib/tokenkeeper";
+import { getAccessToken } from "@/lib/tokens";
+import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
+import { Agent, type Fetcher } from "../../testkit/browserless";
+import { APP_URL, appFetcher } from "../support/app";
+import { GENERIC_STAND_INS, GITHUB_OAUTH_APP, SALESFORCE, STAND_INS } from "../support/stand-in/providers";
+import { StandIn, type StandInConfig } from "../support/stand-in/server";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
+
+// Every catalogue provider against the stand-in of its documented behaviour, reached
+// under its real host names: sign-in through Auth.js's own provider, then the app's
+// own engine (environment → registry → engine), proxy and disconnect. One table, one
+// row per provider (tests/support/stand-in/providers.ts).
+let stack: TestStack;
+let standIn: StandIn;
+let fetcher: Fetcher;
+
+const ALL = [...STAND_INS, ...GENERIC_STAND_INS];
+const STARTED = [...ALL, SALESFORCE];
+const credentials = Object.fromEntries(
+  STARTED.flatMap((config) => {
+    const names = envNames(config.id);
+    return [[names.id, `${config.id}-client`], [names.secret, `${config.id}-secret`], ...(config.oidc ? [[names.issuer, config.oidc.issuer]] : [])];
+  }),
+);
+
+beforeAll(async () => {
+  stack = await startTestStack("pglite");
+  // The app reads its providers from the environment, as in production.
+  Object.assign(process.env, credentials);
+  standIn = await StandIn.start(STARTED);
+  fetcher = await appFetcher();
+});
+afterAll(async () => {
+  await standIn?.stop();
+  await stack?.stop();
+});
+
+const keyring = () => parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
+const accountOf = (provider: string, providerAccountId: string) =>
+  stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider, providerAccountId } } });
+const refreshTokenOf = async (row: Awaited<ReturnType<typeof accountOf>>) => decryptToken(keyring(), row.refresh_token!, row, "refresh_token");
+
+/** Signs in through Auth.js with `provider` (the stand-in answers under the real hosts); the new account's row. */
+async function signIn(config: StandInConfig) {
+  const agent = new Agent(fetcher);
+  const csrf = (await (await agent.request(`${APP_URL}/api/auth/csrf`)).json()) as { csrfToken: string };
+  const start = await agent.request(`${APP_URL}/api/auth/signin/${config.id}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${APP_URL}/dashboard` }).toString(),
+  });
+  const authorizationUrl = start.headers.get("location") ?? "";
+  expect(authorizationUrl.startsWith(config.authorize)).toBe(true);
+  const { url: callback } = await agent.follow(authorizationUrl, {}, (url) => url.startsWith(APP_URL));
+  const done = await agent.request(callback);
+  expect(done.headers.get("location") ?? "").not.toContain("error");
+  const rows = await stack.db.account.findMany({ where: { provider: config.id }, orderBy: { createdAt: "desc" }, take: 1 });
+  return { row: rows[0]!, sub: standIn.lastUser!.sub, authorizationUrl: new URL(authorizationUrl) };
+}
+
+const expire = async (accountId: string) => {
+  standIn.expireAccessTokens();
+  await stack.db.account.update({ where: { id: accountId }, data: { expires_at: Math.floor(Date.now() / 1000) - 10 } });
+};
+
+describe.each(ALL.map((config) => [config.id, config] as const))("%s", (id, config) => {
+  const descriptor = DESCRIPTORS.find((entry) => entry.id === id)!;
+  let first: Awaited<ReturnType<typeof signIn>>;
+
+  it("signs in through Auth.js's own provider, asking for a refresh token, and stores the tokens", async () => {
+    standIn.play(config);
+    first = await signIn(config);
+    for (const [name, value] of Object.entries(descriptor.offlineParams)) expect(first.authorizationUrl.searchParams.get(name)).toBe(value);
+    expect(standIn.stats.codeExchanges).toBe(1);
+    expect(first.row).toMatchObject({ status: "active", provider: id });
+    expect(first.row.refresh_token).not.toBeNull();
+    const expiresAt = Number(first.row.expires_at);
+    expect(Math.abs(expiresAt - (Date.now() / 1000 + config.expiresIn!))).toBeLessThan(30);
+  });
+
+  it("refreshes at expiry the way the provider authenticates and rotates", async () => {
+    const before = await refreshTokenOf(first.row);
+    await expire(first.row.id);
+    const token = await getAccessToken(first.row.userId, id);
+    expect(standIn.stats.refreshes).toBe(1);
+    expect(standIn.stats.refreshRequests).toStrictEqual([{ clientAuth: config.clientAuth, body: config.body ?? "form" }]);
+    const after = await accountOf(id, first.row.providerAccountId);
+    expect(await decryptToken(keyring(), after.access_token!, after, "access_token")).toBe(token);
+    // none keeps the refresh token; every other mode rotates on the first refresh here.
+    expect((await refreshTokenOf(after)) !== before).toBe(config.rotation !== "none");
+    expect(Math.abs(Number(after.expires_at) - (Date.now() / 1000 + config.expiresIn!))).toBeLessThan(30);
+    // A documented absolute lifetime is the grant's end from the consent on (account.reauth_upcoming before it).
+    const lifetime = descriptor.refreshTokenLifetime;
+    const consent = first.row.refreshedAt!.getTime();
+    if (lifetime?.kind === "absolute" && !config.extra?.refresh_token_expires_in) expect(after.reauthBy?.getTime()).toBe(consent + lifetime.days * 86_400_000);
+    if (lifetime?.kind === "idle") expect(Math.abs(after.refreshTokenExpiresAt!.getTime() - (Date.now() + lifetime.days * 86_400_000))).toBeLessThan(60_000);
+    first.row = after;
+  });
+
+  it("makes one refresh for a storm of 30 calls", async () => {
+    await expire(first.row.id);
+    const tokens = await Promise.all(Array.from({ length: 30 }, () => getAccessToken(first.row.userId, id)));
+    expect(new Set(tokens).size).toBe(1);
+    expect(standIn.stats.refreshes).toBe(2);
+  });
+
+  it("proxies a call to its API base with a fresh bearer and the API headers it documents, nothing else", async () => {
+    const documented = Object.fromEntries((descriptor.apiHeaders ?? []).map((name) => [name, "stand-in"]));
+    const response = await tokenFetch(first.row.userId, first.row.id, "stand-in/ping?x=1", { headers: { ...documented, "x-not-documented": "no" } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ provider: id, user: first.sub });
+    const call = standIn.stats.apiCalls.at(-1)!;
+    expect(call.url).toBe(`${config.api}/stand-in/ping?x=1`);
+    expect(call.headers).toMatchObject(documented);
+    expect(call.headers["x-not-documented"]).toBeUndefined();
+  });
+
+  it("disconnects, revoking the grant where the provider has revocation", async () => {
+    const second = await signIn(config);
+    const result = await disconnect(second.row.userId, second.row.id);
+    expect(result).toStrictEqual({ provider: id, revoked: Boolean(config.revocation), revocationError: null });
+    expect(standIn.stats.revocations).toBe(config.revocation ? 2 : 0);
+    expect(await stack.db.account.findUnique({ where: { id: second.row.id } })).toBeNull();
+  });
+
+  it("ends a revoked grant in reauth_required from the provider's own error shape, and sends nothing more", async () => {
+    standIn.revokeUser(first.sub);
+    await expire(first.row.id);
+    const refreshes = standIn.stats.refreshes;
+    await expect(getAccessToken(first.row.userId, id)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(standIn.stats.refreshes).toBe(refreshes + 1);
+    expect((await accountOf(id, first.row.providerAccountId)).status).toBe("reauth_required");
+    await expect(getAccessToken(first.row.userId, id)).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(standIn.stats.refreshes).toBe(refreshes + 1);
+  });
+});
+
+describe("tokens that never expire (GitHub OAuth App)", () => {
+  it("are active with no expiry, never refreshed, and a 401 from the API ends the grant in reauth_required", async () => {
+    standIn.play(GITHUB_OAUTH_APP);
+    const { row, sub } = await signIn(GITHUB_OAUTH_APP);
+    expect(row).toMatchObject({ status: "active", expires_at: null, refresh_token: null });
+    expect(await listAccounts(row.userId)).toMatchObject([{ id: row.id, status: "active", expiresAt: null }]);
+    const token = await getAccessToken(row.userId, "github");
+    expect((await tokenFetch(row.userId, row.id, "user/repos")).status).toBe(200);
+    standIn.revokeUser(sub);
+    await expect(tokenFetch(row.userId, row.id, "user/repos")).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await accountOf("github", row.providerAccountId)).toMatchObject({ status: "reauth_required" });
+    await expect(getAccessToken(row.userId, "github")).rejects.toBeInstanceOf(ReauthRequiredError);
+    // Nothing was ever refreshed; the token was sent twice and refused once.
+    expect(standIn.stats.refreshes).toBe(0);
+    expect(standIn.stats.apiCalls.map((call) => call.headers.authorization)).toStrictEqual([`Bearer ${token}`, `Bearer ${token}`]);
+  });
+});
+
+describe("a refresh whose answer is lost after the request was sent", () => {
+  // A short provider timeout; the stand-in processes the refresh, rotates, and never answers.
+  const engine = () => engineFor(stack, { providers: providerSpecs(process.env), providerTimeoutMs: 1_000 });
+  const lose = async (id: string) => {
+    const config = STAND_INS.find((entry) => entry.id === id)!;
+    standIn.play(config);
+    const { row } = await signIn(config);
+    await expire(row.id);
+    standIn.loseNextAnswer = true;
+    return row;
+  };
+
+  it("is asked again at once with the same refresh token where the old one stays valid (Microsoft)", async () => {
+    const row = await lose("microsoft-entra-id");
+    await engine().getAccessToken(row.userId, "microsoft-entra-id");
+    expect(standIn.stats.refreshes).toBe(2);
+    expect(await accountOf("microsoft-entra-id", row.providerAccountId)).toMatchObject({ status: "active", failureCount: 0 });
+  });
+
+  it("is named in lastError where rotation is strict (X), and the grant's end says it came of it", async () => {
+    const row = await lose("twitter");
+    await expect(engine().getAccessToken(row.userId, "twitter")).rejects.toBeInstanceOf(ProviderUnavailableError);
+    expect(standIn.stats.refreshes).toBe(1);
+    const failed = await accountOf("twitter", row.providerAccountId);
+    expect(failed).toMatchObject({ status: "active", failureCount: 1 });
+    expect(failed.lastError).toContain(LOST_ANSWER);
+    // The stored token was spent by the lost refresh: X refuses it, and the grant ends.
+    await stack.db.account.update({ where: { id: row.id }, data: { retryAfter: null } });
+    await expect(engine().getAccessToken(row.userId, "twitter")).rejects.toBeInstanceOf(ReauthRequiredError);
+    const ended = await accountOf("twitter", row.providerAccountId);
+    expect(ended.status).toBe("reauth_required");
+    expect(ended.lastError).toContain(LOST_ANSWER);
+  });
+});
+
+describe("tokens without expires_in (Salesforce)", () => {
+  it("are used until the API refuses them, then refreshed; a revoked grant ends in reauth_required", async () => {
+    standIn.play(SALESFORCE);
+    const { row, sub, authorizationUrl } = await signIn(SALESFORCE);
+    expect(authorizationUrl.searchParams.get("scope")).toContain("refresh_token");
+    expect(row).toMatchObject({ status: "active", expires_at: null });
+    const first = await getAccessToken(row.userId, "salesforce");
+    expect(standIn.stats.refreshes).toBe(0);
+    // The session timed out: the API refuses the token, and that is when it is refreshed.
+    standIn.expireAccessTokens();
+    await tokenkeeper().engine.accessTokenRefused(await accountOf("salesforce", row.providerAccountId));
+    expect(standIn.stats.refreshes).toBe(1);
+    const second = await getAccessToken(row.userId, "salesforce");
+    expect(second).not.toBe(first);
+    expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "active", expires_at: null });
+    standIn.revokeUser(sub);
+    standIn.expireAccessTokens();
+    await expect(tokenkeeper().engine.accessTokenRefused(await accountOf("salesforce", row.providerAccountId))).rejects.toBeInstanceOf(ReauthRequiredError);
+    expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "reauth_required" });
+    expect(standIn.stats.refreshes).toBe(2);
+  });
+});
