@@ -39,6 +39,7 @@ export const accountSummary = z
     lastError: z.string().nullable(),
     failureCount: z.number().int(),
     retryAfter: isoOrNull,
+    reauthBy: isoOrNull.describe("when the grant ends whatever is refreshed: the user must sign in again by then"),
   })
   .register(components, { id: "Account", description: "A linked provider account, never a token." });
 

@@ -49,6 +49,8 @@ const ROUTES: { scope: ApiKeyScope; method: string; path: () => string; ok: (res
     ok: async (response) => {
       const body = (await response.json()) as { id: string; identity: string }[];
       expect(body).toMatchObject([{ id: accountId, identity: "svc-user@dev.tokenkeeper.test", provider: "oidc", status: "active" }]);
+      // "as GET /api/accounts lists them": reauthBy included (null: no absolute end known).
+      expect(body[0]).toHaveProperty("reauthBy", null);
       expect(JSON.stringify(body)).not.toMatch(/accessToken|refresh_token|access_token/);
     },
   },
