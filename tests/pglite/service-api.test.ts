@@ -138,7 +138,7 @@ describe("API keys", () => {
 
 describe("the token route", () => {
   it("answers 400 for a malformed minTtl or an unknown parameter, 404 for an unknown account", async () => {
-    for (const query of ["minTtl=-1", "minTtl=abc", "minTtl=90000", "other=1"]) {
+    for (const query of ["minTtl=-1", "minTtl=abc", "minTtl=90000", "other=1", "purpose=nightly%00sync", "purpose=a%0Ab"]) {
       const response = await call(`/api/v1/accounts/${accountId}/token?${query}`, keys.all);
       expect(response.status, query).toBe(400);
       expect(await response.json()).toMatchObject({ error: "bad_request" });
