@@ -144,6 +144,12 @@ describe("the token route", () => {
       expect(await response.json()).toMatchObject({ error: "bad_request" });
     }
     expect((await call(`/api/v1/accounts/nope/token`, keys.all)).status).toBe(404);
+    // An id no account can have is refused before any statement: NUL, which Postgres refuses in text, was a 500.
+    for (const path of ["/api/v1/accounts/a%00b/token", "/api/v1/accounts/a%00b/proxy/me"]) {
+      const response = await call(path, keys.all);
+      expect(response.status, path).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "bad_request", message: expect.stringContaining("path accountId") });
+    }
   });
 
   it("refreshes exactly once for a storm of 30 callers whose minTtl the stored token does not meet, and audits each", async () => {
