@@ -90,7 +90,10 @@ const schema = z.object({
 export type Env = z.infer<typeof schema>;
 
 /** Validates the environment; the error names every missing or malformed variable. */
-export function parseEnv(source: Record<string, string | undefined>): Env {
+export function parseEnv(raw: Record<string, string | undefined>): Env {
+  // A variable set to nothing (`KEY=` in .env.local, an empty dashboard field) is unset:
+  // coerced, "" would be the number 0 (no refresh margin, no token cache, no workers).
+  const source = Object.fromEntries(Object.entries(raw).filter(([, value]) => value === undefined || value.trim() !== ""));
   const result = schema.safeParse(source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -107,7 +110,7 @@ export function skewByProvider(source: Record<string, string | undefined>): Reco
   const skews: Record<string, number> = {};
   for (const [name, value] of Object.entries(source)) {
     const provider = /^TOKEN_REFRESH_SKEW_SECONDS_([A-Z0-9_]+)$/.exec(name)?.[1];
-    if (!provider || value === undefined) continue;
+    if (!provider || value === undefined || value.trim() === "") continue;
     const parsed = skewValue.safeParse(value);
     if (!parsed.success) throw configError(`${name} must be a whole number of seconds from 0 to 86400, not "${value}".`);
     skews[provider.toLowerCase()] = parsed.data;

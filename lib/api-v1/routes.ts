@@ -134,7 +134,10 @@ export async function serveV1(request: Request): Promise<Response> {
     const raw = pattern.exec(url.pathname)!.groups ?? {};
     // The proxy's path stays as the client encoded it (an encoded escape must be seen); ids are plain.
     const segments = Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, name === "path" ? value : safeDecode(value)]));
-    const { key, account } = await authenticateKey(tokenkeeper().db, request.headers.get("authorization"), route.scope, segments.accountId ?? null, limiter());
+    // The key is checked first (401/403 before a 400), reading the account with it only
+    // when the id is well-formed: a malformed one (a NUL, which Postgres refuses) reaches no SQL.
+    const wellFormed = route.params.safeParse(segments).success;
+    const { key, account } = await authenticateKey(tokenkeeper().db, request.headers.get("authorization"), route.scope, wellFormed ? (segments.accountId ?? null) : null, limiter());
     // Every path parameter is a string schema: the parsed object is the segments, checked.
     const params = parsed(route.params, segments, "path") as Record<string, string>;
     const query = route.query ? parsed(route.query, Object.fromEntries(url.searchParams), "query") : {};

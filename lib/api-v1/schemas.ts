@@ -15,7 +15,8 @@ export const proxyParams = accountParams.extend({ path: z.string().describe("the
 
 export const tokenQuery = z.strictObject({
   minTtl: z.coerce.number().int().min(0).max(86_400).default(0).describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
-  purpose: z.string().max(200).optional().describe("why the token is wanted, kept in the audit row"),
+  // No control characters: Postgres refuses NUL in text (a 500 after the token was issued), and a line break would forge lines on the dashboard.
+  purpose: z.string().max(200).regex(/^\P{Cc}*$/u, "no control characters").optional().describe("why the token is wanted, kept in the audit row"),
 });
 
 export const errorBody = z
@@ -39,6 +40,7 @@ export const accountSummary = z
     lastError: z.string().nullable(),
     failureCount: z.number().int(),
     retryAfter: isoOrNull,
+    reauthBy: isoOrNull.describe("when the grant ends whatever is refreshed: the user must sign in again by then"),
   })
   .register(components, { id: "Account", description: "A linked provider account, never a token." });
 

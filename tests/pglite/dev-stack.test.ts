@@ -86,3 +86,19 @@ describe("npm run db:migrate (#11)", () => {
     expect(migrate({ TOKENKEEPER_HOME: home }).stdout).toContain("schema up to date");
   });
 });
+
+describe("npm run keys:create on a fresh clone (#20)", () => {
+  it("works before the first npm start: the embedded database is migrated first, as npm start would", () => {
+    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-fresh-"));
+    const keys = (...args: string[]) =>
+      spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "lib/ops/keys.ts", ...args], {
+        cwd: join(import.meta.dirname, "../.."),
+        env: { PATH: process.env.PATH!, NODE_ENV: "production", TOKENKEEPER_HOME: home },
+        encoding: "utf8",
+      });
+    const created = keys("create", "--name", "worker", "--scopes", "accounts:read,tokens:read");
+    expect(created.stderr).toBe("");
+    expect(created.stdout).toMatch(/^created key [0-9a-f]{20} "worker" with scopes accounts:read,tokens:read; it is shown this once, keep it secret:\ntk_live_/);
+    expect(keys("list").stdout).toMatch(/ worker {2}accounts:read,tokens:read {2}active /);
+  });
+});

@@ -49,6 +49,8 @@ const ROUTES: { scope: ApiKeyScope; method: string; path: () => string; ok: (res
     ok: async (response) => {
       const body = (await response.json()) as { id: string; identity: string }[];
       expect(body).toMatchObject([{ id: accountId, identity: "svc-user@dev.tokenkeeper.test", provider: "oidc", status: "active" }]);
+      // "as GET /api/accounts lists them": reauthBy included (null: no absolute end known).
+      expect(body[0]).toHaveProperty("reauthBy", null);
       expect(JSON.stringify(body)).not.toMatch(/accessToken|refresh_token|access_token/);
     },
   },
@@ -136,12 +138,18 @@ describe("API keys", () => {
 
 describe("the token route", () => {
   it("answers 400 for a malformed minTtl or an unknown parameter, 404 for an unknown account", async () => {
-    for (const query of ["minTtl=-1", "minTtl=abc", "minTtl=90000", "other=1"]) {
+    for (const query of ["minTtl=-1", "minTtl=abc", "minTtl=90000", "other=1", "purpose=nightly%00sync", "purpose=a%0Ab"]) {
       const response = await call(`/api/v1/accounts/${accountId}/token?${query}`, keys.all);
       expect(response.status, query).toBe(400);
       expect(await response.json()).toMatchObject({ error: "bad_request" });
     }
     expect((await call(`/api/v1/accounts/nope/token`, keys.all)).status).toBe(404);
+    // An id no account can have is refused before any statement: NUL, which Postgres refuses in text, was a 500.
+    for (const path of ["/api/v1/accounts/a%00b/token", "/api/v1/accounts/a%00b/proxy/me"]) {
+      const response = await call(path, keys.all);
+      expect(response.status, path).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "bad_request", message: expect.stringContaining("path accountId") });
+    }
   });
 
   it("refreshes exactly once for a storm of 30 callers whose minTtl the stored token does not meet, and audits each", async () => {

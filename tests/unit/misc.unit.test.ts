@@ -14,6 +14,11 @@ describe("parseEnv", () => {
   it("applies defaults", () => {
     expect(parseEnv(valid).TOKEN_REFRESH_SKEW_SECONDS).toBe(60);
   });
+  it("takes a variable set to nothing (KEY= in .env.local or a dashboard) as unset, never as 0", () => {
+    const env = parseEnv({ ...valid, TOKEN_REFRESH_SKEW_SECONDS: "", TOKEN_CACHE_TTL_SECONDS: " ", TOKEN_SWEEP_MAX_WORKERS: "" });
+    expect([env.TOKEN_REFRESH_SKEW_SECONDS, env.TOKEN_CACHE_TTL_SECONDS, env.TOKEN_SWEEP_MAX_WORKERS]).toStrictEqual([60, 30, 4]);
+    expect(() => parseEnv({ ...valid, AUTH_SECRET: "" })).toThrow("Invalid configuration: AUTH_SECRET is not set.");
+  });
   it("names each missing or malformed variable in one sentence", () => {
     expect(() => parseEnv({ ...valid, DATABASE_URL: "mysql://x/y", AUTH_SECRET: undefined })).toThrow(
       "Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host; AUTH_SECRET is not set.",
@@ -82,6 +87,8 @@ describe("skewByProvider", () => {
   it("reads TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER> by provider id", async () => {
     const { skewByProvider } = await import("@/lib/env");
     expect(skewByProvider({ TOKEN_REFRESH_SKEW_SECONDS: "60", TOKEN_REFRESH_SKEW_SECONDS_GOOGLE: "300", TOKEN_REFRESH_SKEW_SECONDS_OIDC: "0" })).toStrictEqual({ google: 300, oidc: 0 });
+    // Set to nothing: unset, so the global margin applies (not 0).
+    expect(skewByProvider({ TOKEN_REFRESH_SKEW_SECONDS_GOOGLE: "" })).toStrictEqual({});
   });
   it("names a malformed one", async () => {
     const { skewByProvider } = await import("@/lib/env");
