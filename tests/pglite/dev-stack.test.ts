@@ -91,7 +91,7 @@ describe("npm run keys:create on a fresh clone (#20)", () => {
   it("works before the first npm start: the embedded database is migrated first, as npm start would", () => {
     const home = mkdtempSync(join(tmpdir(), "tokenkeeper-fresh-"));
     const keys = (...args: string[]) =>
-      spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "lib/ops/keys.ts", ...args], {
+      spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "ops/keys.ts", ...args], {
         cwd: join(import.meta.dirname, "../.."),
         env: { PATH: process.env.PATH!, NODE_ENV: "production", TOKENKEEPER_HOME: home },
         encoding: "utf8",
