@@ -4,18 +4,15 @@ import NextAuth, { type DefaultSession, type NextAuthConfig } from "next-auth";
 import type { Adapter } from "next-auth/adapters";
 import { cache } from "react";
 import { authConfig } from "./auth.config";
-import { db } from "./lib/db/client";
-import { signOutMode, webhookConfig } from "./lib/env";
+import { signOutMode } from "./lib/env";
 import { logger } from "./lib/log";
 import { sessionSecrets } from "./lib/session-check";
 import { consentMarkerFor, sameAccountSignIn } from "./lib/consent";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
-import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/capture";
-import { appSweepPolicy } from "./lib/tokens";
-import { keyring } from "./lib/tokens/crypto";
+import { encryptAccountTokens, storeSignInTokens } from "./lib/tokens/signin-tokens";
+import { tokenkeeper } from "./lib/tokenkeeper";
 import { forgetAccessTokens } from "./lib/tokens/token-cache";
-import { outboxOf, scheduleWebhookDelivery } from "./lib/webhooks";
 
 declare module "next-auth" {
   interface Session {
@@ -32,21 +29,22 @@ const log = logger("auth");
  * sign-in with that email would end in OAuthAccountNotLinked.
  */
 function tokenkeeperAdapter(): Adapter {
-  const adapter = PrismaAdapter(db() as unknown as Parameters<typeof PrismaAdapter>[0]);
+  const { db, keyring } = tokenkeeper();
+  const adapter = PrismaAdapter(db as unknown as Parameters<typeof PrismaAdapter>[0]);
   return {
     ...adapter,
     async linkAccount(account) {
       try {
-        await adapter.linkAccount!(await encryptAccountTokens(keyring(), account));
+        await adapter.linkAccount!(await encryptAccountTokens(keyring, account));
       } catch (error) {
-        if (await deleteUserWithoutAccounts(db(), account.userId)) log.warn("signin.orphan_removed", { userId: account.userId });
+        if (await deleteUserWithoutAccounts(db, account.userId)) log.warn("signin.orphan_removed", { userId: account.userId });
         throw error;
       }
     },
     // An orphan left before this fix (or by a crash between the two steps) is not a user.
     async getUserByEmail(email) {
       const user = await adapter.getUserByEmail!(email);
-      if (user && (await deleteUserWithoutAccounts(db(), user.id))) {
+      if (user && (await deleteUserWithoutAccounts(db, user.id))) {
         log.warn("signin.orphan_removed", { userId: user.id });
         return null;
       }
@@ -75,8 +73,7 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
       async signIn({ user, account, profile }) {
         if (!account) return;
         try {
-          const events = await storeSignInTokens(db(), keyring(), account, profile, outboxOf(webhookConfig()), appSweepPolicy());
-          if (events > 0) scheduleWebhookDelivery();
+          await storeSignInTokens(tokenkeeper(), account, profile);
         } catch (error) {
           log.error("signin.store_failed", { provider: account.provider, error });
         } finally {
@@ -91,7 +88,7 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
         if (!userId) return;
         try {
           if (signOutMode() === "keep") return log.info("signout.tokens_kept", { userId });
-          await clearUserTokens(db(), userId);
+          await clearUserTokens(tokenkeeper().db, userId);
         } catch (error) {
           log.error("signout.clear_failed", { error });
         } finally {

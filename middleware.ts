@@ -3,9 +3,15 @@ import { errorResponse, unauthorized } from "./lib/errors";
 import { gate } from "./lib/gate";
 import { checkSession, sessionSecrets } from "./lib/session-check";
 
-// Edge runtime: checks the Auth.js JWT session cookie only, and rolls it as Auth.js
-// does. No database, no token keys, no Node APIs (the edge suite runs this file in
-// workerd to prove it).
+// The edge gate, on the edge runtime ON PURPOSE. Next 16 deprecates the name
+// `middleware.ts` for `proxy.ts`, but its proxy.ts runs on the Node.js runtime only;
+// this check needs no Node: it reads the session cookie and decides (lib/gate.ts)
+// before a page or an account route starts, in the region nearest the user. Keep the
+// name until Next's proxy.ts can run on the edge.
+// It checks the Auth.js JWT session cookie only (lib/session-check.ts, which owns
+// Auth.js's cookie format), and rolls it as Auth.js does. No database, no token keys,
+// no Node APIs: tests/edge runs this file in workerd to prove it, and proves each
+// decision equal to NextAuth(authConfig).auth's under the pinned next-auth.
 export async function middleware(request: NextRequest): Promise<Response> {
   const session = await checkSession(request, sessionSecrets(process.env));
   const decision = gate(request.nextUrl, session.signedIn);

@@ -8,7 +8,7 @@ const nextConfig: NextConfig = {
   // Every answer of the app: never framed (clickjacking), no URL leaked to other sites
   // in Referer, nothing sniffed. No Content-Security-Policy here: a header set here
   // replaces the one a route sets, and the proxy's answers carry their own sandbox
-  // (lib/proxy.ts).
+  // (lib/provider-proxy.ts).
   async headers() {
     return [
       {

@@ -3,13 +3,13 @@
 // alternate between the two so warm-up and machine noise hit both alike.
 import { Miniflare } from "miniflare";
 import { encode } from "next-auth/jwt";
-import { bundleMiddleware, type EdgeBundle } from "../tests/edge/bundle";
+import { bundleMiddleware, type EdgeBundle } from "../testkit/edge-bundle";
 import { median, ms, table, timed } from "./stats";
 
 const SECRET = "bench-secret-0123456789abcdefghij";
 const VARIANTS = {
   "lean (middleware.ts)": new URL("../middleware.ts", import.meta.url).pathname,
-  "NextAuth(authConfig).auth": new URL("../tests/edge/entries/authjs-middleware.ts", import.meta.url).pathname,
+  "NextAuth(authConfig).auth": new URL("../testkit/edge-entries/authjs-middleware.ts", import.meta.url).pathname,
 };
 const ROUNDS = 6;
 

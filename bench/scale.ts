@@ -8,13 +8,12 @@ import { encode } from "next-auth/jwt";
 import pg from "pg";
 import { claimDueAccounts, countDueAccounts } from "@/lib/db/refresh";
 import { createDb } from "@/lib/db/client";
-import { startNeonEndpoint } from "@/lib/ops/neon-endpoint";
-import { openPostgres } from "@/lib/ops/sql-backend";
+import { startNeonEndpoint } from "@/ops/neon-endpoint";
+import { openPostgres } from "@/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { bundleMiddleware } from "../tests/edge/bundle";
-import { seedMany, type SeededAccount } from "../tests/support/grants";
-import { engineFor, freshPostgresDatabase, startTestStack, type TestStack } from "../tests/support/stack";
+import { bundleMiddleware } from "../testkit/edge-bundle";
+import { seedMany, type SeededAccount } from "../testkit/grants";
+import { engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -66,7 +65,7 @@ async function sweepRate(stack: TestStack, accounts: SeededAccount[], concurrenc
   await makeDue(stack, accounts);
   const trips = stack.endpoint!.requests();
   const started = performance.now();
-  const reports = await Promise.all(Array.from({ length: sweepers }, () => sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), concurrency, budgetMs })));
+  const reports = await Promise.all(Array.from({ length: sweepers }, () => sweepOnce(stack, { engine: engineFor(stack), concurrency, budgetMs })));
   const seconds = (performance.now() - started) / 1000;
   const refreshed = reports.reduce((sum, report) => sum + report.refreshed, 0);
   return { refreshed, perSecond: refreshed / seconds, tripsPerAccount: (stack.endpoint!.requests() - trips) / refreshed };
@@ -139,7 +138,7 @@ async function benchMillion() {
   }
   const url = await freshPostgresDatabase();
   const backend = openPostgres(url, 4);
-  const { applyMigrations } = await import("@/lib/ops/migrations");
+  const { applyMigrations } = await import("@/ops/migrations");
   await applyMigrations(backend);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -299,7 +298,7 @@ async function benchEdgeCpu() {
   const cookie = await mint();
   const variants = {
     lean: join(ROOT, "middleware.ts"),
-    authjs: join(ROOT, "tests/edge/entries/authjs-middleware.ts"),
+    authjs: join(ROOT, "testkit/edge-entries/authjs-middleware.ts"),
   };
   const perCheck: Record<string, number[]> = { lean: [], authjs: [] };
   const firstSight: Record<string, number[]> = { lean: [], authjs: [] };

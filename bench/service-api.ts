@@ -2,15 +2,15 @@
 // trips (local Neon endpoint requests) per call, for a stored token and for one that
 // must be refreshed first.
 import { createApiKey } from "@/lib/api-keys";
-import { serveApp } from "../tests/support/app-server";
-import { epochNow, issueTokens, seedAccount, seedMany } from "../tests/support/grants";
-import { startTestStack } from "../tests/support/stack";
+import { serveApp } from "../testkit/app-server";
+import { epochNow, issueTokens, seedAccount, seedMany } from "../testkit/grants";
+import { startTestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 export async function benchServiceApi() {
   const backend = process.env.TEST_POSTGRES_URL ? "postgres" : "pglite";
   const app = await serveApp();
-  // No sign-in through the app here: the grants are made directly (tests/support/grants.ts).
+  // No sign-in through the app here: the grants are made directly (testkit/grants.ts).
   const stack = await startTestStack(backend, { DEV_OIDC_ACCESS_TOKEN_TTL: "3600" });
   try {
     const { key } = await createApiKey(stack.db, { name: "bench", scopes: ["tokens:read"], rate: 10_000 });

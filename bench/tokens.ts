@@ -3,9 +3,8 @@
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { refreshGrant } from "@/lib/providers/requests";
 import { providerSpecs } from "@/lib/providers";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { epochNow, issueTokens, seedAccount, seedMany } from "../tests/support/grants";
-import { engineFor, startTestStack, type TestStack } from "../tests/support/stack";
+import { epochNow, issueTokens, seedAccount, seedMany } from "../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 const roundTrips = (stack: TestStack) => stack.endpoint!.requests();
@@ -108,7 +107,7 @@ async function sweepThroughput(stack: TestStack, concurrency: number, accounts: 
   await stack.db.account.updateMany({ where: { id: { in: seeded.map((a) => a.accountId) } }, data: { expires_at: epochNow() + 60, nextSweepAt: new Date() } });
   stack.oidc!.faults.token = (request) => (request.grantType === "refresh_token" ? { delayMs: latencyMs } : undefined);
   const before = roundTrips(stack);
-  const report = await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), concurrency, horizonSeconds: 300, budgetMs: 120_000 });
+  const report = await sweepOnce(stack, { engine: engineFor(stack), concurrency, horizonSeconds: 300, budgetMs: 120_000 });
   stack.oidc!.faults.token = undefined;
   const trips = roundTrips(stack) - before;
   await stack.db.account.updateMany({ where: { id: { in: seeded.map((a) => a.accountId) } }, data: { status: "signed_out" } });

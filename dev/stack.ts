@@ -5,10 +5,10 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configError } from "../lib/errors";
-import { openDatabase, STACK_PID_FILE, tokenkeeperHome } from "../lib/ops/database";
-import { applyMigrations } from "../lib/ops/migrations";
-import { startNeonEndpoint, type NeonEndpoint } from "../lib/ops/neon-endpoint";
-import type { SqlBackend } from "../lib/ops/sql-backend";
+import { openDatabase, STACK_PID_FILE, tokenkeeperHome } from "../ops/database";
+import { applyMigrations } from "../ops/migrations";
+import { startNeonEndpoint, type NeonEndpoint } from "../ops/neon-endpoint";
+import type { SqlBackend } from "../ops/sql-backend";
 import { startDevOidc, type DevOidcServer } from "./oidc-server";
 import { loadOrCreateSecrets } from "./secrets";
 

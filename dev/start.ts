@@ -4,9 +4,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { parseEnv, webhookConfig } from "../lib/env";
-import { TokenError } from "../lib/errors";
+import { AppError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
-import { loadEnvLocal } from "../lib/ops/database";
+import { loadEnvLocal } from "../ops/database";
 import { buildFingerprint, forgetBuild, isBuildCurrent, recordBuild } from "./build-fingerprint";
 import { localCronEnabled, readCrons, startCronRunner, type CronJob, type CronRunner } from "./cron-runner";
 import { startStack, type Stack } from "./stack";
@@ -22,7 +22,7 @@ const say = (line: string) => console.log(`[tokenkeeper] ${line}`);
 let stack: Stack | undefined;
 /** Ends the start with a configuration error's message (no stack trace: the message says what to fix). */
 async function refuse(error: unknown): Promise<never> {
-  if (!(error instanceof TokenError && error.code === "config")) throw error;
+  if (!(error instanceof AppError && error.code === "config")) throw error;
   console.error(`[tokenkeeper] ${error.message}`);
   await stack?.stop();
   process.exit(1);

@@ -1,10 +1,10 @@
 import "server-only";
 import { createHash, randomBytes } from "node:crypto";
 import { sameSecret } from "./constant-time";
-import type { AccountRow } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
 import { findKeyWithAccount, insertApiKey, recordKeyUse, type KeyFields } from "./db/api-keys";
 import type { Db } from "./db/client";
-import { badRequest, TokenError, unauthorized } from "./errors";
+import { badRequest, AppError, unauthorized } from "./errors";
 import { logger } from "./log";
 
 // API keys for the app's other services (/api/v1). A key is `tk_live_<id>_<secret>`:
@@ -61,14 +61,14 @@ export async function authenticateKey(db: Db, header: string | null, scope: ApiK
   const bearer = /^Bearer (\S+)$/i.exec(header ?? "")?.[1];
   if (!bearer) throw unauthorized("Send an API key: Authorization: Bearer tk_live_…");
   const id = KEY_FORMAT.exec(bearer)?.[1];
-  if (!id) throw new TokenError("invalid_token", "This is not a Tokenkeeper API key.");
+  if (!id) throw new AppError("invalid_token", "This is not a Tokenkeeper API key.");
   const found = await findKeyWithAccount(db, id, accountId);
   // Compared in constant time, and for an unknown id too, so timing tells nothing.
   const matches = sameSecret(hashOf(bearer), found?.key.keyHash ?? "");
-  if (!found || !matches) throw new TokenError("invalid_token", "Unknown API key.");
-  if (found.key.keyRevokedAt) throw new TokenError("invalid_token", "This API key was revoked.");
+  if (!found || !matches) throw new AppError("invalid_token", "Unknown API key.");
+  if (found.key.keyRevokedAt) throw new AppError("invalid_token", "This API key was revoked.");
   if (!found.key.keyScopes.includes(scope)) {
-    throw new TokenError("insufficient_scope", `This API key lacks the "${scope}" scope (it has: ${found.key.keyScopes.join(", ") || "none"}).`, { details: { scope } });
+    throw new AppError("insufficient_scope", `This API key lacks the "${scope}" scope (it has: ${found.key.keyScopes.join(", ") || "none"}).`, { details: { scope } });
   }
   limiter.take(found.key.keyId, found.key.keyRate);
   if (!found.key.keyLastUsedAt || Date.now() - found.key.keyLastUsedAt.getTime() > 60_000) {
@@ -97,7 +97,7 @@ export function keyRateLimiter(defaultRate: number, now: () => number = Date.now
       buckets.set(keyId, bucket);
       if (bucket.tokens < 1) {
         const waitMs = ((1 - bucket.tokens) / rate) * 1000;
-        throw new TokenError("rate_limited", `this API key is limited to ${rate} requests a second`, { retryAfter: new Date(at + waitMs) });
+        throw new AppError("rate_limited", `this API key is limited to ${rate} requests a second`, { retryAfter: new Date(at + waitMs) });
       }
       bucket.tokens -= 1;
     },

@@ -1,13 +1,13 @@
 import "server-only";
 import { startProviderSignIn, sessionUserId } from "./authjs-http";
-import { appOrigin } from "./account-actions";
+import { appOrigin } from "./accounts";
 import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, verifyConsentLink } from "./consent";
 import { findAccountById } from "./db/accounts";
-import { db } from "./db/client";
-import { TokenError } from "./errors";
+import { AppError } from "./errors";
 import { logger } from "./log";
 import { configuredProviders } from "./providers/registry";
 import { sessionSecrets } from "./session-check";
+import { tokenkeeper } from "./tokenkeeper";
 
 // What a browser sees of a consent link: GET /api/v1/consent?link=… starts the
 // provider's consent for the link's account (signed in as its owner, else after
@@ -60,7 +60,7 @@ export async function openConsentLink(request: Request): Promise<Response> {
   try {
     link = await verifyConsentLink(secrets, url.searchParams.get("link") ?? "");
   } catch (error) {
-    if (error instanceof TokenError) return page(400, "This link cannot be used", error.message);
+    if (error instanceof AppError) return page(400, "This link cannot be used", error.message);
     throw error;
   }
   const userId = await sessionUserId(request);
@@ -70,7 +70,7 @@ export async function openConsentLink(request: Request): Promise<Response> {
     return Response.redirect(signIn, 303);
   }
   if (userId !== link.userId) return page(403, "This link is for another user", "You are signed in as someone else. Sign out, then open the link again and sign in as the account's owner.");
-  const row = await findAccountById(db(), link.accountId);
+  const row = await findAccountById(tokenkeeper().db, link.accountId);
   const provider = row && configuredProviders(process.env).find((candidate) => candidate.id === row.provider);
   if (!row || row.userId !== userId || !provider) return page(404, "This account is gone", "The account this link names was disconnected, or its provider is no longer enabled.");
   const origin = appOrigin(request);

@@ -1,8 +1,8 @@
 import "server-only";
 import { hkdfSync, randomBytes } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import type { AccountRow } from "./db/accounts";
-import { badRequest, TokenError } from "./errors";
+import type { AccountRow } from "./db/account-row";
+import { badRequest, AppError } from "./errors";
 import type { ConfiguredProvider } from "./providers/types";
 
 // A consent for ONE account (reconnect, or more scopes) comes back as that account or
@@ -56,7 +56,7 @@ export async function verifyConsentLink(secrets: string[], jwt: string, now = ne
 
 /** Any of the session secrets (newest first) opens it: a link outlives an AUTH_SECRET rotation. */
 async function verifyUnder(secrets: string[], jwt: string, purpose: string, audience: string, now: Date) {
-  let last: unknown = new TokenError("config", "no session secret");
+  let last: unknown = new AppError("config", "no session secret");
   for (const secret of secrets) {
     try {
       return (await jwtVerify(jwt, keyFor(secret, purpose), { audience, algorithms: ["HS256"], currentDate: now })).payload;

@@ -147,7 +147,7 @@ export type WebhookConfig = { url: string; secret: string; failingAfter: number 
 
 /**
  * Where events go, or null when TOKENKEEPER_WEBHOOK_URL is unset (no events are
- * written then). Read on each call, so tests and a redeploy see a change at once.
+ * written then). Part of the one Config (loadConfig), read once per process.
  */
 export function webhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig | null {
   if (!source.TOKENKEEPER_WEBHOOK_URL?.trim()) return null;
@@ -161,14 +161,26 @@ export function webhookConfig(source: Record<string, string | undefined> = proce
   return { url, secret, failingAfter };
 }
 
+/**
+ * Everything the app is configured with, validated at once: the environment, the
+ * per-provider refresh margins and where events go (null: no events). What
+ * createTokenkeeper (lib/tokenkeeper.ts) builds the app from. Throws a `config`
+ * error naming every missing or malformed variable.
+ */
+export type Config = Env & { skewByProvider: Record<string, number>; webhook: WebhookConfig | null };
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  return { ...parseEnv(source), skewByProvider: skewByProvider(source), webhook: webhookConfig(source) };
+}
+
 export type SignOutMode = "clear" | "keep";
 
 /**
  * TOKENKEEPER_SIGN_OUT: what sign-out does to the user's stored provider tokens.
  * `clear` (default, the Auth.js pattern): every linked account loses background access
  * until the user signs in again. `keep`: background access goes on; the user stops it
- * per account with Disconnect. Read on each call, like webhookConfig.
- * Throws a `config` TokenError for any other value.
+ * per account with Disconnect. Read on each call.
+ * Throws a `config` AppError for any other value.
  */
 export function signOutMode(source: Record<string, string | undefined> = process.env): SignOutMode {
   const value = source.TOKENKEEPER_SIGN_OUT?.trim().toLowerCase() || "clear";

@@ -25,7 +25,7 @@ const CATALOGUE = {
 
 export type ErrorCode = keyof typeof CATALOGUE;
 
-export type TokenErrorOptions = {
+export type AppErrorOptions = {
   cause?: unknown;
   /** No point in trying again before this instant (sent as Retry-After). */
   retryAfter?: Date;
@@ -35,13 +35,19 @@ export type TokenErrorOptions = {
   details?: Record<string, unknown>;
 };
 
-export class TokenError extends Error {
-  override name = "TokenError";
+/**
+ * The app's error: a stable code from the catalogue above (its HTTP status), a message
+ * safe to show, and its cause. Not only about tokens: a bad request, a config error,
+ * a provider's answer, a rate limit are all AppErrors, and errorResponse turns any of
+ * them into `{error, message}`.
+ */
+export class AppError extends Error {
+  override name = "AppError";
   readonly code: ErrorCode;
   readonly retryAfter?: Date;
   readonly providerStatus?: number;
   readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, { cause, retryAfter, providerStatus, details }: TokenErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, { cause, retryAfter, providerStatus, details }: AppErrorOptions = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.code = code;
     this.retryAfter = retryAfter;
@@ -53,33 +59,39 @@ export class TokenError extends Error {
   }
 }
 
+/**
+ * The name lib/providers/** still imports: that folder is being rewritten (the
+ * provider catalogue) and moves to AppError with it. Same class, no other meaning.
+ */
+export { AppError as TokenError };
+
 // The two a library caller tells apart (the contract of getAccessToken).
-export class ReauthRequiredError extends TokenError {
+export class ReauthRequiredError extends AppError {
   override name = "ReauthRequiredError";
-  constructor(message: string, options?: TokenErrorOptions) {
+  constructor(message: string, options?: AppErrorOptions) {
     super("reauth_required", message, options);
   }
 }
 
-export class ProviderUnavailableError extends TokenError {
+export class ProviderUnavailableError extends AppError {
   override name = "ProviderUnavailableError";
-  constructor(message: string, options?: TokenErrorOptions) {
+  constructor(message: string, options?: AppErrorOptions) {
     super("provider_unavailable", message, options);
   }
 }
 
 /** The provider refused the app's client credentials (invalid_client, unauthorized_client): no user can fix it. */
-export class ProviderMisconfiguredError extends TokenError {
+export class ProviderMisconfiguredError extends AppError {
   override name = "ProviderMisconfiguredError";
-  constructor(message: string, options?: TokenErrorOptions) {
+  constructor(message: string, options?: AppErrorOptions) {
     super("provider_misconfigured", message, options);
   }
 }
 
-export const badRequest = (message: string) => new TokenError("bad_request", message);
-export const notFound = (message: string) => new TokenError("not_found", message);
-export const configError = (message: string, options?: TokenErrorOptions) => new TokenError("config", message, options);
-export const unauthorized = (message = "Sign in first.") => new TokenError("unauthorized", message);
+export const badRequest = (message: string) => new AppError("bad_request", message);
+export const notFound = (message: string) => new AppError("not_found", message);
+export const configError = (message: string, options?: AppErrorOptions) => new AppError("config", message, options);
+export const unauthorized = (message = "Sign in first.") => new AppError("unauthorized", message);
 
 const log = logger("http");
 
@@ -89,7 +101,7 @@ export function retryAfterSeconds(at: Date, now = Date.now()): number {
 }
 
 export function errorResponse(error: unknown): Response {
-  if (error instanceof TokenError) {
+  if (error instanceof AppError) {
     const headers = new Headers({ "content-type": "application/json" });
     if (error.retryAfter) headers.set("retry-after", String(retryAfterSeconds(error.retryAfter)));
     if (error.code === "config" || error.code === "undecryptable") log.error("request.misconfigured", { code: error.code, error });

@@ -1,4 +1,4 @@
-import { errorResponse, TokenError } from "./errors";
+import { errorResponse, AppError } from "./errors";
 
 // OPTIONS is Next's own (204 with Allow); HEAD is Next's own where GET is served.
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -12,7 +12,7 @@ type MethodHandlers = Record<Method, (request: Request) => Response>;
 export function otherMethods(...served: Method[]): MethodHandlers {
   const allow = served.join(", ");
   const refuse = (request: Request) => {
-    const response = errorResponse(new TokenError("method_not_allowed", `${request.method} is not served here; use ${allow}`));
+    const response = errorResponse(new AppError("method_not_allowed", `${request.method} is not served here; use ${allow}`));
     response.headers.set("allow", allow);
     return response;
   };

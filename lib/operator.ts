@@ -1,10 +1,10 @@
 import "server-only";
-import { db } from "./db/client";
 import { recentTokenAudits } from "./db/api-keys";
 import { recentDeliveries } from "./db/outbox";
 import { providerPauses } from "./db/provider-pauses";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
-import { env, webhookConfig } from "./env";
+import { env } from "./env";
+import { tokenkeeper } from "./tokenkeeper";
 
 export type OperatorPanel = {
   runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
@@ -26,12 +26,13 @@ export function isOperator(email: string | null | undefined): boolean {
 
 /** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */
 export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
+  const { db, events } = tokenkeeper();
   const [runs, expiringWithinHour, deliveries, pauses, tokenAudits] = await Promise.all([
-    recentSweepRuns(db(), 5),
-    countActiveExpiringBefore(db(), Math.floor(now.getTime() / 1000) + 3600),
-    recentDeliveries(db(), 10),
-    providerPauses(db()),
-    recentTokenAudits(db(), 10),
+    recentSweepRuns(db, 5),
+    countActiveExpiringBefore(db, Math.floor(now.getTime() / 1000) + 3600),
+    recentDeliveries(db, 10),
+    providerPauses(db),
+    recentTokenAudits(db, 10),
   ]);
   return {
     runs: runs.map((run) => ({
@@ -47,7 +48,7 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
     })),
     expiringWithinHour,
     misconfiguredProviders: pauses.map((pause) => ({ provider: pause.provider, error: pause.error, pausedAt: pause.pausedAt.toISOString(), pausedUntil: pause.pausedUntil.toISOString() })),
-    webhooksOn: webhookConfig() !== null,
+    webhooksOn: events.webhook !== null,
     deliveries: deliveries.map((delivery) => ({
       id: delivery.id,
       type: delivery.type,

@@ -1,6 +1,6 @@
 import "server-only";
 import { env } from "./env";
-import { TokenError } from "./errors";
+import { AppError } from "./errors";
 
 // The per-user proxy rate: a token bucket per user (TOKENKEEPER_PROXY_RATE, default 10
 // calls a second, bursts of 20), held in this instance's memory. On many instances
@@ -33,6 +33,6 @@ export function takeProxyCall(userId: string, now = Date.now()): void {
     for (const [id, held] of buckets) if (held.tokens + ((now - held.at) / 1000) * rate.perSecond >= rate.burst) buckets.delete(id);
   }
   if (waitMs > 0) {
-    throw new TokenError("rate_limited", `at most ${rate.perSecond} proxy calls a second (bursts of ${rate.burst}) per user`, { retryAfter: new Date(now + waitMs) });
+    throw new AppError("rate_limited", `at most ${rate.perSecond} proxy calls a second (bursts of ${rate.burst}) per user`, { retryAfter: new Date(now + waitMs) });
   }
 }

@@ -1,7 +1,7 @@
 import "server-only";
 import { auth } from "@/auth";
 import { env } from "./env";
-import { errorResponse, TokenError, unauthorized } from "./errors";
+import { errorResponse, AppError, unauthorized } from "./errors";
 import { isCrossSite } from "./same-origin";
 
 type Handler<P> = (context: { userId: string; params: P; request: Request }) => Promise<unknown>;
@@ -18,7 +18,7 @@ export function userRoute<P>(handler: Handler<P>) {
   return async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
     try {
       if (!SAFE_METHODS.has(request.method) && isCrossSite(request.headers, env().AUTH_URL)) {
-        throw new TokenError("forbidden", "cross-site requests may not change anything here");
+        throw new AppError("forbidden", "cross-site requests may not change anything here");
       }
       const session = await auth();
       const userId = session?.user?.id;

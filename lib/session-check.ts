@@ -6,6 +6,13 @@ import { base64url, calculateJwkThumbprint, EncryptJWT, jwtDecrypt, UnsecuredJWT
 // tolerance), but derives each key once per isolate instead of on every request,
 // and opens each cookie once per isolate (see `opened`).
 // A tampered, expired or foreign-secret cookie is signed out, never an error.
+//
+// This module owns Auth.js's cookie format on our side: the cookie names, the JWE
+// algorithm, the HKDF salt and info, the clock tolerance, the rolling renewal. That
+// format is Auth.js's, not a public contract, so next-auth is pinned to an exact
+// version (package.json) and tests/edge/middleware.test.ts decides every kind of
+// cookie here and with NextAuth(authConfig).auth in workerd, and requires the same
+// verdict: an upgrade that changes the format fails that suite before it ships.
 
 /** Auth.js's defaults, set explicitly in auth.config.ts so the two never drift. */
 export const SESSION_MAX_AGE_SECONDS = 30 * 24 * 60 * 60;

@@ -1,10 +1,10 @@
 import "server-only";
 import { Webhook } from "standardwebhooks";
 import { afterResponse } from "./background";
-import { db as appDb, type Db } from "./db/client";
+import type { Db } from "./db/client";
 import { claimDueDeliveries, recordAttempt, type Outbox } from "./db/outbox";
 import type { WebhookDelivery } from "./db/generated/client";
-import { webhookConfig, type WebhookConfig } from "./env";
+import type { WebhookConfig } from "./env";
 import { logger } from "./log";
 
 // Sends the outbox (lib/db/outbox.ts) to TOKENKEEPER_WEBHOOK_URL, signed as Standard
@@ -85,10 +85,12 @@ export async function deliverDueWebhooks(db: Db, config: WebhookConfig, { limit 
 }
 
 /**
- * Sends what is due once the current response has gone out (Next's after()), or at
- * once in the background outside a request. Never awaited by the caller.
+ * What sends the due events once the current response has gone out (Next's after()),
+ * or at once in the background outside a request; does nothing without a receiver.
+ * Never awaited by its caller.
  */
-export function scheduleWebhookDelivery(): void {
-  const config = webhookConfig();
-  if (config) afterResponse("webhook.delivery_crashed", () => deliverDueWebhooks(appDb(), config));
+export function webhookDelivery(db: Db, config: WebhookConfig | null): () => void {
+  return () => {
+    if (config) afterResponse("webhook.delivery_crashed", () => deliverDueWebhooks(db, config));
+  };
 }

@@ -3,8 +3,8 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { toast } from "sonner";
-import type { AccountSummary } from "@/lib/account-actions";
-import { accountStatus, type AccountStatus } from "@/lib/tokens/status";
+import type { AccountSummary } from "@/lib/accounts";
+import { accountStatus, type AccountStatus } from "@/lib/tokens/token-decision";
 import { LocalTime } from "../_components/local-time";
 import { apiErrorText, localTime, type ApiFailure } from "../_components/messages";
 import {

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { auth, signOut } from "@/auth";
 import { authProviderLabels } from "@/auth.config";
-import { listAccounts } from "@/lib/account-actions";
+import { listAccounts } from "@/lib/accounts";
 import { env, signOutMode } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";
 import { ProviderMark } from "../_components/provider-mark";

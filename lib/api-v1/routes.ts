@@ -1,16 +1,14 @@
 import "server-only";
 import type { z } from "zod";
-import { appOrigin, consentLink, listAccounts } from "../account-actions";
+import { appOrigin, consentLink, listAccounts } from "../accounts";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
-import type { AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
-import { db } from "../db/client";
 import { env } from "../env";
-import { badRequest, errorResponse, notFound, TokenError } from "../errors";
-import { enabledProviders } from "../providers";
-import { proxyToProvider, readLimitedBody } from "../proxy";
+import { badRequest, errorResponse, notFound, AppError } from "../errors";
+import { proxyToProvider, readLimitedBody } from "../provider-proxy";
 import { scopesOf } from "../consent";
-import { tokenEngine } from "../tokens";
+import { tokenkeeper } from "../tokenkeeper";
 import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
 
 // /api/v1, for the app's other services: each route once, here, with its method,
@@ -38,7 +36,7 @@ const NO_STORE = { "cache-control": "no-store" };
 
 /** The account the path names, read with the key: 404 when there is none or its provider is off. */
 function accountOf({ account }: Context) {
-  const spec = account ? enabledProviders().get(account.provider) : undefined;
+  const spec = account ? tokenkeeper().providers.get(account.provider) : undefined;
   if (!account || !spec) throw notFound("no such account (or its provider is not enabled)");
   return { account, spec };
 }
@@ -66,8 +64,9 @@ export const V1_ROUTES: V1Route[] = [
     async handle(context) {
       const { account } = accountOf(context);
       const { minTtl, purpose } = context.query as z.infer<typeof tokenQuery>;
-      const issued = await tokenEngine().issueToken(account, { minTtlSeconds: minTtl });
-      await insertTokenAudit(db(), { keyId: context.keyId, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
+      const { engine, db } = tokenkeeper();
+      const issued = await engine.issueToken(account, { minTtlSeconds: minTtl });
+      await insertTokenAudit(db, { keyId: context.keyId, accountId: account.id, refreshed: issued.refreshed, minTtl, purpose: purpose ?? null });
       const body = {
         accessToken: issued.accessToken,
         tokenType: issued.tokenType ?? "Bearer",
@@ -88,7 +87,7 @@ export const V1_ROUTES: V1Route[] = [
       const { account, spec } = accountOf(context);
       const { request } = context;
       const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
-      return proxyToProvider(tokenEngine(), spec, account.userId, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
+      return proxyToProvider(tokenkeeper().engine, spec, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
     },
   },
   {
@@ -130,7 +129,7 @@ export async function serveV1(request: Request): Promise<Response> {
     const candidates = MATCHERS.filter(({ pattern }) => pattern.test(url.pathname));
     if (candidates.length === 0) throw notFound(`no such route: ${url.pathname}`);
     const found = candidates.find(({ route }) => route.method === "ANY" || route.method === request.method);
-    if (!found) throw new TokenError("method_not_allowed", `${url.pathname} answers ${candidates.map(({ route }) => route.method).join(", ")}`);
+    if (!found) throw new AppError("method_not_allowed", `${url.pathname} answers ${candidates.map(({ route }) => route.method).join(", ")}`);
     const { route, pattern } = found;
     const raw = pattern.exec(url.pathname)!.groups ?? {};
     // The proxy's path stays as the client encoded it (an encoded escape must be seen); ids are plain.
@@ -138,7 +137,7 @@ export async function serveV1(request: Request): Promise<Response> {
     // The key is checked first (401/403 before a 400), reading the account with it only
     // when the id is well-formed: a malformed one (a NUL, which Postgres refuses) reaches no SQL.
     const wellFormed = route.params.safeParse(segments).success;
-    const { key, account } = await authenticateKey(db(), request.headers.get("authorization"), route.scope, wellFormed ? (segments.accountId ?? null) : null, limiter());
+    const { key, account } = await authenticateKey(tokenkeeper().db, request.headers.get("authorization"), route.scope, wellFormed ? (segments.accountId ?? null) : null, limiter());
     // Every path parameter is a string schema: the parsed object is the segments, checked.
     const params = parsed(route.params, segments, "path") as Record<string, string>;
     const query = route.query ? parsed(route.query, Object.fromEntries(url.searchParams), "query") : {};

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { AccountStatus } from "../tokens/status";
+import type { AccountStatus } from "../tokens/token-decision";
 
 // The zod schemas of /api/v1: they validate each request's parameters and each
 // answer, and the OpenAPI document (./openapi.ts) is generated from these same

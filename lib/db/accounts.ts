@@ -1,15 +1,13 @@
 import "server-only";
 import type { Db } from "./client";
 import { Prisma, type Account } from "./generated/client";
-import { eventsFrom, type Outbox } from "./outbox";
-import { FRESH_TOKENS_STATE } from "./refresh";
+import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
+import { FRESH_TOKENS_STATE, type AccountRow, type Written } from "./account-row";
 
 // The statements on Account outside the refresh path (lib/db/refresh.ts): reads,
 // sign-in, sign-out, unlinking and re-encryption. Each is ONE statement (the Neon
 // HTTP driver has no interactive transactions); writes compare the token version
 // where a refresh could land meanwhile.
-
-export type AccountRow = Account;
 
 /** The user's accounts at one provider (several when the user linked several). */
 export function findUserAccountsAt(db: Db, userId: string, provider: string): Promise<AccountRow[]> {
@@ -31,9 +29,6 @@ export async function deleteAccount(db: Db, id: string, outbox: Outbox): Promise
     SELECT (SELECT count(*) FROM gone)::int AS written, (SELECT count(*) FROM events)::int AS events`;
   return row!;
 }
-
-/** How many rows a statement changed, and how many webhook events it wrote with them. */
-export type Written = { written: number; events: number };
 
 export function findAccountById(db: Db, id: string): Promise<AccountRow | null> {
   return db.account.findUnique({ where: { id } });
@@ -75,7 +70,6 @@ function scopeUnion(stored: Prisma.Sql, reported: string | null): Prisma.Sql {
  * result cannot overwrite these (its write-back compares the lease owner).
  */
 export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outbox): Promise<Written> {
-  const failingAfter = outbox?.failingAfter ?? 0;
   const [row] = await db.$queryRaw<Written[]>`
     WITH before AS (
       SELECT id, status, "failureCount" FROM "Account"
@@ -103,7 +97,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
        WHERE a.id = b.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError"),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.*, CASE WHEN b.status = 'reauth_required' OR (${failingAfter} > 0 AND b."failureCount" >= ${failingAfter}) THEN 'account.recovered' END AS type
+      Prisma.sql`SELECT u.*, ${eventTypeSql("signed_in", outbox)} AS type
                    FROM updated u JOIN before b ON b.id = u.id`,
       outbox,
     )})

@@ -1,5 +1,5 @@
 import "server-only";
-import type { AccountRow } from "./accounts";
+import type { AccountRow } from "./account-row";
 import type { Db } from "./client";
 import type { ApiKey } from "./generated/client";
 

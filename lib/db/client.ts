@@ -1,7 +1,6 @@
 import "server-only";
 import { neonConfig } from "@neondatabase/serverless";
 import { PrismaNeonHttp } from "@prisma/adapter-neon";
-import { env } from "../env";
 import { PrismaClient } from "./generated/client";
 
 export type Db = PrismaClient;
@@ -16,12 +15,4 @@ export function createDb(databaseUrl: string, localEndpoint?: string): Db {
   // neonConfig is global to the driver; one process talks to one database.
   if (localEndpoint) neonConfig.fetchEndpoint = localEndpoint;
   return new PrismaClient({ adapter: new PrismaNeonHttp(databaseUrl, {}) });
-}
-
-// One client per process: Next's dev reloads re-evaluate modules, globalThis survives.
-const globalForDb = globalThis as unknown as { tokenkeeperDb?: Db };
-
-export function db(): Db {
-  globalForDb.tokenkeeperDb ??= createDb(env().DATABASE_URL, env().NEON_LOCAL_ENDPOINT);
-  return globalForDb.tokenkeeperDb;
 }

@@ -1,6 +1,7 @@
 import "server-only";
 import type { Db } from "./client";
 import { Prisma, type WebhookDelivery } from "./generated/client";
+import { EVENT_RULES, type AccountChange, type Condition } from "../event-rules";
 
 // The webhook outbox. Events are written by the statements that make the change they
 // report (lib/db/accounts.ts, lib/db/refresh.ts), in the same statement, so no change is ever reported
@@ -26,6 +27,26 @@ export function eventsFrom(changes: Prisma.Sql, outbox: Outbox): Prisma.Sql {
       FROM (${changes}) c
      WHERE ${outbox !== null} AND c.type IS NOT NULL
     RETURNING id`;
+}
+
+/** `condition` (lib/event-rules.ts) over the row before the change (`b`) and after it (`u`). */
+function conditionSql(condition: Condition, failingAfter: number): Prisma.Sql {
+  if ("becomes" in condition) return Prisma.sql`(u.status = ${condition.becomes}::text AND b.status <> ${condition.becomes}::text)`;
+  if ("was" in condition) return Prisma.sql`b.status = ${condition.was}::text`;
+  if ("failuresReach" in condition) return Prisma.sql`(u.status = 'active' AND ${failingAfter}::int > 0 AND u."failureCount" = ${failingAfter}::int)`;
+  return Prisma.sql`(${failingAfter}::int > 0 AND b."failureCount" >= ${failingAfter}::int)`;
+}
+
+/**
+ * The event type a `change` raises, as a CASE over `b` (the row before) and `u` (the
+ * row after): the rules of lib/event-rules.ts, in their order, NULL when none holds.
+ * `b` must select status and "failureCount" where a rule reads them, `u` likewise.
+ */
+export function eventTypeSql(change: AccountChange, outbox: Outbox): Prisma.Sql {
+  const failingAfter = outbox?.failingAfter ?? 0;
+  const rules = EVENT_RULES.filter((rule) => rule.change === change);
+  const branches = rules.map((rule) => Prisma.sql`WHEN ${Prisma.join(rule.when.map((condition) => conditionSql(condition, failingAfter)), " OR ")} THEN ${rule.type}::text`);
+  return Prisma.sql`CASE ${Prisma.join(branches, " ")} END`;
 }
 
 /**

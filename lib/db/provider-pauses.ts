@@ -1,6 +1,6 @@
 import "server-only";
 import type { Db } from "./client";
-import type { Written } from "./accounts";
+import type { Written } from "./account-row";
 import type { ProviderPause } from "./generated/client";
 import { Prisma } from "./generated/client";
 import { eventsFrom, type Outbox } from "./outbox";

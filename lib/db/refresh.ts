@@ -1,8 +1,8 @@
 import "server-only";
 import type { Db } from "./client";
-import type { AccountRow, Written } from "./accounts";
+import { FRESH_TOKENS_STATE, type AccountRow, type Written } from "./account-row";
 import { Prisma } from "./generated/client";
-import { eventsFrom, type Outbox } from "./outbox";
+import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 
 // The refresh engine's and the sweep's statements. Each is ONE statement: the Neon
 // HTTP driver has no interactive transactions, so claims are conditional UPDATE …
@@ -96,13 +96,6 @@ export async function countDueAccounts(db: Db, { providers, cap }: { providers: 
   return row!.due;
 }
 
-/**
- * What every write of new tokens (a refresh, a sign-in) also sets: no failure, no
- * back-off, no lease, so a refresh still in flight cannot store its older answer.
- */
-export const FRESH_TOKENS_STATE = Prisma.sql`
-  "failureCount" = 0, "lastError" = NULL, "retryAfter" = NULL, "leaseOwner" = NULL, "leaseUntil" = NULL, "updatedAt" = now()`;
-
 /** New tokens for one claimed account, already encrypted. */
 export type TokenWrite = {
   id: string;
@@ -135,13 +128,13 @@ export const isoInstant = (column: Prisma.Sql) => Prisma.sql`to_char(${column} A
  * writer still holds the lease (account.recovered where failures had been reported,
  * account.reauth_upcoming where the write says so). A refresh that worked also lifts
  * its provider's pause (lib/db/provider-pauses.ts): the credentials work again.
- * Returns the ids written with their new version.
+ * Returns the ids written with their new version, and with `{ rows: true }` the rows
+ * as written (a caller that goes on with the account need not read it again).
  */
-export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox): Promise<{ versions: Map<string, number>; events: number }> {
-  if (writes.length === 0) return { versions: new Map(), events: 0 };
+export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox, { rows: wantRows = false } = {}): Promise<{ versions: Map<string, number>; rows: Map<string, AccountRow>; events: number }> {
+  if (writes.length === 0) return { versions: new Map(), rows: new Map(), events: 0 };
   const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
-  const failingAfter = outbox?.failingAfter ?? 0;
-  const rows = await db.$queryRaw<{ id: string; tokenVersion: number; events: number }[]>`
+  const rows = await db.$queryRaw<(AccountRow & { events: number })[]>`
     WITH v AS (
       SELECT * FROM unnest(${column("id")}::text[], ${column("owner")}::text[], ${column("accessToken")}::text[],
                            ${column("refreshToken")}::text[], ${column("expiresAt")}::int8[], ${column("scope")}::text[],
@@ -173,12 +166,11 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
              ${FRESH_TOKENS_STATE}
         FROM v JOIN before b ON b.id = v.id
        WHERE a.id = v.id
-      RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."tokenVersion", a."reauthBy"),
+      RETURNING a.*),
     unpaused AS (
       DELETE FROM "ProviderPause" WHERE provider IN (SELECT provider FROM updated)),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
-                        CASE WHEN ${failingAfter} > 0 AND b."failureCount" >= ${failingAfter} THEN 'account.recovered' END AS type,
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError", ${eventTypeSql("refreshed", outbox)} AS type,
                         NULL::jsonb AS extra
                    FROM updated u JOIN before b ON b.id = u.id
                  UNION ALL
@@ -188,8 +180,12 @@ export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox):
                   WHERE v.warn_reauth`,
       outbox,
     )})
-    SELECT u.id, u."tokenVersion", (SELECT count(*) FROM events)::int AS events FROM updated u`;
-  return { versions: new Map(rows.map((row) => [row.id, row.tokenVersion])), events: rows[0]?.events ?? 0 };
+    SELECT ${wantRows ? Prisma.sql`u.*` : Prisma.sql`u.id, u."tokenVersion"`}, (SELECT count(*) FROM events)::int AS events FROM updated u`;
+  return {
+    versions: new Map(rows.map((row) => [row.id, row.tokenVersion])),
+    rows: wantRows ? new Map(rows.map(({ events: _events, ...row }) => [row.id, row])) : new Map(),
+    events: rows[0]?.events ?? 0,
+  };
 }
 
 export type FailureWrite = {
@@ -214,7 +210,6 @@ export type FailureWrite = {
  * reached the threshold.
  */
 export async function recordFailure(db: Db, { id, owner, error, retryAfter, reauthRequired, rotation }: FailureWrite, outbox: Outbox): Promise<Written> {
-  const failingAfter = outbox?.failingAfter ?? 0;
   const rotated = rotation !== undefined;
   const [row] = await db.$queryRaw<Written[]>`
     WITH before AS (
@@ -235,9 +230,7 @@ export async function recordFailure(db: Db, { id, owner, error, retryAfter, reau
        WHERE a.id = b.id
       RETURNING a.id, a."userId", a.provider, a.status, a."lastError", a."failureCount"),
     events AS (${eventsFrom(
-      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError",
-                        CASE WHEN u.status = 'reauth_required' AND b.status <> 'reauth_required' THEN 'account.reauth_required'
-                             WHEN u.status = 'active' AND u."failureCount" = ${failingAfter} THEN 'account.refresh_failing' END AS type
+      Prisma.sql`SELECT u.id, u."userId", u.provider, u.status, u."lastError", ${eventTypeSql("failed", outbox)} AS type
                    FROM updated u JOIN before b ON b.id = u.id`,
       outbox,
     )})

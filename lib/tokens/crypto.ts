@@ -1,8 +1,7 @@
 import "server-only";
 import { createHash } from "node:crypto";
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from "jose";
-import { env } from "../env";
-import { configError, TokenError } from "../errors";
+import { configError, AppError } from "../errors";
 
 // Tokens at rest are JWE compact strings (dir + A256GCM). The kid names the key, so
 // TOKEN_ENCRYPTION_KEYS can list new keys first and keep old ones for decryption.
@@ -46,7 +45,7 @@ export function generateKey(): string {
 }
 
 /** A stored token that the configured keys cannot open: a configuration problem. */
-const undecryptable = (message: string, cause?: unknown) => new TokenError("undecryptable", message, { cause });
+const undecryptable = (message: string, cause?: unknown) => new AppError("undecryptable", message, { cause });
 
 /** The slot's name in the header: a hash, so the header repeats no account id. */
 function binding(slot: TokenSlot, column: TokenColumn): string {
@@ -110,12 +109,4 @@ export async function encryptOptional(keyring: Keyring, value: string | null | u
 
 export async function decryptOptional(keyring: Keyring, value: string | null | undefined, slot: TokenSlot, column: TokenColumn): Promise<string | null> {
   return value ? decryptToken(keyring, value, slot, column) : null;
-}
-
-let cached: Keyring | undefined;
-
-/** The keyring from TOKEN_ENCRYPTION_KEYS (env() is read once, so this is parsed once). */
-export function keyring(): Keyring {
-  cached ??= parseKeyring(env().TOKEN_ENCRYPTION_KEYS);
-  return cached;
 }

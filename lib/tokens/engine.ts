@@ -1,20 +1,22 @@
 import "server-only";
 import { randomUUID } from "node:crypto";
-import { findAccountById, findUserAccountsAt, type AccountRow } from "../db/accounts";
+import { findAccountById, findUserAccountsAt } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { claimLease, endGrantWithoutRefreshToken, recordFailure, recordUse, writeTokens, type FailureWrite, type TokenWrite } from "../db/refresh";
 import { pauseProvider } from "../db/provider-pauses";
 import type { Db } from "../db/client";
 import type { Outbox } from "../db/outbox";
-import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError, notFound } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError, notFound } from "../errors";
 import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
 import { LOST_ANSWER, PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
+import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh } from "./grant-end";
-import { accessTokenExpiry, decide } from "./status";
+import { accessTokenExpiry, decide } from "./token-decision";
 import { createTokenCache, DEFAULT_TOKEN_CACHE_TTL_SECONDS, forgetAccessTokens, lookupKey, type CachedAccount } from "./token-cache";
 
 const log = logger("tokens");
@@ -48,8 +50,8 @@ export type TokenWriter = (write: TokenWrite) => Promise<number | undefined>;
 
 export type AccountOptions = { accountId?: string };
 
-/** An access token handed out, with what the stored row says of it. */
-export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean };
+/** An access token handed out, with what the stored row says of it; `account` is that row (after the refresh, where one ran). */
+export type IssuedToken = { accessToken: string; expiresAt: number | null; scope: string | null; tokenType: string | null; refreshed: boolean; account: AccountRow };
 
 /** A refresh its caller decided not to make after all (a sweep out of budget, a paused provider). */
 export class RefreshSkipped extends Error {
@@ -59,10 +61,26 @@ export class RefreshSkipped extends Error {
 /**
  * used: an on-demand refresh (a use). policy: the sweep run's, for when the account is
  * next due. providerSlot: wraps the provider call (and only it), so a caller that
- * limits concurrency can free its slot when the call settles; it may throw
- * RefreshSkipped instead of calling, and the refresh is then left for later, unrecorded.
+ * limits concurrency can free its slot when the call settles. proceed: asked as the
+ * provider call would start; false (a spent budget, a paused provider) leaves the
+ * refresh for later, unrecorded, and it rejects with RefreshSkipped.
  */
-export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T> };
+export type RefreshOptions = { used?: boolean; policy?: SweepPolicy; providerSlot?: <T>(call: () => Promise<T>) => Promise<T>; proceed?: () => boolean };
+
+/**
+ * What the sweep asks of the engine, and all it sees of it: the enabled providers, a
+ * lease owner per claim, which rows the current keys cannot decrypt, and the one
+ * refresh path with a writer that groups the run's writes (events written and sent
+ * as the engine's own are). Its policy is the run's, passed in.
+ */
+export type SweepSeam = {
+  providerIds(): string[];
+  newOwner(): string;
+  undecryptableMarker: string;
+  refresh(row: AccountRow, owner: string, options: Omit<RefreshOptions, "used">): Promise<RefreshOutcome>;
+  /** Statements the run's writes took so far. */
+  writeStatements(): number;
+};
 
 export type RefreshOutcome = { accessToken: string; tokenVersion: number; rotated: boolean; expiresAt: number | null; scope: string | null; tokenType: string | null };
 
@@ -105,11 +123,6 @@ export function createTokenEngine(options: EngineOptions) {
   const reported = ({ events }: { events: number }) => {
     if (events > 0) onEvents();
   };
-  const directWriter: TokenWriter = async (write) => {
-    const written = await writeTokens(db, [write], outbox);
-    reported(written);
-    return written.versions.get(write.id);
-  };
 
   function spec(provider: string): ProviderSpec {
     const found = providers.get(provider);
@@ -117,7 +130,7 @@ export function createTokenEngine(options: EngineOptions) {
     return found;
   }
 
-  function unusable(row: AccountRow): TokenError {
+  function unusable(row: AccountRow): AppError {
     if (row.status === "signed_out") return new ReauthRequiredError(`${row.provider} tokens were cleared at sign-out: sign in again`);
     if (row.status === "reauth_required") return new ReauthRequiredError(`${row.provider} needs a new sign-in: ${row.lastError ?? "the grant was revoked"}`);
     return new ReauthRequiredError(`${row.provider} gave no refresh token: sign in again`);
@@ -137,7 +150,7 @@ export function createTokenEngine(options: EngineOptions) {
         // Finally lost: with a rotating provider the grant is now unusable, and the
         // next refresh will meet invalid_grant. Said loudly, with the account.
         log.error(rotated ? "refresh.rotation_lost" : "refresh.write_lost", { accountId: row.id, provider: row.provider, attempts: attempt, error });
-        throw new TokenError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
+        throw new AppError("refresh_busy", `the refreshed ${row.provider} tokens could not be stored; try again`, { cause: error });
       }
     }
   }
@@ -149,7 +162,7 @@ export function createTokenEngine(options: EngineOptions) {
    * `rotation` (the spent refresh token's successor) with it.
    */
   async function recordRefreshFailure(row: AccountRow, owner: string, error: unknown, policy: SweepPolicy, started: number, rotation?: FailureWrite["rotation"]): Promise<unknown> {
-    if (!(error instanceof TokenError) || error.code === "refresh_busy") return error;
+    if (!(error instanceof AppError) || error.code === "refresh_busy") return error;
     if (error instanceof ProviderMisconfiguredError) {
       const pausedUntil = new Date(now().getTime() + policy.misconfiguredPauseMs);
       reported(await pauseProvider(db, { provider: row.provider, accountId: row.id, owner, error: error.message, pausedUntil }, outbox));
@@ -175,7 +188,7 @@ export function createTokenEngine(options: EngineOptions) {
    * the lease on `row`. The new tokens are persisted (compare-and-set on the lease)
    * before the access token is handed to anyone.
    */
-  function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter = directWriter, options: RefreshOptions = {}): Promise<RefreshOutcome> {
+  function refreshClaimed(row: AccountRow, owner: string, writer: TokenWriter, options: RefreshOptions = {}): Promise<RefreshOutcome> {
     const attributes = { "tokenkeeper.provider": row.provider, "tokenkeeper.account_id": row.id, "tokenkeeper.trigger": options.used ? "on_demand" : "sweep" };
     return inSpan("tokenkeeper.refresh", attributes, async (span) => {
       const started = Date.now();
@@ -185,7 +198,7 @@ export function createTokenEngine(options: EngineOptions) {
         countRefresh(row.provider, "refreshed");
         return outcome;
       } catch (error) {
-        const outcome = error instanceof TokenError ? error.code : error instanceof RefreshSkipped ? "skipped" : "internal";
+        const outcome = error instanceof AppError ? error.code : error instanceof RefreshSkipped ? "skipped" : "internal";
         span.setAttributes({ "tokenkeeper.outcome": outcome, "tokenkeeper.duration_ms": Date.now() - started });
         if (outcome !== "skipped") countRefresh(row.provider, outcome);
         throw error;
@@ -211,7 +224,10 @@ export function createTokenEngine(options: EngineOptions) {
       log.error("refresh.undecryptable", { accountId: row.id, provider: row.provider, error });
       throw error;
     }
-    const grant = () => refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    const grant = () => {
+      if (options.proceed && !options.proceed()) throw new RefreshSkipped("the budget is spent or the provider paused");
+      return refreshGrant(provider, refreshToken, { timeoutMs: providerTimeoutMs, now });
+    };
     let answer: RefreshAnswer;
     try {
       answer = await (options.providerSlot ? options.providerSlot(grant) : grant());
@@ -252,7 +268,7 @@ export function createTokenEngine(options: EngineOptions) {
     if (version === undefined) {
       // Our lease ran out and another holder took over: what we got cannot be stored.
       log.error("refresh.lease_lost", { accountId: row.id, provider: row.provider });
-      throw new TokenError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
+      throw new AppError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
     }
     log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
     return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
@@ -303,13 +319,21 @@ export function createTokenEngine(options: EngineOptions) {
           const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
           const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
           if (claimed) {
-            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, directWriter, { used: true });
-            return { accessToken, expiresAt, scope, tokenType, refreshed: true };
+            // The row as written goes back with the token: the caller need not read it again.
+            let written: AccountRow | undefined;
+            const writer: TokenWriter = async (write) => {
+              const result = await writeTokens(db, [write], outbox, { rows: true });
+              reported(result);
+              written = result.rows.get(write.id);
+              return result.versions.get(write.id);
+            };
+            const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, writer, { used: true });
+            return { accessToken, expiresAt, scope, tokenType, refreshed: true, account: written! };
           }
           break;
         }
         case "wait":
-          if (Date.now() > deadline) throw new TokenError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
+          if (Date.now() > deadline) throw new AppError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
           await sleep(pollMs);
           break;
       }
@@ -322,7 +346,7 @@ export function createTokenEngine(options: EngineOptions) {
   /** The stored token of a row decide() said to use, recording the use. */
   async function handOut(row: AccountRow, refreshed: boolean): Promise<IssuedToken> {
     noteUse(row);
-    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed };
+    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed, account: row };
   }
 
   function singleFlight(key: string, work: () => Promise<IssuedToken>): Promise<IssuedToken> {
@@ -366,8 +390,8 @@ export function createTokenEngine(options: EngineOptions) {
   }
 
   /**
-   * The access token of an account already read (the service API reads it with its
-   * key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
+   * The access token of an account already read (resolved once by the caller: the
+   * dashboard's routes, the proxy, the service API with its key), valid for at least `minTtlSeconds` (or the refresh margin, whichever is
    * longer): the stored one, or one refresh through the same single-flight and lease
    * as getAccessToken. No refresh can meet a minTtl near the provider's token
    * lifetime, so it counts as at most half that lifetime (else every call would
@@ -380,28 +404,40 @@ export function createTokenEngine(options: EngineOptions) {
     return singleFlight(row.id, () => resolveToken(row, false, skewSeconds));
   }
 
-  /** Refreshes now even if the token is still valid (the dashboard's "Refresh now"). */
-  async function forceRefresh(userId: string, provider: string, options: AccountOptions = {}): Promise<void> {
-    const row = await load(userId, provider, options);
-    await singleFlight(row.id, () => resolveToken(row, true));
+  /**
+   * Refreshes an account already read, even if its token is still valid (the
+   * dashboard's "Refresh now", a provider API's 401): one refresh however many ask at
+   * once. Resolves to the new token with the row as written; throws as getAccessToken does.
+   */
+  function forceRefresh(row: AccountRow): Promise<IssuedToken> {
+    spec(row.provider);
+    return singleFlight(row.id, () => resolveToken(row, true));
   }
 
   /**
-   * The provider's API refused the access token (a 401): refreshes now; where there is
-   * no refresh token (tokens that never expire), the grant is over: the account becomes
+   * The provider's API refused the access token of an account already read (a 401):
+   * refreshes now, answering the new token with the row as written; where there is no
+   * refresh token (tokens that never expire), the grant is over: the account becomes
    * reauth_required (with its event) and ReauthRequiredError is thrown.
    */
-  async function accessTokenRefused(userId: string, provider: string, options: AccountOptions = {}): Promise<void> {
-    const row = await load(userId, provider, options);
-    if (row.refresh_token !== null || row.status !== "active") return forceRefresh(userId, provider, options);
-    const error = `${provider}'s API refused the access token and there is no refresh token: sign in again`;
+  async function accessTokenRefused(row: AccountRow): Promise<IssuedToken> {
+    if (row.refresh_token !== null || row.status !== "active") return forceRefresh(row);
+    const error = `${row.provider}'s API refused the access token and there is no refresh token: sign in again`;
     reported(await endGrantWithoutRefreshToken(db, { id: row.id, tokenVersion: row.tokenVersion, error }, outbox));
     forgetAccessTokens({ accountId: row.id });
-    log.warn("refresh.token_refused", { accountId: row.id, provider });
+    log.warn("refresh.token_refused", { accountId: row.id, provider: row.provider });
     throw new ReauthRequiredError(error);
   }
 
-  return { getAccessToken, issueToken, forceRefresh, accessTokenRefused, refreshClaimed, newOwner, undecryptableMarker, outbox, onEvents, sweepPolicy, providerIds: () => [...providers.keys()] };
+  const providerIds = () => [...providers.keys()];
+
+  /** One sweep run's view of the engine (lib/tokens/sweep.ts). */
+  function forSweep(): SweepSeam {
+    const writer = batchingWriter(db, { outbox, onEvents });
+    return { providerIds, newOwner, undecryptableMarker, refresh: (row, owner, options) => refreshClaimed(row, owner, writer, options), writeStatements: writer.statements };
+  }
+
+  return { getAccessToken, issueToken, forceRefresh, accessTokenRefused, forSweep, providerIds };
 }
 
 export type TokenEngine = ReturnType<typeof createTokenEngine>;

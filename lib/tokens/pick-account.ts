@@ -1,4 +1,4 @@
-import { badRequest, notFound, TokenError } from "../errors";
+import { badRequest, notFound, AppError } from "../errors";
 
 // Which account a request means: pure, tested table-style. A user may link several
 // accounts at one provider (two Google accounts), so a provider id names an account
@@ -32,7 +32,7 @@ export function pickAccount<T extends { id: string; provider: string }>(rows: T[
   if (matching.length === 0) throw notFound(`no ${ref.provider} account is linked`);
   if (matching.length > 1) {
     const ids = matching.map((row) => row.id);
-    throw new TokenError("ambiguous_account", `${matching.length} ${ref.provider} accounts are linked: name one by its id (${ids.join(", ")})`, { details: { accounts: ids } });
+    throw new AppError("ambiguous_account", `${matching.length} ${ref.provider} accounts are linked: name one by its id (${ids.join(", ")})`, { details: { accounts: ids } });
   }
   return matching[0]!;
 }

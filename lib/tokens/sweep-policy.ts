@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { badRequest, TokenError } from "../errors";
+import { badRequest, AppError } from "../errors";
 
 // What the sweep refreshes and when it leaves a provider alone: the policy, with
 // every knob in one place. lib/tokens/sweep.ts is the mechanism (claims, limits,
@@ -140,7 +140,7 @@ export type ProviderRun = { unavailableInARow: number };
  * the provider at once; 5xx and timeouts do after `pauseAfterUnavailable` in a row;
  * refused client credentials at once for misconfiguredPauseMs.
  */
-export function pauseAfterFailure(policy: SweepPolicy, run: ProviderRun, error: TokenError, now: number): number | undefined {
+export function pauseAfterFailure(policy: SweepPolicy, run: ProviderRun, error: AppError, now: number): number | undefined {
   // The app's credentials are refused: no account of this provider can refresh.
   if (error.code === "provider_misconfigured") return now + policy.misconfiguredPauseMs;
   if (error.code !== "provider_unavailable") return undefined;

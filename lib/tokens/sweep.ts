@@ -1,13 +1,12 @@
 import "server-only";
-import type { AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 import { claimDueAccounts, releaseLeases } from "../db/refresh";
 import type { Db } from "../db/client";
 import { pausedProviders } from "../db/provider-pauses";
 import { finishSweepRun, startSweepRun } from "../db/sweep-runs";
-import { ReauthRequiredError, TokenError } from "../errors";
+import { ReauthRequiredError, AppError } from "../errors";
 import { logger } from "../log";
 import { inSpan } from "../telemetry";
-import { batchingWriter } from "./batch-writer";
 import { RefreshSkipped, type TokenEngine } from "./engine";
 import { pauseAfterFailure, type ProviderRun, type SweepPolicy } from "./sweep-policy";
 
@@ -22,9 +21,11 @@ export type SweepReport = {
   durationMs: number;
 };
 
-export type SweepOptions = Partial<SweepPolicy> & {
+export type SweepOptions = {
   db: Db;
   engine: TokenEngine;
+  /** The run's policy: the app's (Tokenkeeper.sweepPolicy), with the cron's query applied. */
+  policy: SweepPolicy;
   /** A run the cron started (coordinator), or one of the workers it fanned out to. */
   role?: "coordinator" | "worker";
 };
@@ -80,14 +81,13 @@ export function sweepExpiringTokens(options: SweepOptions): Promise<SweepReport>
 }
 
 async function sweep(options: SweepOptions): Promise<SweepReport> {
-  const { db, engine, role: _role, ...overrides } = options;
-  const policy: SweepPolicy = { ...engine.sweepPolicy, ...definedOnly(overrides) };
+  const { db, policy } = options;
+  const engine = options.engine.forSweep();
   const started = Date.now();
   const startedAt = new Date(started);
   const deadline = started + policy.budgetMs;
   const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
   const runId = await startSweepRun(db);
-  const writer = batchingWriter(db, { outbox: engine.outbox, onEvents: engine.onEvents });
   const limits = new Map<string, ReturnType<typeof limiter>>();
   const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();
@@ -107,16 +107,16 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
     const run = providerRun(row.provider);
     // The slot bounds calls to the provider: it is handed back when the call settles,
     // so encrypting and storing the answer do not hold the next refresh back. The
-    // budget and a pause are checked as the call would start, and a pause is decided
-    // before the slot is handed on.
+    // budget and a pause are checked as the call would start (proceed), and a pause is
+    // decided before the slot is handed on.
+    const proceed = () => Date.now() < deadline && !isPaused(row.provider);
     const providerSlot = async <T>(call: () => Promise<T>): Promise<T> => {
       try {
-        if (Date.now() >= deadline || isPaused(row.provider)) throw new RefreshSkipped("the budget is spent or the provider paused");
         const answer = await call();
         run.unavailableInARow = 0;
         return answer;
       } catch (error) {
-        if (error instanceof TokenError) {
+        if (error instanceof AppError) {
           if (error.code === "provider_unavailable") run.unavailableInARow += 1;
           const until = pauseAfterFailure(policy, run, error, Date.now());
           if (until !== undefined) pausedUntil.set(row.provider, until);
@@ -127,7 +127,7 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
       }
     };
     try {
-      await engine.refreshClaimed(row, owner, writer, { policy, providerSlot });
+      await engine.refresh(row, owner, { policy, providerSlot, proceed });
       report.refreshed += 1;
     } catch (error) {
       if (error instanceof RefreshSkipped) {
@@ -172,10 +172,7 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   report.durationMs = Date.now() - started;
   const message = failure ? String((failure as Error).message ?? failure) : null;
   await finishSweepRun(db, runId, { ...report, error: message });
-  log.info("sweep.done", { ...report, writeStatements: writer.statements(), error: message ?? undefined });
+  log.info("sweep.done", { ...report, writeStatements: engine.writeStatements(), error: message ?? undefined });
   if (failure) throw failure;
   return report;
 }
-
-const definedOnly = <T extends object>(value: T): Partial<T> =>
-  Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as Partial<T>;

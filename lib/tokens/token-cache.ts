@@ -1,5 +1,5 @@
 import "server-only";
-import type { AccountRow } from "../db/accounts";
+import type { AccountRow } from "../db/account-row";
 
 // A short in-process cache of fresh access tokens, so a job that calls
 // getAccessToken 1,000 times as one user pays one database round trip, not 1,000.

@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey } from "@/lib/api-keys";
 import { decryptOptional, parseKeyring } from "@/lib/tokens/crypto";
 import { createServer, type Server } from "node:http";
-import { postToProvider } from "../support/grants";
+import { postToProvider } from "../../testkit/grants";
 import { buildAndStart, start, type NextServer } from "../support/next-server";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // A person's whole visit, in Debian's Chromium against `next start`, at 1280 and 390 px:
 // sign in at the dev provider (and cancel once), watch the card, refresh (twice at

@@ -3,7 +3,7 @@ import { base64url, calculateJwkThumbprint, EncryptJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { decode, encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleMiddleware, type EdgeBundle } from "./bundle";
+import { bundleMiddleware, type EdgeBundle } from "../../testkit/edge-bundle";
 
 // The middleware, bundled as an edge bundle and run in workerd (miniflare) without
 // nodejs_compat: any Node API, Prisma or pg in it would fail to load.
@@ -11,7 +11,7 @@ const SECRET = "edge-suite-secret-0123456789abcdef";
 const FOREIGN = "some-other-apps-secret-0123456789ab";
 const VARIANTS = {
   lean: new URL("../../middleware.ts", import.meta.url).pathname,
-  authjs: new URL("./entries/authjs-middleware.ts", import.meta.url).pathname,
+  authjs: new URL("../../testkit/edge-entries/authjs-middleware.ts", import.meta.url).pathname,
 };
 
 const workers: Record<string, { mf: Miniflare; bundle: EdgeBundle }> = {};

@@ -39,12 +39,15 @@ describe("next build output", () => {
     }
   });
 
-  it("schedules the crons in vercel.json with each route's maxDuration", () => {
+  it("schedules the crons in vercel.json, and states each cron route's maxDuration once, in the route (#17)", () => {
     const vercel = JSON.parse(readFileSync(join(root, "vercel.json"), "utf8"));
     expect(vercel.crons).toStrictEqual([
       { path: "/api/cron/refresh-tokens", schedule: "*/10 * * * *" },
       { path: "/api/cron/webhooks", schedule: "* * * * *" },
     ]);
-    for (const route of ["refresh-tokens", "webhooks"]) expect(vercel.functions[`app/api/cron/${route}/route.ts`].maxDuration).toBe(60);
+    expect(vercel.functions).toBeUndefined();
+    for (const route of ["refresh-tokens", "refresh-tokens/worker", "webhooks"]) {
+      expect(readFileSync(join(root, `app/api/cron/${route}/route.ts`), "utf8")).toMatch(/^export const maxDuration = 60;$/m);
+    }
   });
 });

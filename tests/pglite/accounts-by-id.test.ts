@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect, listAccounts, refreshNow, requestMoreScopes } from "@/lib/account-actions";
+import { callUserinfo, disconnect, listAccounts, refreshNow, requestMoreScopes } from "@/lib/accounts";
 import { getAccessToken } from "@/lib/tokens";
-import { signInThroughApp, type Agent, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Agent, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // One user, two accounts at the same provider (two logins at the dev provider), and
 // another user: every route addresses an account by id, or by provider while it is

@@ -4,15 +4,16 @@ import { DESCRIPTORS } from "@/lib/providers/registry";
 import { envNames } from "@/lib/providers/descriptor";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { LOST_ANSWER } from "@/lib/providers/requests";
-import { disconnect, listAccounts } from "@/lib/account-actions";
-import { tokenFetch } from "@/lib/proxy";
-import { getAccessToken, tokenEngine } from "@/lib/tokens";
+import { disconnect, listAccounts } from "@/lib/accounts";
+import { tokenFetch } from "@/lib/provider-proxy";
+import { tokenkeeper } from "@/lib/tokenkeeper";
+import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { Agent, type Fetcher } from "../support/browserless";
+import { Agent, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { GENERIC_STAND_INS, GITHUB_OAUTH_APP, SALESFORCE, STAND_INS } from "../support/stand-in/providers";
 import { StandIn, type StandInConfig } from "../support/stand-in/server";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // Every catalogue provider against the stand-in of its documented behaviour, reached
 // under its real host names: sign-in through Auth.js's own provider, then the app's
@@ -206,14 +207,14 @@ describe("tokens without expires_in (Salesforce)", () => {
     expect(standIn.stats.refreshes).toBe(0);
     // The session timed out: the API refuses the token, and that is when it is refreshed.
     standIn.expireAccessTokens();
-    await tokenEngine().accessTokenRefused(row.userId, "salesforce", { accountId: row.id });
+    await tokenkeeper().engine.accessTokenRefused(await accountOf("salesforce", row.providerAccountId));
     expect(standIn.stats.refreshes).toBe(1);
     const second = await getAccessToken(row.userId, "salesforce");
     expect(second).not.toBe(first);
     expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "active", expires_at: null });
     standIn.revokeUser(sub);
     standIn.expireAccessTokens();
-    await expect(tokenEngine().accessTokenRefused(row.userId, "salesforce", { accountId: row.id })).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(tokenkeeper().engine.accessTokenRefused(await accountOf("salesforce", row.providerAccountId))).rejects.toBeInstanceOf(ReauthRequiredError);
     expect(await accountOf("salesforce", row.providerAccountId)).toMatchObject({ status: "reauth_required" });
     expect(standIn.stats.refreshes).toBe(2);
   });

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { reconnectLink, requestMoreScopes } from "@/lib/account-actions";
+import { reconnectLink, requestMoreScopes } from "@/lib/accounts";
 import { createApiKey } from "@/lib/api-keys";
 import { signConsentLink } from "@/lib/consent";
-import { Agent, loginAtDevProvider, signInThroughApp } from "../support/browserless";
-import { serveApp, type AppServer } from "../support/app-server";
-import { startTestStack, type TestStack } from "../support/stack";
+import { Agent, loginAtDevProvider, signInThroughApp } from "../../testkit/browserless";
+import { serveApp, type AppServer } from "../../testkit/app-server";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // Consents for one account, over real HTTP (#20): a reconnect link brings a second
 // account at the same provider back as itself; a consent finished as another login

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { epochNow, issueTokens, seedAccount } from "../support/grants";
-import { startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // The route module itself, called with real Requests (it reads no session).
 let stack: TestStack;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startCronRunner, type CronRunner } from "@/dev/cron-runner";
-import { epochNow, issueTokens, seedAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";
 import { serveRoutes } from "../support/route-server";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // The local cron runner on real minute ticks against the real cron route over HTTP:
 // with nobody calling the route, an account that is due gets refreshed.

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { startStack } from "@/dev/stack";
 import { configError } from "@/lib/errors";
 import { createDb } from "@/lib/db/client";
-import { issueTokens, postToProvider } from "../support/grants";
+import { issueTokens, postToProvider } from "../../testkit/grants";
 
 describe("the dev stack", () => {
   it("keeps data, secrets and the provider's grants across a restart", async () => {
@@ -59,7 +59,7 @@ describe("the dev stack", () => {
 
 describe("npm run db:migrate (#11)", () => {
   const migrate = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "lib/ops/db-migrate.ts"], {
+    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "ops/db-migrate.ts"], {
       cwd: join(import.meta.dirname, "../.."),
       env: { PATH: process.env.PATH!, NODE_ENV: "production", ...env },
       encoding: "utf8",
@@ -91,7 +91,7 @@ describe("npm run keys:create on a fresh clone (#20)", () => {
   it("works before the first npm start: the embedded database is migrated first, as npm start would", () => {
     const home = mkdtempSync(join(tmpdir(), "tokenkeeper-fresh-"));
     const keys = (...args: string[]) =>
-      spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "lib/ops/keys.ts", ...args], {
+      spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "ops/keys.ts", ...args], {
         cwd: join(import.meta.dirname, "../.."),
         env: { PATH: process.env.PATH!, NODE_ENV: "production", TOKENKEEPER_HOME: home },
         encoding: "utf8",

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { listAccounts } from "@/lib/account-actions";
-import { webhookConfig } from "@/lib/env";
+import { listAccounts } from "@/lib/accounts";
 import { operatorPanel } from "@/lib/operator";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { outboxOf, scheduleWebhookDelivery } from "@/lib/webhooks";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { eventually } from "../support/eventually";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
 // #18, against the real dev provider (rotating, refusing reuse) and a real database:
@@ -32,7 +29,7 @@ beforeEach(async () => {
   await stack.db.providerPause.deleteMany();
 });
 
-const engine = () => engineFor(stack, { outbox: outboxOf(webhookConfig()), onEvents: scheduleWebhookDelivery });
+const engine = () => engineFor(stack);
 const load = (id: string) => stack.db.account.findUniqueOrThrow({ where: { id } });
 const refreshes = () => stack.oidc!.stats.refreshRequests;
 const eventsFor = (type: string, provider = "oidc") => receiver.received.filter((r) => r.event?.type === type && r.event.data.provider === provider);
@@ -52,7 +49,7 @@ describe("errors by what they mean (#18)", () => {
     // The sweep leaves it alone: the user must come back.
     const before = refreshes();
     await stack.db.account.update({ where: { id: account.accountId }, data: { nextSweepAt: new Date(0) } });
-    expect((await sweepExpiringTokens({ db: stack.db, engine: engine() })).claimed).toBe(0);
+    expect((await sweepOnce(stack, { engine: engine() })).claimed).toBe(0);
     expect(refreshes()).toBe(before);
   });
 
@@ -70,7 +67,7 @@ describe("errors by what they mean (#18)", () => {
     // The sweep leaves the whole provider alone, in this run and the next.
     const before = refreshes();
     await stack.db.account.updateMany({ where: { id: { in: [account.accountId, other.accountId] } }, data: { nextSweepAt: new Date(0) } });
-    expect(await sweepExpiringTokens({ db: stack.db, engine: engine() })).toMatchObject({ claimed: 0, refreshed: 0 });
+    expect(await sweepOnce(stack, { engine: engine() })).toMatchObject({ claimed: 0, refreshed: 0 });
     expect(refreshes()).toBe(before);
     expect((await operatorPanel()).misconfiguredProviders).toStrictEqual([expect.objectContaining({ provider: "oidc", pausedUntil: pause.pausedUntil.toISOString() })]);
 
@@ -100,7 +97,7 @@ describe("refresh-token lifetimes and the warning before a grant dies (#18)", ()
     const account = await seeded(epochNow() - 10, { lastUsedAt: null });
     refreshTokenLife(() => 2 * DAY_S);
     await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: null, nextSweepAt: new Date(0) } });
-    expect((await sweepExpiringTokens({ db: stack.db, engine: engine() })).refreshed).toBe(1);
+    expect((await sweepOnce(stack, { engine: engine() })).refreshed).toBe(1);
     const row = await load(account.accountId);
     expect(Math.abs(row.refreshTokenExpiresAt!.getTime() - (Date.now() + 2 * DAY_S * 1000))).toBeLessThan(5_000);
     // Idle: kept alive a cron interval plus the margin before the refresh token dies, not after 7 days.
@@ -159,7 +156,7 @@ describe("the sweep's next due time is always ahead (#18)", () => {
         params: [account.accountId],
       });
       // The cron delivered three times in the same tick.
-      for (let run = 0; run < 3; run++) await sweepExpiringTokens({ db: stack.db, engine: engine(), ...policy });
+      for (let run = 0; run < 3; run++) await sweepOnce(stack, { engine: engine(), ...policy });
       const row = await load(account.accountId);
       expect(row.nextSweepAt.getTime()).toBeGreaterThan(Date.now());
     }

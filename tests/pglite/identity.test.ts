@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isOperator } from "@/lib/operator";
-import { signInThroughApp, type Agent, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Agent, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // #16, item 3: an email the provider does not vouch for is never stored, matched for
 // linking or compared with the operator list. Through Auth.js's real sign-in path, with

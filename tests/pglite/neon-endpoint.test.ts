@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { conformanceSuite } from "../support/conformance";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // PGlite has no wire server here, so values are checked against what pg-types
 // yields; the postgres suite runs the same cases against pg over the wire too.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/refresh";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // Prisma 7 through @prisma/adapter-neon's HTTP adapter, against the local endpoint:
 // the exact path production takes to Neon.
@@ -97,8 +97,8 @@ describe("Prisma over PrismaNeonHttp", () => {
     const row = await account("cas", { expires_at: 10 });
     expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
     const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null, refreshTokenExpiresAt: null, reauthBy: null, reauthWarnedAt: null, warnReauth: false, nextSweepAt: new Date(), used: false };
-    expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), events: 0 });
-    expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), events: 0 });
+    expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), rows: new Map(), events: 0 });
+    expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), rows: new Map(), events: 0 });
     expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999n, leaseOwner: null, tokenVersion: 1 });
   });
 });

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { errorResponse } from "@/lib/errors";
 import { providerSpecs } from "@/lib/providers";
-import { answerHeaders, MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/proxy";
+import { answerHeaders, MAX_PROXY_BODY_BYTES, proxyToProvider, readLimitedBody, tokenFetch } from "@/lib/provider-proxy";
 import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
 import { startLoopbackApi, type LoopbackApi } from "../support/loopback-api";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // The proxy against a loopback API that checks every bearer at the dev provider, and
 // against the dev provider's own API (#12).
@@ -32,8 +32,8 @@ async function seeded(): Promise<SeededAccount> {
 }
 const rowOf = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
 const body = (text: string) => new TextEncoder().encode(text).buffer as ArrayBuffer;
-async function call(account: SeededAccount, rawPath: string, init: Partial<Parameters<typeof proxyToProvider>[5]> = {}) {
-  return proxyToProvider(engine(), spec(), account.userId, await rowOf(account), rawPath, { method: "GET", headers: new Headers(), body: null, ...init });
+async function call(account: SeededAccount, rawPath: string, init: Partial<Parameters<typeof proxyToProvider>[4]> = {}) {
+  return proxyToProvider(engine(), spec(), await rowOf(account), rawPath, { method: "GET", headers: new Headers(), body: null, ...init });
 }
 
 describe("the provider API proxy", () => {
@@ -205,7 +205,7 @@ describe("the proxy's answers and what it forwards (#16)", () => {
       "x-request-id": "r-1",
     };
     const withApiHeader = { ...spec(), apiHeaders: ["X-Api-Version"] };
-    const response = await proxyToProvider(engine(), withApiHeader, account.userId, await rowOf(account), "me-too", { method: "POST", headers: new Headers(sent), body: body("{}") });
+    const response = await proxyToProvider(engine(), withApiHeader, await rowOf(account), "me-too", { method: "POST", headers: new Headers(sent), body: body("{}") });
     expect(response.status).toBe(200);
     const received = api.seen.at(-1)!.headers;
     for (const name of ["accept", "accept-language", "if-none-match", "range", "content-type", "user-agent", "x-api-version"]) expect(received[name], name).toBe(sent[name as keyof typeof sent]);

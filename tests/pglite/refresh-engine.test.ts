@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { callUserinfo, disconnect, refreshNow } from "@/lib/account-actions";
+import { callUserinfo, disconnect, refreshNow } from "@/lib/accounts";
 import { claimLease } from "@/lib/db/refresh";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // The on-demand path against the real dev provider (rotating refresh tokens) and a
 // real database. Races across instances run in the postgres suite.
@@ -152,7 +152,7 @@ describe("work that follows use (#13)", () => {
     // Unused for 8 days, refreshed yesterday: nothing to do, however soon the token expires.
     await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: eightDaysAgo, refreshedAt: new Date(Date.now() - 86_400_000), nextSweepAt: new Date(Date.now() + 6 * 86_400_000) } });
     const { sweepExpiringTokens } = await import("@/lib/tokens/sweep");
-    const claimed = async () => (await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack) })).claimed;
+    const claimed = async () => (await sweepOnce(stack)).claimed;
     await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
     expect(await claimed()).toBe(0);
     // Its keep-alive has come: refreshed once, and next due in 7 days again.

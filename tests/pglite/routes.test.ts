@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorResponse } from "@/lib/errors";
 import { takeProxyCall } from "@/lib/rate-limit";
-import { issueTokens } from "../support/grants";
-import { startTestStack, type TestStack } from "../support/stack";
+import { issueTokens } from "../../testkit/grants";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // #16: the account routes' own handlers, called as Next calls them — refusing
 // cross-site changes before anything else, 405 as {error, message} — plus the

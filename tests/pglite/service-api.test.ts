@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, type ApiKeyScope } from "@/lib/api-keys";
 import { revokeApiKeys } from "@/lib/db/api-keys";
 import { operatorPanel } from "@/lib/operator";
-import { signInThroughApp } from "../support/browserless";
-import { serveApp, type AppServer } from "../support/app-server";
-import { epochNow } from "../support/grants";
-import { startTestStack, type TestStack } from "../support/stack";
+import { signInThroughApp } from "../../testkit/browserless";
+import { serveApp, type AppServer } from "../../testkit/app-server";
+import { epochNow } from "../../testkit/grants";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // A service client over real HTTP against /api/v1 (#20): keys and their scopes, the
 // token route's minTtl under a storm, audit rows, the proxy, reconnect links, the

@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decryptToken, keyIdOf, parseKeyring } from "@/lib/tokens/crypto";
 import { reencryptAll } from "@/lib/tokens/reencrypt";
 import { clearUserTokens } from "@/lib/db/accounts";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // Sign-in and sign-out through Auth.js's real callback path against the real dev
 // provider; assertions read the Account row straight from the database.

@@ -5,12 +5,11 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "
 import { registerInstrumentations } from "@opentelemetry/instrumentation";
 import { FetchInstrumentation } from "@vercel/otel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { tokenFetch } from "@/lib/proxy";
+import { tokenFetch } from "@/lib/provider-proxy";
 import { QueryRedactingSpanProcessor, withoutQueries } from "@/lib/span-redaction";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { epochNow, issueTokens, seedAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // Spans and counters (#13), read from in-memory exporters around the real engine,
 // the dev provider and a real database.
@@ -73,7 +72,7 @@ describe("telemetry", () => {
 
   it("traces each sweep run with its counts, and counts refreshes and failures by provider and outcome", async () => {
     await seeded("otel-sweep", epochNow() + 30);
-    await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack) });
+    await sweepOnce(stack);
     const [run] = named("tokenkeeper.sweep");
     expect(run!.attributes).toMatchObject({ "tokenkeeper.role": "coordinator", "tokenkeeper.sweep.refreshed": expect.any(Number) });
     expect(run!.attributes["tokenkeeper.sweep.refreshed"]).toBeGreaterThanOrEqual(1);

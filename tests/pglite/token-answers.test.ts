@@ -1,10 +1,10 @@
 import { decodeJwt, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // #18: an answer the provider sent with a new refresh token is never thrown away.
 // Each malformed answer is made by the dev provider's tokenResponse hook AFTER the

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { disconnect } from "@/lib/account-actions";
-import { ReauthRequiredError, TokenError } from "@/lib/errors";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { disconnect } from "@/lib/accounts";
+import { ReauthRequiredError, AppError } from "@/lib/errors";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
-import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // The token cache in the engine (issue #23): repeat calls make no round trip (counted
 // at the local Neon endpoint: every statement is one request there), and every change
@@ -29,6 +28,7 @@ async function seeded(expiresAt = epochNow() + 3600): Promise<SeededAccount> {
   const login = `cache-${++seq}`;
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt);
 }
+const rowOf = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
 const accountOf = (login: string) => stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider: "oidc", providerAccountId: login } } });
 
 describe("repeat calls", () => {
@@ -96,7 +96,7 @@ describe("invalidation in this process", () => {
     const engine = engineFor(stack);
     const other = engineFor(stack); // another engine of this process, e.g. the dashboard's
     expect(await other.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
-    await engine.forceRefresh(account.userId, "oidc");
+    await engine.forceRefresh(await rowOf(account));
     const fresh = await other.getAccessToken(account.userId, "oidc");
     expect(fresh).not.toBe(account.tokens.accessToken);
     expect(fresh).toBe(await engine.getAccessToken(account.userId, "oidc"));
@@ -108,7 +108,7 @@ describe("invalidation in this process", () => {
     expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
     await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
     await stack.db.account.update({ where: { id: account.accountId }, data: { nextSweepAt: new Date(Date.now() - 1000) } });
-    expect((await sweepExpiringTokens({ db: stack.db, engine: engineFor(stack) })).refreshed).toBe(1);
+    expect((await sweepOnce(stack)).refreshed).toBe(1);
     expect(await engine.getAccessToken(account.userId, "oidc")).not.toBe(account.tokens.accessToken);
   });
 
@@ -117,7 +117,7 @@ describe("invalidation in this process", () => {
     const engine = engineFor(stack);
     expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
     expect((await postToProvider(stack, "/token/revocation", { token: account.tokens.refreshToken, token_type_hint: "refresh_token" })).status).toBe(200);
-    await expect(engine.forceRefresh(account.userId, "oidc")).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(engine.forceRefresh(await rowOf(account))).rejects.toBeInstanceOf(ReauthRequiredError);
     await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toBeInstanceOf(ReauthRequiredError);
   });
 
@@ -147,6 +147,6 @@ describe("invalidation in this process", () => {
     expect((await signOutThroughApp(agent)).status).toBe(302);
     const error = await engine.getAccessToken(userId, "oidc").then(() => undefined, (caught: unknown) => caught);
     expect(error).toBeInstanceOf(ReauthRequiredError);
-    expect((error as TokenError).message).toMatch(/sign-out/);
+    expect((error as AppError).message).toMatch(/sign-out/);
   });
 });

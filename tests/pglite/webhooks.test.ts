@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { disconnect } from "@/lib/account-actions";
+import { disconnect } from "@/lib/accounts";
 import { webhookConfig } from "@/lib/env";
 import { operatorPanel } from "@/lib/operator";
 import { getAccessToken } from "@/lib/tokens";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { deliverDueWebhooks, outboxOf, scheduleWebhookDelivery } from "@/lib/webhooks";
-import { signInThroughApp, type Fetcher } from "../support/browserless";
+import { deliverDueWebhooks } from "@/lib/webhooks";
+import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { postToProvider } from "../support/grants";
+import { postToProvider } from "../../testkit/grants";
 import { eventually } from "../support/eventually";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 import { startWebhookReceiver, type Receiver } from "../support/webhook-receiver";
 
 // Events, end to end: real sign-ins through Auth.js, a grant really revoked at the
@@ -125,10 +124,10 @@ describe("webhooks (#12)", () => {
     const row = await account("hook-sweep");
     await stack.db.account.update({ where: { id: row.id }, data: { expires_at: Math.floor(Date.now() / 1000) + 60, nextSweepAt: new Date(), failureCount: 3 } });
     receiver.mode = "hang";
-    const engine = engineFor(stack, { outbox: outboxOf(webhookConfig()), onEvents: scheduleWebhookDelivery });
+    const engine = engineFor(stack);
     const started = Date.now();
     // Other accounts of this file are due too (their dev tokens live 10 minutes).
-    const report = await sweepExpiringTokens({ db: stack.db, engine, horizonSeconds: 300 });
+    const report = await sweepOnce(stack, { engine, horizonSeconds: 300 });
     expect(report).toMatchObject({ failed: 0 });
     expect(report.refreshed).toBeGreaterThanOrEqual(1);
     expect(Date.now() - started).toBeLessThan(1_000);

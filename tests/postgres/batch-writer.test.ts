@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimLease, type TokenWrite } from "@/lib/db/refresh";
 import { batchingWriter } from "@/lib/tokens/batch-writer";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // The sweep's write-back: refreshes that complete one by one still share statements
 // (issue #23: grouping only same-turn writes gave ~1.4 rows per statement at c=32).

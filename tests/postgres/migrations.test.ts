@@ -4,13 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { applyMigrations, MIGRATIONS_DIR } from "@/lib/ops/migrations";
-import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/lib/ops/schema-engine";
-import { openPostgres } from "@/lib/ops/sql-backend";
-import { freshPostgresDatabase } from "../support/stack";
+import { applyMigrations, MIGRATIONS_DIR } from "@/ops/migrations";
+import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/ops/schema-engine";
+import { openPostgres } from "@/ops/sql-backend";
+import { freshPostgresDatabase } from "../../testkit/stack";
 
 // Prisma's own schema engine (WebAssembly, through a driver adapter) holds the
-// committed migrations to schema.prisma, and holds our runner (lib/ops/migrations.ts,
+// committed migrations to schema.prisma, and holds our runner (ops/migrations.ts,
 // which db:migrate and the dev stack use) to what `prisma migrate deploy` does.
 
 const INIT = "20261126000000_init";

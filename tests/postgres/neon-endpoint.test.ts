@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
 import { conformanceSuite } from "../support/conformance";
-import { startTestStack, type TestStack } from "../support/stack";
+import { startTestStack, type TestStack } from "../../testkit/stack";
 
 let stack: TestStack;
 beforeAll(async () => {

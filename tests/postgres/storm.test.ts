@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, seedAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { epochNow, issueTokens, seedAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // The reason Tokenkeeper exists: Auth.js's refresh pattern, hit by 30 requests at
 // the moment a token expired against a rotating provider, made 13 refresh attempts

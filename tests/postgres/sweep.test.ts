@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { decryptToken, encryptToken, generateKey, parseKeyring } from "@/lib/tokens/crypto";
-import { sweepExpiringTokens } from "@/lib/tokens/sweep";
-import { epochNow, postToProvider, seedMany, type SeededAccount } from "../support/grants";
-import { engineFor, startTestStack, type TestStack } from "../support/stack";
+import { DEFAULT_SWEEP_POLICY } from "@/lib/tokens/sweep-policy";
+import { epochNow, postToProvider, seedMany, type SeededAccount } from "../../testkit/grants";
+import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -17,8 +17,8 @@ beforeEach(async () => {
 
 // The dev provider's access tokens live 600 s: a 300 s horizon leaves freshly
 // refreshed accounts alone (the first test keeps the default 20 minutes on purpose).
-const sweep = (options: Partial<Parameters<typeof sweepExpiringTokens>[0]> = {}) =>
-  sweepExpiringTokens({ db: stack.db, engine: engineFor(stack), horizonSeconds: 300, ...options });
+const sweep = (options: Parameters<typeof sweepOnce>[1] = {}) =>
+  sweepOnce(stack, { engine: engineFor(stack), horizonSeconds: 300, ...options });
 const versions = async (accounts: SeededAccount[]) => {
   const rows = await stack.db.account.findMany({ where: { id: { in: accounts.map((a) => a.accountId) } } });
   const byId = new Map(rows.map((row) => [row.id, row]));
@@ -37,7 +37,7 @@ describe("sweepExpiringTokens", () => {
     const before = { ...stack.oidc!.stats };
     // Default horizon (20 min) > token lifetime (10 min): each is refreshed once, and
     // due again at 80 % of its new token's life, not at once (#18).
-    const report = await sweep({ concurrency: 16, horizonSeconds: undefined });
+    const report = await sweep({ concurrency: 16, horizonSeconds: DEFAULT_SWEEP_POLICY.horizonSeconds });
     expect(report).toMatchObject({ claimed: 100, refreshed: 100, failed: 0, reauthRequired: 0, skipped: 0 });
     expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(100);
     const rows = await versions(accounts);

@@ -2,11 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPglite, openPostgres, type SqlBackend } from "@/lib/ops/sql-backend";
+import { openPglite, openPostgres, type SqlBackend } from "@/ops/sql-backend";
 import { decryptToken, isSealed, parseKeyring, type TokenColumn } from "@/lib/tokens/crypto";
 import { createAuthjsDatabase, snapshot } from "../support/authjs-database";
-import { signInThroughApp, type Agent } from "../support/browserless";
-import { freshPostgresDatabase } from "../support/stack";
+import { signInThroughApp, type Agent } from "../../testkit/browserless";
+import { freshPostgresDatabase } from "../../testkit/stack";
 
 // The README's operator procedures, run exactly as written (the shell blocks are
 // read out of README.md) in this checkout, against `npm start` itself: once on the

@@ -5,8 +5,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { applyMigrations } from "@/lib/ops/migrations";
-import type { SqlBackend } from "@/lib/ops/sql-backend";
+import { applyMigrations } from "@/ops/migrations";
+import type { SqlBackend } from "@/ops/sql-backend";
 
 const FIXTURE = join(import.meta.dirname, "..", "fixtures", "authjs-prisma", "migration.sql");
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { keyRateLimiter, parseScopes } from "@/lib/api-keys";
 import { consentParams, sameAccountSignIn, type ConsentMarker } from "@/lib/consent";
-import type { AccountRow } from "@/lib/db/accounts";
+import type { AccountRow } from "@/lib/db/account-row";
 import type { ConfiguredProvider } from "@/lib/providers/types";
 import { minTtlSkew } from "@/lib/tokens/engine";
 

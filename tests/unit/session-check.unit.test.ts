@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { encode } from "next-auth/jwt";
 import { describe, expect, it } from "vitest";
 import { checkSession } from "@/lib/session-check";
@@ -27,5 +28,12 @@ describe("checkSession on a cookie it has opened before", () => {
     expect(rotated.signedIn).toBe(true);
     expect(rotated.renewal).toMatch(new RegExp(`^${NAME}=`));
     expect((await checkSession(request(cookie), [SECRET])).renewal).toBeUndefined();
+  });
+});
+
+describe("the cookie format this decoder owns (#17)", () => {
+  it("belongs to one exact next-auth version: an upgrade is a deliberate change the workerd suite checks", () => {
+    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { dependencies: Record<string, string> };
+    expect(manifest.dependencies["next-auth"]).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
   });
 });

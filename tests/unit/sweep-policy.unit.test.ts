@@ -1,19 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError } from "@/lib/errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError } from "@/lib/errors";
 import { DEFAULT_SWEEP_POLICY, nextSweepAt, pauseAfterFailure, policyFromQuery, shouldRecordUse, sweepPolicyFrom, workersFor, type SweepSchedule } from "@/lib/tokens/sweep-policy";
 
 const now = Date.parse("2026-01-01T00:00:00Z");
 const policy = DEFAULT_SWEEP_POLICY;
 
 describe("pauseAfterFailure", () => {
-  const cases: [string, TokenError, number, number | undefined][] = [
+  const cases: [string, AppError, number, number | undefined][] = [
     ["pauses at once on a 429, until its Retry-After", new ProviderUnavailableError("429", { providerStatus: 429, retryAfter: new Date(now + 30_000) }), 1, now + 30_000],
     ["pauses on a 429 without Retry-After for the default pause", new ProviderUnavailableError("429", { providerStatus: 429 }), 1, now + policy.defaultPauseMs],
     ["goes on after one 5xx", new ProviderUnavailableError("500", { providerStatus: 500 }), 1, undefined],
     ["goes on after two 5xx in a row", new ProviderUnavailableError("500", { providerStatus: 500 }), 2, undefined],
     ["pauses after three 5xx or timeouts in a row", new ProviderUnavailableError("timeout"), 3, now + policy.defaultPauseMs],
     ["never pauses for one account's invalid_grant", new ReauthRequiredError("invalid_grant"), 9, undefined],
-    ["never pauses for a row it cannot decrypt", new TokenError("undecryptable", "no key"), 9, undefined],
+    ["never pauses for a row it cannot decrypt", new AppError("undecryptable", "no key"), 9, undefined],
     ["pauses at once when the app's credentials are refused (#18)", new ProviderMisconfiguredError("invalid_client", { providerStatus: 400 }), 0, now + policy.misconfiguredPauseMs],
   ];
   it.each(cases)("%s", (_label, error, inARow, expected) => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signInThroughApp } from "../support/browserless";
+import { signInThroughApp } from "../../testkit/browserless";
 
 // `npm run vercel-dev` in a fresh clone of this repository (its committed HEAD),
 // offline, exactly as the README's Set up gives it: the real Vercel CLI's `vercel dev

@@ -1,4 +1,4 @@
-import { listAccounts } from "@/lib/account-actions";
+import { listAccounts } from "@/lib/accounts";
 import { otherMethods } from "@/lib/methods";
 import { userRoute } from "@/lib/route";
 

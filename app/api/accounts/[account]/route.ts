@@ -1,4 +1,4 @@
-import { disconnect } from "@/lib/account-actions";
+import { disconnect } from "@/lib/accounts";
 import { otherMethods } from "@/lib/methods";
 import { userRoute } from "@/lib/route";
 

@@ -1,5 +1,5 @@
 import { otherMethods } from "@/lib/methods";
-import { appOrigin } from "@/lib/account-actions";
+import { appOrigin } from "@/lib/accounts";
 import { openApiDocument } from "@/lib/api-v1/openapi";
 import { V1_ROUTES } from "@/lib/api-v1/routes";
 

@@ -1,5 +1,5 @@
 import { otherMethods } from "@/lib/methods";
-import { appOrigin, reconnectLink } from "@/lib/account-actions";
+import { appOrigin, reconnectLink } from "@/lib/accounts";
 import { userRoute } from "@/lib/route";
 
 // The dashboard's "Reconnect": the same consent link a service gets from the v1 route.

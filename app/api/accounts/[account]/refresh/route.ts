@@ -1,4 +1,4 @@
-import { refreshNow } from "@/lib/account-actions";
+import { refreshNow } from "@/lib/accounts";
 import { otherMethods } from "@/lib/methods";
 import { userRoute } from "@/lib/route";
 

@@ -1,7 +1,7 @@
-import { appOrigin, requestMoreScopes } from "@/lib/account-actions";
+import { appOrigin, requestMoreScopes } from "@/lib/accounts";
 import { badRequest } from "@/lib/errors";
 import { otherMethods } from "@/lib/methods";
-import { readLimitedBody } from "@/lib/proxy";
+import { readLimitedBody } from "@/lib/provider-proxy";
 import { userRoute } from "@/lib/route";
 
 const MAX_BODY_BYTES = 16 * 1024;

@@ -1,4 +1,4 @@
-import { callUserinfo } from "@/lib/account-actions";
+import { callUserinfo } from "@/lib/accounts";
 import { otherMethods } from "@/lib/methods";
 import { userRoute } from "@/lib/route";
 

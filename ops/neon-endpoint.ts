@@ -5,7 +5,7 @@
 // commands: a deployed app talks to Neon itself.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sameSecret } from "../constant-time";
+import { sameSecret } from "../lib/constant-time";
 import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-backend";
 
 // The fields neon() copies from a 400 answer onto its NeonDbError.
@@ -68,12 +68,16 @@ function postgresError(error: unknown) {
   return body;
 }
 
+const RECENT_STATEMENTS = 1_000;
+
 export type NeonEndpoint = {
   url: string;
   port: number;
   server: Server;
   /** HTTP requests served: each is one database round trip for the driver. */
   requests(): number;
+  /** The SQL of the last RECENT_STATEMENTS statements served, oldest first (what a round trip did: reads start with SELECT). */
+  statements(): string[];
   close(): Promise<void>;
 };
 
@@ -102,6 +106,12 @@ export type NeonEndpointOptions = {
 
 export async function startNeonEndpoint(backend: SqlBackend, { connectionString, port = 0, host = "127.0.0.1" }: NeonEndpointOptions): Promise<NeonEndpoint> {
   let served = 0;
+  const recent: string[] = [];
+  const seen = (statements: Statement[]) => {
+    recent.push(...statements.map((statement) => statement.query));
+    recent.splice(0, Math.max(0, recent.length - RECENT_STATEMENTS));
+    return statements;
+  };
   const server = createServer(async (req, res) => {
     served += 1;
     const send = (status: number, body: unknown) => {
@@ -115,10 +125,10 @@ export async function startNeonEndpoint(backend: SqlBackend, { connectionString,
     try {
       const body = (await readBody(req)) as { queries?: unknown };
       if (Array.isArray(body.queries)) {
-        const results = await backend.batch(body.queries.map(parseStatement), batchOptions(req));
+        const results = await backend.batch(seen(body.queries.map(parseStatement)), batchOptions(req));
         return send(200, { results: results.map(answer) });
       }
-      return send(200, answer(await backend.query(parseStatement(body))));
+      return send(200, answer(await backend.query(seen([parseStatement(body)])[0]!)));
     } catch (error) {
       if (error instanceof BadRequest) return send(400, { message: error.message });
       return send(400, postgresError(error));
@@ -134,6 +144,7 @@ export async function startNeonEndpoint(backend: SqlBackend, { connectionString,
     port: actualPort,
     server,
     requests: () => served,
+    statements: () => [...recent],
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

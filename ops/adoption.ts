@@ -11,7 +11,7 @@
 // one compare-and-set statement on the plain values it read, and a sealed value is
 // never touched again. It reads every stored token before it changes anything, and
 // refuses, changing nothing, when one is sealed under a key it is not given.
-import { decryptToken, encryptToken, isSealed, keyIdOf, type Keyring, type TokenColumn } from "../tokens/crypto";
+import { decryptToken, encryptToken, isSealed, keyIdOf, type Keyring, type TokenColumn } from "../lib/tokens/crypto";
 import { applyMigrations, CREATE_MIGRATIONS_TABLE, readMigrations, type Migration } from "./migrations";
 import type { SqlBackend } from "./sql-backend";
 

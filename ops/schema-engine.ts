@@ -11,7 +11,7 @@ import * as bindings from "@prisma/schema-engine-wasm/schema_engine_bg";
 import pg from "pg";
 import { MIGRATIONS_DIR, readMigrations } from "./migrations";
 
-const ROOT = join(import.meta.dirname, "..", "..");
+const ROOT = join(import.meta.dirname, "..");
 export const SCHEMA_FILE = join(ROOT, "prisma", "schema.prisma");
 
 // adapter-pg 7.10 has no column type for pg_catalog's "char" (OID 18), which the

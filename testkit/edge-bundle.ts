@@ -8,7 +8,7 @@ export type EdgeBundle = { code: string; bytes: number; gzipBytes: number; input
 /** `entry`: worker.ts (one check per request) or many-checks.ts (x-checks per request, for CPU). */
 export async function bundleMiddleware(middlewareFile: string, env: Record<string, string>, entry = "worker.ts"): Promise<EdgeBundle> {
   const result = await build({
-    entryPoints: [new URL(`./entries/${entry}`, import.meta.url).pathname],
+    entryPoints: [new URL(`./edge-entries/${entry}`, import.meta.url).pathname],
     bundle: true,
     format: "esm",
     platform: "neutral",

@@ -1,7 +1,7 @@
 // `npm run tokens:reencrypt`: after a new key is put first in TOKEN_ENCRYPTION_KEYS,
 // moves every stored token under it; then the old key can be dropped.
-import { parseKeyring } from "../tokens/crypto";
-import { reencryptAll } from "../tokens/reencrypt";
+import { parseKeyring } from "../lib/tokens/crypto";
+import { reencryptAll } from "../lib/tokens/reencrypt";
 import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
 

@@ -7,9 +7,11 @@ import { join } from "node:path";
 import pg from "pg";
 import { startStack, type Stack } from "@/dev/stack";
 import { createDb, type Db } from "@/lib/db/client";
-import { providerSpecs } from "@/lib/providers";
-import { createTokenEngine, type EngineOptions } from "@/lib/tokens/engine";
-import { parseKeyring } from "@/lib/tokens/crypto";
+import { loadConfig } from "@/lib/env";
+import { createTokenkeeper, type Tokenkeeper } from "@/lib/tokenkeeper";
+import type { EngineOptions, TokenEngine } from "@/lib/tokens/engine";
+import { sweepExpiringTokens } from "@/lib/tokens/sweep";
+import type { SweepPolicy } from "@/lib/tokens/sweep-policy";
 
 export type Backend = "pglite" | "postgres";
 
@@ -38,12 +40,18 @@ export async function startTestStack(backend: Backend, env: Record<string, strin
   return { ...stack, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
 }
 
+/** The app as this test process configures it (process.env, stack.env on top), over the stack's database. */
+export function tokenkeeperFor(stack: TestStack, engine: Partial<EngineOptions> = {}): Tokenkeeper {
+  return createTokenkeeper(loadConfig({ ...process.env, ...stack.env }), { db: stack.db, engine });
+}
+
+/** A token engine of its own (its own single-flight), wired as the app's is; `options` override its settings. */
 export function engineFor(stack: TestStack, options: Partial<EngineOptions> = {}) {
-  return createTokenEngine({
-    db: stack.db,
-    keyring: parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS),
-    providers: providerSpecs(stack.env),
-    skewSeconds: 60,
-    ...options,
-  });
+  return tokenkeeperFor(stack, options).engine;
+}
+
+/** One sweep run over the stack's database by `engine` (default: a new one), under the app's policy with `overrides`. */
+export function sweepOnce(stack: TestStack, { engine, ...overrides }: Partial<SweepPolicy> & { engine?: TokenEngine } = {}) {
+  const app = tokenkeeperFor(stack);
+  return sweepExpiringTokens({ db: stack.db, engine: engine ?? app.engine, policy: { ...app.sweepPolicy, ...overrides } });
 }

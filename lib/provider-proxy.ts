@@ -1,14 +1,15 @@
 import "server-only";
-import { resolveAccount } from "./account-actions";
-import type { AccountRow } from "./db/accounts";
-import { badRequest, ProviderUnavailableError, TokenError } from "./errors";
+import { resolveAccount } from "./accounts";
+import type { AccountRow } from "./db/account-row";
+import { badRequest, ProviderUnavailableError, AppError } from "./errors";
 import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
-import { tokenEngine } from "./tokens";
+import { takeProxyCall } from "./rate-limit";
+import { tokenkeeper } from "./tokenkeeper";
 import type { TokenEngine } from "./tokens/engine";
-import { forcedRefreshAllowed } from "./tokens/status";
+import { forcedRefreshAllowed } from "./tokens/token-decision";
 
 // Calls a provider's API as the user: a fresh bearer on every call, one refresh and
 // retry on 401, Retry-After honoured on 429/503, and never a request outside the
@@ -76,7 +77,7 @@ export function refuseNavigation(headers: Headers): void {
   const mode = headers.get("sec-fetch-mode")?.toLowerCase();
   const dest = headers.get("sec-fetch-dest")?.toLowerCase();
   if (mode === "navigate" || (dest !== undefined && DOCUMENT_DESTINATIONS.has(dest))) {
-    throw new TokenError("forbidden", "the proxy answers API calls (fetch), not browser navigations");
+    throw new AppError("forbidden", "the proxy answers API calls (fetch), not browser navigations");
   }
 }
 
@@ -116,7 +117,7 @@ export type ProxyInit = { method: string; headers: Headers; body: ArrayBuffer | 
 
 /** Reads a request body, answering 413 past `maxBytes` (default MAX_PROXY_BODY_BYTES) without reading further. */
 export async function readLimitedBody(request: Request, maxBytes = MAX_PROXY_BODY_BYTES): Promise<ArrayBuffer | null> {
-  const tooLarge = () => new TokenError("payload_too_large", `request bodies here are limited to ${maxBytes} bytes`);
+  const tooLarge = () => new AppError("payload_too_large", `request bodies here are limited to ${maxBytes} bytes`);
   const declared = Number(request.headers.get("content-length") ?? 0);
   if (declared > maxBytes) throw tooLarge();
   if (!request.body) return null;
@@ -144,9 +145,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Sends `init` to `rawPath` under the account's provider API base with a fresh
  * bearer, and passes the answer back (status, body streamed, answerHeaders). 403
  * `forbidden` for a browser navigation, 400 for a path leaving the API base; only
- * FORWARDED headers and the provider's `apiHeaders` are sent.
+ * FORWARDED headers and the provider's `apiHeaders` are sent. `row` is the account
+ * as its caller read it: the token is issued (and refreshed on a 401) from that row,
+ * with no further read.
  */
-export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, userId: string, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
+export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
   refuseNavigation(init.headers);
   const target = proxyTarget(spec.apiBaseUrl, rawPath, init.search);
   const allowed = new Set([...FORWARDED, ...spec.apiHeaders.map((name) => name.toLowerCase())]);
@@ -154,10 +157,10 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   init.headers.forEach((value, name) => {
     if (allowed.has(name)) headers.set(name, value);
   });
-  const account = { accountId: row.id };
   const started = Date.now();
+  let issued = await engine.issueToken(row);
   const send = async () => {
-    headers.set("authorization", `Bearer ${await engine.getAccessToken(userId, row.provider, account)}`);
+    headers.set("authorization", `Bearer ${issued.accessToken}`);
     return providerCall(spec, "api", async (span) => {
       span.setAttribute("http.request.method", init.method);
       try {
@@ -177,7 +180,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
   if (response.status === 401 && (row.refresh_token === null || forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) {
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.accessTokenRefused(userId, row.provider, account);
+    issued = await engine.accessTokenRefused(issued.account);
     response = await send();
   }
   for (let attempt = 1; response.status === 429 || response.status === 503; attempt++) {
@@ -193,6 +196,22 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, u
 }
 
 /**
+ * ANY /api/accounts/{account}/proxy/{...path}: the request, to the provider's API as
+ * the signed-in user, within the user's proxy rate (429). The path is taken from the
+ * URL as the client encoded it (not Next's decoded segments), so an encoded escape is
+ * seen (400); 413 past MAX_PROXY_BODY_BYTES.
+ */
+export async function proxyForUser(userId: string, ref: string, request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const rawPath = /^\/api\/accounts\/[^/]+\/proxy\/(.*)$/.exec(url.pathname)?.[1];
+  if (!rawPath) throw badRequest("name an API path after /proxy/");
+  takeProxyCall(userId);
+  const { row, spec } = await resolveAccount(userId, ref);
+  const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
+  return proxyToProvider(tokenkeeper().engine, spec, row, rawPath, { method: request.method, headers: request.headers, body, search: url.search });
+}
+
+/**
  * Calls the provider API as the user, from server code: `account` is an account id,
  * or a provider id while the user has one account there; `path` is relative to the
  * provider's API base (e.g. "oauth2/v3/userinfo" at Google).
@@ -201,5 +220,5 @@ export async function tokenFetch(userId: string, account: string, path: string, 
   const { row, spec } = await resolveAccount(userId, account);
   const [rawPath = "", query] = path.replace(/^\//, "").split(/\?(.*)/s);
   const body = typeof init.body === "string" ? (new TextEncoder().encode(init.body).buffer as ArrayBuffer) : (init.body ?? null);
-  return proxyToProvider(tokenEngine(), spec, userId, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
+  return proxyToProvider(tokenkeeper().engine, spec, row, rawPath, { method: init.method ?? "GET", headers: new Headers(init.headers), body, search: query ? `?${query}` : "" });
 }

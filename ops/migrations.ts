@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { SqlBackend } from "./sql-backend";
 
-export const MIGRATIONS_DIR = join(import.meta.dirname, "..", "..", "prisma", "migrations");
+export const MIGRATIONS_DIR = join(import.meta.dirname, "..", "prisma", "migrations");
 
 // The key of Prisma's schema engine's migration lock (pg_advisory_lock(72707369)).
 const PRISMA_MIGRATION_LOCK = 72707369;

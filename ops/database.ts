@@ -5,10 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { configError } from "../errors";
+import { configError } from "../lib/errors";
 import { openPglite, openPostgres, type SqlBackend } from "./sql-backend";
 
-export const DEFAULT_HOME = join(import.meta.dirname, "..", "..", ".tokenkeeper");
+export const DEFAULT_HOME = join(import.meta.dirname, "..", ".tokenkeeper");
 // PGlite needs no password; the local Neon endpoint in front of it checks this one,
 // new each time the database is opened, so only the process given it gets in.
 const embeddedDatabaseUrl = () => `postgresql://tokenkeeper:${randomBytes(24).toString("base64url")}@localhost/tokenkeeper`;
@@ -24,7 +24,7 @@ export const tokenkeeperHome = (env: Env) => env.TOKENKEEPER_HOME ?? DEFAULT_HOM
  * it): a variable set in the shell still wins. Lets a local operator keep a rotated
  * key or secret there instead of in the generated .tokenkeeper/secrets.json.
  */
-export function loadEnvLocal(root = join(import.meta.dirname, "..", "..")): void {
+export function loadEnvLocal(root = join(import.meta.dirname, "..")): void {
   const file = join(root, ".env.local");
   if (existsSync(file)) process.loadEnvFile(file);
 }

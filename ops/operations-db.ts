@@ -1,4 +1,4 @@
-import { createDb, type Db } from "../db/client";
+import { createDb, type Db } from "../lib/db/client";
 import { openDatabase } from "./database";
 import { applyMigrations } from "./migrations";
 import { startNeonEndpoint } from "./neon-endpoint";

@@ -1,20 +1,19 @@
 import "server-only";
 import { z } from "zod";
 import { scopesOf, signConsentLink } from "./consent";
-import { deleteAccount, findUserAccounts, type AccountRow } from "./db/accounts";
-import { db } from "./db/client";
-import { env, webhookConfig } from "./env";
-import { badRequest, notFound, TokenError } from "./errors";
+import { deleteAccount, findUserAccounts } from "./db/accounts";
+import type { AccountRow } from "./db/account-row";
+import { env } from "./env";
+import { badRequest, notFound, AppError } from "./errors";
 import { logger } from "./log";
-import { enabledProviders, type ProviderSpec } from "./providers";
+import type { ProviderSpec } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
-import { decryptOptional, keyring } from "./tokens/crypto";
-import { tokenEngine } from "./tokens";
+import { decryptOptional } from "./tokens/crypto";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
-import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/status";
+import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/token-decision";
 import { sessionSecrets } from "./session-check";
+import { tokenkeeper } from "./tokenkeeper";
 import { forgetAccessTokens } from "./tokens/token-cache";
-import { outboxOf, scheduleWebhookDelivery } from "./webhooks";
 
 // What the /api/accounts routes and the dashboard do, in terms of the core. An
 // `{account}` is an account id, or a provider id while the user has one account
@@ -57,37 +56,32 @@ function summary(row: AccountRow, now: Date): AccountSummary {
 }
 
 export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
-  return (await findUserAccounts(db(), userId)).map((row) => summary(row, now));
+  return (await findUserAccounts(tokenkeeper().db, userId)).map((row) => summary(row, now));
 }
 
 /** The user's account `{account}` names, with its provider's spec (404 when that provider is off). */
 export async function resolveAccount(userId: string, ref: string): Promise<{ row: AccountRow; spec: ProviderSpec }> {
-  const providers = enabledProviders();
-  const row = pickAccount(await findUserAccounts(db(), userId), parseAccountRef(ref, new Set(providers.keys())));
+  const { db, providers } = tokenkeeper();
+  const row = pickAccount(await findUserAccounts(db, userId), parseAccountRef(ref, new Set(providers.keys())));
   const spec = providers.get(row.provider);
   if (!spec) throw notFound(`provider "${row.provider}" is not enabled`);
   return { row, spec };
-}
-
-async function summaryOf(userId: string, accountId: string): Promise<AccountSummary> {
-  const found = (await listAccounts(userId)).find((account) => account.id === accountId);
-  if (!found) throw notFound(`account ${accountId} was unlinked`);
-  return found;
 }
 
 /**
  * "Refresh now", on a user's request: at most one per account per
  * TOKEN_FORCED_REFRESH_INTERVAL_SECONDS (default 30), counted from the last refresh
  * of any kind, so no user can spend the app's quota at the provider for everyone.
+ * The account is read once; the summary is of the row as the refresh wrote it.
  */
 export async function refreshNow(userId: string, ref: string, now = new Date()): Promise<AccountSummary> {
   const { row } = await resolveAccount(userId, ref);
   const allowedAt = nextForcedRefreshAt(row.refreshedAt, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
   if (allowedAt && allowedAt > now) {
-    throw new TokenError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
+    throw new AppError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
-  await tokenEngine().forceRefresh(userId, row.provider, { accountId: row.id });
-  return summaryOf(userId, row.id);
+  const { account } = await tokenkeeper().engine.forceRefresh(row);
+  return summary(account, now);
 }
 
 /**
@@ -96,16 +90,14 @@ export async function refreshNow(userId: string, ref: string, now = new Date()):
  */
 export async function callUserinfo(userId: string, ref: string): Promise<{ provider: string; userinfo: unknown }> {
   const { row, spec } = await resolveAccount(userId, ref);
-  const engine = tokenEngine();
-  const options = { accountId: row.id };
+  const { engine } = tokenkeeper();
   try {
-    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.issueToken(row)).accessToken) };
   } catch (error) {
     // Nothing to refresh with: the grant is over whenever it is refused (no provider call).
     if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
-    await engine.accessTokenRefused(userId, row.provider, options);
-    return { provider: row.provider, userinfo: await fetchUserinfo(spec, await engine.getAccessToken(userId, row.provider, options)) };
+    return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.accessTokenRefused(row)).accessToken) };
   }
 }
 
@@ -114,11 +106,12 @@ export type DisconnectResult = { provider: string; revoked: boolean; revocationE
 /** Revokes the grant at the provider where it can (RFC 7009), then unlinks the account. */
 export async function disconnect(userId: string, ref: string): Promise<DisconnectResult> {
   const { row, spec } = await resolveAccount(userId, ref);
+  const { db, keyring, events: outbox } = tokenkeeper();
   let revoked = false;
   let revocationError: string | null = null;
   try {
-    const refreshToken = await decryptOptional(keyring(), row.refresh_token, row, "refresh_token");
-    const accessToken = await decryptOptional(keyring(), row.access_token, row, "access_token");
+    const refreshToken = await decryptOptional(keyring, row.refresh_token, row, "refresh_token");
+    const accessToken = await decryptOptional(keyring, row.access_token, row, "access_token");
     // The refresh token first: revoking it ends the grant at most providers.
     if (refreshToken) revoked = await revokeToken(spec, refreshToken, "refresh_token");
     if (accessToken) revoked = (await revokeToken(spec, accessToken, "access_token")) || revoked;
@@ -126,9 +119,9 @@ export async function disconnect(userId: string, ref: string): Promise<Disconnec
     revocationError = (error as Error).message;
     log.warn("disconnect.revocation_failed", { accountId: row.id, provider: row.provider, error });
   }
-  const { events } = await deleteAccount(db(), row.id, outboxOf(webhookConfig()));
+  const { events } = await deleteAccount(db, row.id, outbox.outbox);
   forgetAccessTokens({ accountId: row.id });
-  if (events > 0) scheduleWebhookDelivery();
+  outbox.written(events);
   return { provider: row.provider, revoked, revocationError };
 }
 

@@ -1,9 +1,8 @@
 import "server-only";
 import { writeSignInTokens } from "../db/accounts";
-import type { Db } from "../db/client";
-import type { Outbox } from "../db/outbox";
+import type { Tokenkeeper } from "../tokenkeeper";
 import { encryptOptional, encryptToken, type Keyring } from "./crypto";
-import { DEFAULT_SWEEP_POLICY, nextSweepAt, type SweepPolicy } from "./sweep-policy";
+import { nextSweepAt } from "./sweep-policy";
 
 // What Auth.js never does: keep an Account's tokens true after the first link.
 
@@ -43,9 +42,11 @@ export function identityOf(profile: SignInProfile): string | null {
 /**
  * Stores the tokens of a sign-in on its account, encrypted, with who the account is.
  * Keeps the stored refresh token when the provider sent none (Google on a repeat
- * consent). Returns how many webhook events that wrote (account.recovered).
+ * consent). Returns how many webhook events that wrote (account.recovered); they are
+ * sent after the response.
  */
-export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignInAccount, profile?: SignInProfile, outbox: Outbox = null, policy: SweepPolicy = DEFAULT_SWEEP_POLICY): Promise<number> {
+export async function storeSignInTokens(app: Pick<Tokenkeeper, "db" | "keyring" | "events" | "sweepPolicy">, account: SignInAccount, profile?: SignInProfile): Promise<number> {
+  const { db, keyring, sweepPolicy } = app;
   if (!account.access_token) return 0; // credentials, email: no tokens
   const now = new Date();
   const expiresAt = typeof account.expires_at === "number" ? new Date(account.expires_at * 1000) : null;
@@ -60,7 +61,8 @@ export async function storeSignInTokens(db: Db, keyring: Keyring, account: SignI
     tokenType: account.token_type ?? null,
     identity: identityOf(profile),
     // Signing in is a use: the sweep keeps this account fresh while it is active.
-    nextSweepAt: nextSweepAt(policy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
-  }, outbox);
+    nextSweepAt: nextSweepAt(sweepPolicy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
+  }, app.events.outbox);
+  app.events.written(events);
   return events;
 }

@@ -1,8 +1,8 @@
 // `npm run db:adopt`: brings a database made by @auth/prisma-adapter's own schema
 // (plain-text tokens) to Tokenkeeper's, on the database DATABASE_URL names (unset: the
 // embedded one), sealing its tokens with TOKEN_ENCRYPTION_KEYS. Running it again
-// changes nothing. See lib/ops/adoption.ts.
-import { parseKeyring } from "../tokens/crypto";
+// changes nothing. See ops/adoption.ts.
+import { parseKeyring } from "../lib/tokens/crypto";
 import { AdoptionRefused, adoptDatabase } from "./adoption";
 import { loadEnvLocal, openDatabase } from "./database";
 

@@ -3,8 +3,8 @@
 // other services, on the database the operations commands use (DATABASE_URL, or the
 // embedded one). A new key is printed once; only its hash is stored.
 import { parseArgs } from "node:util";
-import { API_KEY_SCOPES, createApiKey, parseScopes } from "../api-keys";
-import { listApiKeys, revokeApiKeys } from "../db/api-keys";
+import { API_KEY_SCOPES, createApiKey, parseScopes } from "../lib/api-keys";
+import { listApiKeys, revokeApiKeys } from "../lib/db/api-keys";
 import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
 

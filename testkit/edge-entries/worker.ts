@@ -2,7 +2,7 @@
 // the middleware's answer goes back as is (x-middleware-next marks "pass").
 import "./env-shim";
 import { NextRequest } from "next/server";
-// @ts-expect-error resolved by the esbuild alias in tests/edge/bundle.ts
+// @ts-expect-error resolved by the esbuild alias in testkit/edge-bundle.ts
 import { middleware } from "middleware-under-test";
 
 export default {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accessTokenExpiry, accountStatus, decide, type TokenDecision, type TokenState } from "@/lib/tokens/status";
+import { accessTokenExpiry, accountStatus, decide, type TokenDecision, type TokenState } from "@/lib/tokens/token-decision";
 
 const now = new Date("2026-01-01T00:00:00Z");
 const epoch = BigInt(now.getTime() / 1000);

@@ -3,7 +3,7 @@
 // body of cookie headers (a JSON array) gives each check its own cookie instead.
 import "./env-shim";
 import { NextRequest } from "next/server";
-// @ts-expect-error resolved by the esbuild alias in tests/edge/bundle.ts
+// @ts-expect-error resolved by the esbuild alias in testkit/edge-bundle.ts
 import { middleware } from "middleware-under-test";
 
 export default {
