@@ -143,12 +143,13 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
     issuer,
     provider,
     ...state,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => {
-        store.flush();
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          store.flush();
+          resolve();
+        });
+      }),
   };
 }

@@ -91,11 +91,15 @@ export async function loginAtDevProvider(agent: Agent, authorizationUrl: string,
     }
     if (!prompt) throw new Error(`unexpected page at ${url}: ${page.slice(0, 200)}`);
     const fields: Record<string, string> = prompt === "login" ? { prompt, login, password: "any" } : { prompt };
-    ({ url } = await agent.follow(url, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields).toString(),
-    }, isBack));
+    ({ url } = await agent.follow(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+      },
+      isBack,
+    ));
   }
   if (!isBack(url)) throw new Error(`the dev provider did not redirect back (ended at ${url})`);
   return url;

@@ -284,8 +284,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
             <AlertDialogHeader>
               <AlertDialogTitle>Disconnect {subject}?</AlertDialogTitle>
               <AlertDialogDescription>
-                Tokenkeeper withdraws this account’s access at {providerName} and forgets its keys. Apps that use it stop working for you until you
-                connect it again.
+                Tokenkeeper withdraws this account’s access at {providerName} and forgets its keys. Apps that use it stop working for you until you connect it again.
               </AlertDialogDescription>
             </AlertDialogHeader>
             <AlertDialogFooter>

@@ -184,7 +184,10 @@ export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: 
         // provider's reuse grace): asking again at once is safe and finds the answer.
         return refreshGrantRequest(spec, refreshToken, options);
       }
-      throw new ProviderUnavailableError(`${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`, { cause: error });
+      throw new ProviderUnavailableError(
+        `${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`,
+        { cause: error },
+      );
     }
   });
 }
@@ -279,8 +282,7 @@ async function revocationRequest(spec: ProviderSpec, token: string, hint: "refre
 }
 
 /** The provider's API refused the access token itself: a refresh may help. */
-export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) =>
-  new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
+export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) => new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
 
 export const isAccessTokenRejected = (error: unknown) => error instanceof TokenError && error.code === "provider_rejected" && error.providerStatus === 401;
 

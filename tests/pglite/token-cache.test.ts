@@ -145,7 +145,10 @@ describe("invalidation in this process", () => {
     const engine = engineFor(stack);
     await engine.getAccessToken(userId, "oidc");
     expect((await signOutThroughApp(agent)).status).toBe(302);
-    const error = await engine.getAccessToken(userId, "oidc").then(() => undefined, (caught: unknown) => caught);
+    const error = await engine.getAccessToken(userId, "oidc").then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ReauthRequiredError);
     expect((error as AppError).message).toMatch(/sign-out/);
   });

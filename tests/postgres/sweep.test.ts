@@ -17,8 +17,7 @@ beforeEach(async () => {
 
 // The dev provider's access tokens live 600 s: a 300 s horizon leaves freshly
 // refreshed accounts alone (the first test keeps the default 20 minutes on purpose).
-const sweep = (options: Parameters<typeof sweepOnce>[1] = {}) =>
-  sweepOnce(stack, { engine: engineFor(stack), horizonSeconds: 300, ...options });
+const sweep = (options: Parameters<typeof sweepOnce>[1] = {}) => sweepOnce(stack, { engine: engineFor(stack), horizonSeconds: 300, ...options });
 const versions = async (accounts: SeededAccount[]) => {
   const rows = await stack.db.account.findMany({ where: { id: { in: accounts.map((a) => a.accountId) } } });
   const byId = new Map(rows.map((row) => [row.id, row]));
@@ -76,8 +75,7 @@ describe("sweepExpiringTokens", () => {
     const currentRefresh = await Promise.all(current.map((row) => decryptToken(keyring, row.refresh_token!, row, "refresh_token")));
     const failing = new Set([0, 4, 8, 12, 16].map((i) => currentRefresh[i]));
     const revoked = new Set([2, 6, 10].map((i) => currentRefresh[i]));
-    stack.oidc!.faults.token = ({ refreshToken }) =>
-      failing.has(refreshToken!) ? { status: 500 } : revoked.has(refreshToken!) ? { status: 400, error: "invalid_grant" } : undefined;
+    stack.oidc!.faults.token = ({ refreshToken }) => (failing.has(refreshToken!) ? { status: 500 } : revoked.has(refreshToken!) ? { status: 400, error: "invalid_grant" } : undefined);
 
     const first = await sweep({ concurrency: 1 });
     expect(first).toMatchObject({ claimed: 20, refreshed: 12, failed: 5, reauthRequired: 3, skipped: 0 });

@@ -13,7 +13,10 @@ const now = new Date("2026-01-01T00:00:00Z");
 async function classify(status: number, body: string | object, headers: Record<string, string> = {}): Promise<AppError> {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const response = new Response(text, { status, headers: { "content-type": typeof body === "string" ? "text/html" : "application/json", ...headers } });
-  const error = await o.processRefreshTokenResponse(as, { client_id: "id" }, response).then(() => undefined, (e: unknown) => e);
+  const error = await o.processRefreshTokenResponse(as, { client_id: "id" }, response).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return classifyProviderError(spec, error, now);
 }
 
