@@ -249,7 +249,10 @@ function simulateDay(policy: SweepPolicy, scenario: Scenario, accounts = 100_000
   const TICK = 600_000;
   const skewMs = 60_000;
   let seed = 42;
-  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const inUse = (i: number) => i % 10 === 0;
   const uses: [number, number][] = [];
   for (let i = 0; i < accounts; i++) if (inUse(i)) for (let u = 0; u < scenario.visits; u++) uses.push([Math.floor(random() * DAY), i]);

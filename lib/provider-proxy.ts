@@ -41,7 +41,7 @@ const ANSWER_HEADERS = {
 
 /** JSON (application/json, application/*+json) and text/plain are shown as data; anything else is a download. */
 export function isInlineData(contentType: string | null): boolean {
-  const essence = contentType?.split(";")[0]!.trim().toLowerCase() ?? "";
+  const essence = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
   return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence) || essence === "text/plain";
 }
 

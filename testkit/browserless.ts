@@ -119,7 +119,7 @@ export async function signInThroughApp(appUrl: string, login: string, fetcher: F
     body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${appUrl}/dashboard` }).toString(),
   });
   const authorizationUrl = start.headers.get("location");
-  if (!authorizationUrl || !authorizationUrl.includes("/auth")) throw new Error(`sign-in did not redirect to the provider (${start.status})`);
+  if (!authorizationUrl?.includes("/auth")) throw new Error(`sign-in did not redirect to the provider (${start.status})`);
   const callback = await loginAtDevProvider(agent, authorizationUrl, login, `${appUrl}/api/auth/callback/`);
   const done = await agent.request(callback);
   if (done.status !== 302 && done.status !== 303) throw new Error(`callback answered ${done.status}: ${await done.text()}`);

@@ -112,6 +112,7 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
         <div data-testid="token-audit">
           <Table caption="Newest first (GET /api/v1/accounts/…/token)" columns={["When", "API key", "Account", "Why"]}>
             {panel.tokenAudits.map((audit, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: audit rows carry no id and two may share a second; the list is rendered whole, never reordered
               <tr key={`${audit.createdAt}-${index}`} className={row}>
                 <td {...cell("When")}>
                   <LocalTime iso={audit.createdAt} />

@@ -232,12 +232,17 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
     };
     let result: o.TokenEndpointResponse | undefined;
     let failure: unknown;
+    const validated = () =>
+      o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => {
+        failure = error;
+        return undefined;
+      });
     if (usable) {
-      result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+      result = await validated();
       if (!result && json.id_token !== undefined) {
         repairs.push(`id_token failed validation (${(failure as Error).message}): dropped`);
         delete json.id_token;
-        result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+        result = await validated();
       }
     }
     if (!result) {

@@ -363,8 +363,8 @@ describe("the dashboard in Chromium", () => {
     expect(proxied).toMatchObject({ status: 200, body: { sub: "lin-work", phone_number: "+1 555 0100" } });
     const ambiguous = await page.evaluate(async () => (await fetch("/api/accounts/oidc/proxy/me")).status);
     expect(ambiguous).toBe(409);
-    const escape = await page.evaluate(async (id) => (await fetch(`/api/accounts/${id}/proxy/%252e%252e/admin`)).status, accountId);
-    expect(escape).toBe(400);
+    const traversal = await page.evaluate(async (id) => (await fetch(`/api/accounts/${id}/proxy/%252e%252e/admin`)).status, accountId);
+    expect(traversal).toBe(400);
 
     await page.setViewportSize({ width: 390, height: 900 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);

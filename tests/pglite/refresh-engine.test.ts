@@ -153,7 +153,6 @@ describe("work that follows use (#13)", () => {
       where: { id: account.accountId },
       data: { lastUsedAt: eightDaysAgo, refreshedAt: new Date(Date.now() - 86_400_000), nextSweepAt: new Date(Date.now() + 6 * 86_400_000) },
     });
-    const { sweepExpiringTokens } = await import("@/lib/tokens/sweep");
     const claimed = async () => (await sweepOnce(stack)).claimed;
     await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
     expect(await claimed()).toBe(0);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { disconnect } from "@/lib/accounts";
-import { ReauthRequiredError, AppError } from "@/lib/errors";
+import { ReauthRequiredError, type AppError } from "@/lib/errors";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";

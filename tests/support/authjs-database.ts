@@ -22,7 +22,7 @@ export type PlainAccount = {
 };
 
 const jws = (header: object, payload: object) =>
-  [header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".") + "." + createHash("sha256").update(JSON.stringify(payload)).digest("base64url");
+  `${[header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".")}.${createHash("sha256").update(JSON.stringify(payload)).digest("base64url")}`;
 
 /** The accounts createAuthjsDatabase writes; their tokens are what the app must read back after adoption. */
 export function plainAccounts(now = Math.floor(Date.now() / 1000)): PlainAccount[] {

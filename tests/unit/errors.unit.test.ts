@@ -1,6 +1,6 @@
 import * as o from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { errorResponse, ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError } from "@/lib/errors";
+import { errorResponse, ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, type AppError } from "@/lib/errors";
 import { classifyErrorAnswer, type ErrorAnswer, type ErrorClass, type ErrorMatcher } from "@/lib/providers/error-classes";
 import { providerSpecs } from "@/lib/providers";
 import { classifyProviderError, RETRY_AFTER_CAP_MS } from "@/lib/providers/requests";
