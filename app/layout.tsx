@@ -20,6 +20,7 @@ export default function RootLayout({ children }: { children: ReactNode }) {
         <header className="border-b border-border bg-card">
           <div className="mx-auto flex h-14 max-w-6xl items-center justify-between gap-4 px-4 sm:px-6">
             <a href="/" className="flex items-center gap-2 font-semibold text-foreground no-underline hover:no-underline">
+              {/* biome-ignore lint/performance/noImgElement: a 24 px SVG, which next/image would not optimize either */}
               <img src="/icon.svg" alt="" width={24} height={24} />
               Tokenkeeper
             </a>

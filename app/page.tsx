@@ -19,8 +19,7 @@ export default async function Home() {
           Connect your accounts once. Let the apps you trust keep working for you.
         </h1>
         <p className="max-w-prose text-lg text-muted-foreground">
-          Tokenkeeper keeps your Google, Discord and other connections working for the apps you’ve allowed to use them — and lets you see and
-          end that access whenever you like.
+          Tokenkeeper keeps your Google, Discord and other connections working for the apps you’ve allowed to use them — and lets you see and end that access whenever you like.
         </p>
         <ul className="grid gap-4 sm:grid-cols-3 lg:grid-cols-1 xl:grid-cols-3">
           {POINTS.map((point) => (

@@ -34,9 +34,11 @@ export async function benchEdge() {
       const total = 400;
       let next = 0;
       const [, wall] = await timed(() =>
-        Promise.all(Array.from({ length: 16 }, async () => {
-          while (next++ < total) await call(worker);
-        })),
+        Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (next++ < total) await call(worker);
+          }),
+        ),
       );
       worker.rates.push(total / (wall / 1000));
     }

@@ -9,8 +9,7 @@ const oidc = await startDevOidc({
   accessTokenTtlSeconds: 3600,
 });
 let latency = { delayMs: 0, jitter: 0 };
-oidc.faults.token = ({ grantType }) =>
-  grantType === "refresh_token" && latency.delayMs > 0 ? { delayMs: latency.delayMs * (1 + latency.jitter * (2 * Math.random() - 1)) } : undefined;
+oidc.faults.token = ({ grantType }) => (grantType === "refresh_token" && latency.delayMs > 0 ? { delayMs: latency.delayMs * (1 + latency.jitter * (2 * Math.random() - 1)) } : undefined);
 process.on("message", (message: { delayMs?: number; jitter?: number; stats?: boolean }) => {
   if (message.stats) return process.send!({ stats: oidc.stats });
   latency = { delayMs: message.delayMs ?? 0, jitter: message.jitter ?? 0 };

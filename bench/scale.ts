@@ -28,15 +28,16 @@ async function providerProcess(clientId: string, clientSecret: string): Promise<
     env: { ...process.env, BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
-  const next = <T>(key: string) => new Promise<T>((resolve) => {
-    const listener = (message: Record<string, unknown>) => {
-      if (key in message) {
-        child.off("message", listener);
-        resolve(message[key] as T);
-      }
-    };
-    child.on("message", listener);
-  });
+  const next = <T>(key: string) =>
+    new Promise<T>((resolve) => {
+      const listener = (message: Record<string, unknown>) => {
+        if (key in message) {
+          child.off("message", listener);
+          resolve(message[key] as T);
+        }
+      };
+      child.on("message", listener);
+    });
   const issuer = await next<string>("issuer");
   return {
     issuer,
@@ -57,7 +58,10 @@ async function providerProcess(clientId: string, clientSecret: string): Promise<
 // ---------------------------------------------------------------- sweep throughput
 
 async function makeDue(stack: TestStack, accounts: SeededAccount[]) {
-  await stack.db.account.updateMany({ where: { id: { in: accounts.map((a) => a.accountId) } }, data: { status: "active", nextSweepAt: new Date(Date.now() - 1000), retryAfter: null, leaseOwner: null } });
+  await stack.db.account.updateMany({
+    where: { id: { in: accounts.map((a) => a.accountId) } },
+    data: { status: "active", nextSweepAt: new Date(Date.now() - 1000), retryAfter: null, leaseOwner: null },
+  });
 }
 
 async function sweepRate(stack: TestStack, accounts: SeededAccount[], concurrency: number, sweepers = 1, budgetMs = 120_000) {
@@ -76,7 +80,11 @@ async function benchSweeps(stack: TestStack, provider: Provider) {
   const accounts = await seedMany(stack.db, stack, "scale", 640, () => Math.floor(Date.now() / 1000) + 3600);
   const rows: (string | number)[][] = [];
   let ofLimit32 = 0;
-  for (const [concurrency, count] of [[1, 40], [8, 240], [32, 640]] as const) {
+  for (const [concurrency, count] of [
+    [1, 40],
+    [8, 240],
+    [32, 640],
+  ] as const) {
     const set = accounts.slice(0, count);
     await provider.set({ delayMs: 0, jitter: 0 });
     const bare = await sweepRate(stack, set, concurrency);
@@ -84,7 +92,15 @@ async function benchSweeps(stack: TestStack, provider: Provider) {
     const loaded = await sweepRate(stack, set, concurrency);
     const limit = Math.min(concurrency / 0.1, bare.perSecond);
     if (concurrency === 32) ofLimit32 = loaded.perSecond / limit;
-    rows.push([concurrency, loaded.refreshed, loaded.perSecond.toFixed(1), bare.perSecond.toFixed(0), limit.toFixed(0), `${((100 * loaded.perSecond) / limit).toFixed(0)}%`, loaded.tripsPerAccount.toFixed(3)]);
+    rows.push([
+      concurrency,
+      loaded.refreshed,
+      loaded.perSecond.toFixed(1),
+      bare.perSecond.toFixed(0),
+      limit.toFixed(0),
+      `${((100 * loaded.perSecond) / limit).toFixed(0)}%`,
+      loaded.tripsPerAccount.toFixed(3),
+    ]);
   }
   table(["concurrency", "refreshed", "refreshed/s", "same code, no latency (/s)", "limit min(c ÷ 0.1 s, no-latency)", "of limit", "DB round trips per account"], rows);
   console.log(`\nsweep-of-limit c=32: ${ofLimit32.toFixed(2)}`);
@@ -97,7 +113,10 @@ async function benchSweeps(stack: TestStack, provider: Provider) {
     parallel.push({ k, perSecond: result.perSecond, trips: result.tripsPerAccount, refreshed: result.refreshed });
   }
   const one = parallel[0]!.perSecond;
-  table(["sweepers K", "refreshed", "refreshed/s", "× K=1", "linearity (÷ K)", "DB round trips per account"], parallel.map((p) => [p.k, p.refreshed, p.perSecond.toFixed(1), (p.perSecond / one).toFixed(2), (p.perSecond / (p.k * one)).toFixed(2), p.trips.toFixed(3)]));
+  table(
+    ["sweepers K", "refreshed", "refreshed/s", "× K=1", "linearity (÷ K)", "DB round trips per account"],
+    parallel.map((p) => [p.k, p.refreshed, p.perSecond.toFixed(1), (p.perSecond / one).toFixed(2), (p.perSecond / (p.k * one)).toFixed(2), p.trips.toFixed(3)]),
+  );
   console.log(`\nsweep-linearity K=8: ${(parallel[3]!.perSecond / (8 * one)).toFixed(3)}`);
   await provider.set({ delayMs: 0, jitter: 0 });
   return ofLimit32;
@@ -120,10 +139,13 @@ async function benchRepeatCalls(stack: TestStack) {
   };
   const uncached = await run(0);
   const cached = await run();
-  table(["", "round trips per 1,000 calls", "wall time"], [
-    ["TOKEN_CACHE_TTL_SECONDS=0", uncached.trips, ms(uncached.took)],
-    ["default (30 s)", cached.trips, ms(cached.took)],
-  ]);
+  table(
+    ["", "round trips per 1,000 calls", "wall time"],
+    [
+      ["TOKEN_CACHE_TTL_SECONDS=0", uncached.trips, ms(uncached.took)],
+      ["default (30 s)", cached.trips, ms(cached.took)],
+    ],
+  );
   console.log(`\nrepeat-calls round-trips/1000: ${cached.trips}`);
   return cached.trips;
 }
@@ -168,23 +190,39 @@ async function benchMillion() {
   // not grow with what it claimed already (#23: they sent every claimed id before).
   const runStart = new Date();
   for (let i = 0; i < 90; i++) {
-    const [batch, took] = await timed(() => claimDueAccounts(db, { owner: `bench-${i}`, providers: ["oidc"], leaseMs: 60_000, limit: 50, notWrittenSince: runStart, undecryptableMarker: "undecryptable under keys bench:" }));
+    const [batch, took] = await timed(() =>
+      claimDueAccounts(db, { owner: `bench-${i}`, providers: ["oidc"], leaseMs: 60_000, limit: 50, notWrittenSince: runStart, undecryptableMarker: "undecryptable under keys bench:" }),
+    );
     claims.push(took);
     if (batch.length !== 50) throw new Error(`claim ${i} returned ${batch.length} rows`);
   }
   // The same statement straight over the wire, for the database's own share.
   const wire: number[] = [];
   for (let i = 0; i < 20; i++) {
-    wire.push((await timed(() => client.query(`SELECT id FROM "Account" WHERE status = 'active' AND "nextSweepAt" <= now() AND provider = ANY($1) AND refresh_token IS NOT NULL AND ("leaseUntil" IS NULL OR "leaseUntil" < now()) ORDER BY "nextSweepAt" LIMIT 50`, [["oidc"]])))[1]);
+    wire.push(
+      (
+        await timed(() =>
+          client.query(
+            `SELECT id FROM "Account" WHERE status = 'active' AND "nextSweepAt" <= now() AND provider = ANY($1) AND refresh_token IS NOT NULL AND ("leaseUntil" IS NULL OR "leaseUntil" < now()) ORDER BY "nextSweepAt" LIMIT 50`,
+            [["oidc"]],
+          ),
+        )
+      )[1],
+    );
   }
-  table(["statement (1,000,000 accounts)", "median", "goal"], [
-    ["due count (capped at 5,000), app path", ms(median(counts)), "< 20 ms"],
-    ["claim of a batch of 50 (UPDATE … SKIP LOCKED … RETURNING), app path", ms(median(claims)), "< 20 ms"],
-    ["the same, first 20 claims of a run", ms(median(claims.slice(0, 20))), ""],
-    ["the same, last 20 claims of the run (4,000+ claimed before)", ms(median(claims.slice(-20))), "≈ the first 20"],
-    ["due query, batch of 50, over the wire", ms(median(wire)), "< 20 ms"],
-  ]);
-  const plan = await client.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT id FROM "Account" WHERE status = 'active' AND "nextSweepAt" <= now() AND provider = ANY('{oidc}') AND refresh_token IS NOT NULL AND ("leaseUntil" IS NULL OR "leaseUntil" < now()) ORDER BY "nextSweepAt" LIMIT 50 FOR UPDATE SKIP LOCKED`);
+  table(
+    ["statement (1,000,000 accounts)", "median", "goal"],
+    [
+      ["due count (capped at 5,000), app path", ms(median(counts)), "< 20 ms"],
+      ["claim of a batch of 50 (UPDATE … SKIP LOCKED … RETURNING), app path", ms(median(claims)), "< 20 ms"],
+      ["the same, first 20 claims of a run", ms(median(claims.slice(0, 20))), ""],
+      ["the same, last 20 claims of the run (4,000+ claimed before)", ms(median(claims.slice(-20))), "≈ the first 20"],
+      ["due query, batch of 50, over the wire", ms(median(wire)), "< 20 ms"],
+    ],
+  );
+  const plan = await client.query(
+    `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) SELECT id FROM "Account" WHERE status = 'active' AND "nextSweepAt" <= now() AND provider = ANY('{oidc}') AND refresh_token IS NOT NULL AND ("leaseUntil" IS NULL OR "leaseUntil" < now()) ORDER BY "nextSweepAt" LIMIT 50 FOR UPDATE SKIP LOCKED`,
+  );
   console.log(`\nEXPLAIN of the claim's inner query:\n${plan.rows.map((row) => `  ${row["QUERY PLAN"]}`).join("\n")}`);
   console.log(`\nclaim-growth last/first: ${(median(claims.slice(-20)) / median(claims.slice(0, 20))).toFixed(2)}`);
   await client.end();
@@ -211,7 +249,10 @@ function simulateDay(policy: SweepPolicy, scenario: Scenario, accounts = 100_000
   const TICK = 600_000;
   const skewMs = 60_000;
   let seed = 42;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const inUse = (i: number) => i % 10 === 0;
   const uses: [number, number][] = [];
   for (let i = 0; i < accounts; i++) if (inUse(i)) for (let u = 0; u < scenario.visits; u++) uses.push([Math.floor(random() * DAY), i]);
@@ -251,7 +292,8 @@ function simulateDay(policy: SweepPolicy, scenario: Scenario, accounts = 100_000
           if (active) expiredActive += 1;
           else returningOnDemand += 1;
         }
-        if (account.expiresAt - at <= skewMs) refresh(account, at, true); // on demand
+        if (account.expiresAt - at <= skewMs)
+          refresh(account, at, true); // on demand
         else if (account.lastUsedAt === null || at - account.lastUsedAt >= LAST_USED_GRANULARITY_MS) {
           account.lastUsedAt = at;
           const schedule = { lastUsedAt: new Date(at), expiresAt: new Date(account.expiresAt), refreshedAt: new Date(account.refreshedAt) };
@@ -278,7 +320,10 @@ function benchPolicy() {
   const rows: (string | number)[][] = [];
   const results = scenarios.map((scenario) => ({ scenario, result: simulateDay(DEFAULT_SWEEP_POLICY, scenario) }));
   for (const { scenario, result } of results) {
-    for (const [name, run] of [["today's", result.old], ["work follows use", result.new]] as const) {
+    for (const [name, run] of [
+      ["today's", result.old],
+      ["work follows use", result.new],
+    ] as const) {
       rows.push([scenario.name, name, run.refreshes, (run.refreshes / 100_000).toFixed(2), run.expiredActive, run.returningOnDemand]);
     }
     rows.push([scenario.name, "reduction", `${(result.old.refreshes / result.new.refreshes).toFixed(1)}×`, "", "", ""]);
@@ -329,10 +374,13 @@ async function benchEdgeCpu() {
   for (const worker of Object.values(workers)) await worker.dispose();
   const lean = median(perCheck.lean!);
   const authjs = median(perCheck.authjs!);
-  table(["variant", "CPU per check (median), the browser's same cookie again", "first sight of each cookie"], [
-    ["lean (middleware.ts)", ms(lean), ms(median(firstSight.lean!))],
-    ["NextAuth(authConfig).auth", ms(authjs), ms(median(firstSight.authjs!))],
-  ]);
+  table(
+    ["variant", "CPU per check (median), the browser's same cookie again", "first sight of each cookie"],
+    [
+      ["lean (middleware.ts)", ms(lean), ms(median(firstSight.lean!))],
+      ["NextAuth(authConfig).auth", ms(authjs), ms(median(firstSight.authjs!))],
+    ],
+  );
   console.log(`\nedge-check-cpu lean/authjs: ${(lean / authjs).toFixed(3)}`);
   console.log(`edge-check-cpu first-sight lean/authjs: ${(median(firstSight.lean!) / median(firstSight.authjs!)).toFixed(3)}`);
   return lean / authjs;
@@ -353,11 +401,14 @@ export async function benchScale() {
     const repeatTrips = await benchRepeatCalls(withProvider);
     const ofLimit = await benchSweeps(withProvider, provider);
     console.log("\n## Figures and goals (issue #23), this run\n");
-    table(["figure", "measured", "goal"], [
-      ["repeat-calls round-trips/1000", repeatTrips, "≤ 1 (the first call's read)"],
-      ["sweep-of-limit c=32", ofLimit.toFixed(2), "≥ 0.90"],
-      ["edge-check-cpu lean/authjs", edgeRatio.toFixed(3), "≤ 0.200"],
-    ]);
+    table(
+      ["figure", "measured", "goal"],
+      [
+        ["repeat-calls round-trips/1000", repeatTrips, "≤ 1 (the first call's read)"],
+        ["sweep-of-limit c=32", ofLimit.toFixed(2), "≥ 0.90"],
+        ["edge-check-cpu lean/authjs", edgeRatio.toFixed(3), "≤ 0.200"],
+      ],
+    );
   } finally {
     await stack.stop();
     provider.stop();

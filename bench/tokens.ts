@@ -43,7 +43,10 @@ async function grantAlive(stack: TestStack, accountId: string): Promise<boolean>
   const spec = providerSpecs(stack.env).get("oidc")!;
   const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
   const row = await stack.db.account.findUniqueOrThrow({ where: { id: accountId } });
-  return refreshGrant(spec, await decryptToken(keyring, row.refresh_token!, row, "refresh_token")).then(() => true, () => false);
+  return refreshGrant(spec, await decryptToken(keyring, row.refresh_token!, row, "refresh_token")).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function storm(stack: TestStack, callers: number) {
@@ -52,9 +55,7 @@ async function storm(stack: TestStack, callers: number) {
   const provider = stack.oidc!.stats.refreshRequests;
   const invalid = stack.oidc!.stats.invalidGrants;
   const before = roundTrips(stack);
-  const [tokens, wall] = await timed(() =>
-    Promise.allSettled(Array.from({ length: callers }, (_, i) => instances[i % 2]!.getAccessToken(account.userId, "oidc"))),
-  );
+  const [tokens, wall] = await timed(() => Promise.allSettled(Array.from({ length: callers }, (_, i) => instances[i % 2]!.getAccessToken(account.userId, "oidc"))));
   const ok = tokens.filter((t) => t.status === "fulfilled");
   return {
     wall,
@@ -85,7 +86,11 @@ async function naiveStorm(stack: TestStack, callers: number) {
     if (!tokens.usable) throw tokens.error;
     await stack.db.account.update({
       where: { id: row.id },
-      data: { access_token: await encryptToken(keyring, tokens.accessToken, row, "access_token"), refresh_token: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"), expires_at: Math.floor(tokens.expiresAt!.getTime() / 1000) },
+      data: {
+        access_token: await encryptToken(keyring, tokens.accessToken, row, "access_token"),
+        refresh_token: await encryptToken(keyring, tokens.refreshToken, row, "refresh_token"),
+        expires_at: Math.floor(tokens.expiresAt!.getTime() / 1000),
+      },
     });
     return tokens.accessToken;
   };
@@ -138,14 +143,27 @@ export async function benchTokens() {
       ["storm at expiry (rotating refresh tokens)", "callers", "provider refresh calls", "invalid_grant", "answered", "grant alive after", "wall time", "DB round trips"],
       [
         ["Tokenkeeper, 2 instances", 50, ours.providerCalls, ours.invalidGrants, `${ours.answered} (${ours.distinct} distinct token)`, alive(ours.grantSurvived), ms(ours.wall), ours.roundTrips],
-        ["Tokenkeeper, 2 instances", 30, ours30.providerCalls, ours30.invalidGrants, `${ours30.answered} (${ours30.distinct} distinct token)`, alive(ours30.grantSurvived), ms(ours30.wall), ours30.roundTrips],
+        [
+          "Tokenkeeper, 2 instances",
+          30,
+          ours30.providerCalls,
+          ours30.invalidGrants,
+          `${ours30.answered} (${ours30.distinct} distinct token)`,
+          alive(ours30.grantSurvived),
+          ms(ours30.wall),
+          ours30.roundTrips,
+        ],
         ["Auth.js guide pattern", 30, naive.providerCalls, naive.invalidGrants, naive.answered, alive(naive.grantSurvived), "—", "—"],
       ],
     );
 
     console.log("\n## Sweep throughput (token endpoint delayed 100 ms)\n");
     const rows: (string | number)[][] = [];
-    for (const [concurrency, accounts] of [[1, 30], [8, 160], [32, 320]] as const) {
+    for (const [concurrency, accounts] of [
+      [1, 30],
+      [8, 160],
+      [32, 320],
+    ] as const) {
       const result = await sweepThroughput(stack, concurrency, accounts, 100);
       rows.push([concurrency, result.refreshed, result.perSecond.toFixed(1), result.limit.toFixed(0), `${((100 * result.perSecond) / result.limit).toFixed(0)}%`, result.tripsPerAccount.toFixed(3)]);
     }

@@ -112,7 +112,12 @@ export function startCronRunner(options: CronRunnerOptions): CronRunner {
   };
 
   const jobs = options.jobs.map(({ path, schedule }) =>
-    cron(schedule, () => call(path), () => log.info("cron.skipped", { path, reason: "previous run still going" })));
+    cron(
+      schedule,
+      () => call(path),
+      () => log.info("cron.skipped", { path, reason: "previous run still going" }),
+    ),
+  );
   log.info("cron.started", { baseUrl: options.baseUrl, jobs: options.jobs });
   return {
     stop() {

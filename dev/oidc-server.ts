@@ -2,7 +2,7 @@
 // configured like the strictest provider we serve: refresh tokens rotate on every
 // use and reusing a rotated one is invalid_grant and revokes the grant (Discord).
 // Tests use its faults hook to make the token endpoint slow or failing.
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import Provider from "oidc-provider";
@@ -143,12 +143,13 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
     issuer,
     provider,
     ...state,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => {
-        store.flush();
-        resolve();
-      });
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          store.flush();
+          resolve();
+        });
+      }),
   };
 }

@@ -12,9 +12,7 @@ const now = () => Math.floor(Date.now() / 1000);
 
 /** Returns the adapter class for oidc-provider and a flush() to call before exit. */
 export function createOidcStore(file?: string) {
-  const entries = new Map<string, Entry>(
-    file && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as [string, Entry][]) : [],
-  );
+  const entries = new Map<string, Entry>(file && existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as [string, Entry][]) : []);
   // Writes are coalesced: a burst of token grants rewrites the file once.
   let pending: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {

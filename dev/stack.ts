@@ -79,11 +79,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (!Number.isInteger(ttl) || ttl < 5) throw configError("DEV_OIDC_ACCESS_TOKEN_TTL must be a whole number of seconds, at least 5.");
       oidc = await startDevOidc({
         port: options.oidcPort ?? Number(source.DEV_OIDC_PORT ?? 3001),
-        clients: [{
-          clientId: DEV_OIDC_CLIENT_ID,
-          clientSecret: secrets.oidcClientSecret,
-          redirectUris: ["localhost", "127.0.0.1"].map((host) => `http://${host}:${appPort}/api/auth/callback/oidc`),
-        }],
+        clients: [
+          {
+            clientId: DEV_OIDC_CLIENT_ID,
+            clientSecret: secrets.oidcClientSecret,
+            redirectUris: ["localhost", "127.0.0.1"].map((host) => `http://${host}:${appPort}/api/auth/callback/oidc`),
+          },
+        ],
         accessTokenTtlSeconds: ttl,
         signingKey: secrets.oidcSigningKey,
         cookieKeys: [secrets.oidcCookieKey],

@@ -9,13 +9,17 @@ import { join } from "node:path";
 /** Why `vercel dev --local` would go online from `root` with `env`, with the fix in words; undefined when it would not. */
 export function linkedProblem(root: string, env: Record<string, string | undefined>): string | undefined {
   if (existsSync(join(root, ".vercel", "project.json"))) {
-    return "this checkout is linked to a Vercel project (.vercel/project.json), so `vercel dev` would call the Vercel API even offline. " +
-      "Remove the link to run offline: `rm .vercel/project.json` (`vercel link` makes it again). Linked, run `vercel dev` itself instead (README, Deploy).";
+    return (
+      "this checkout is linked to a Vercel project (.vercel/project.json), so `vercel dev` would call the Vercel API even offline. " +
+      "Remove the link to run offline: `rm .vercel/project.json` (`vercel link` makes it again). Linked, run `vercel dev` itself instead (README, Deploy)."
+    );
   }
   const set = ["VERCEL_ORG_ID", "VERCEL_PROJECT_ID"].filter((name) => env[name]);
   if (set.length) {
-    return `${set.join(" and ")} ${set.length > 1 ? "name" : "names"} a Vercel project, so \`vercel dev\` would call the Vercel API even offline. ` +
-      `Unset ${set.length > 1 ? "them" : "it"} (in the shell or .env.local) to run offline.`;
+    return (
+      `${set.join(" and ")} ${set.length > 1 ? "name" : "names"} a Vercel project, so \`vercel dev\` would call the Vercel API even offline. ` +
+      `Unset ${set.length > 1 ? "them" : "it"} (in the shell or .env.local) to run offline.`
+    );
   }
   return undefined;
 }

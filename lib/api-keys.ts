@@ -25,7 +25,14 @@ const hashOf = (key: string) => createHash("sha256").update(key).digest("hex");
 
 /** Parses `--scopes a,b`: every scope must be one of API_KEY_SCOPES (400 names the unknown one). */
 export function parseScopes(list: string): ApiKeyScope[] {
-  const scopes = [...new Set(list.split(",").map((scope) => scope.trim()).filter(Boolean))];
+  const scopes = [
+    ...new Set(
+      list
+        .split(",")
+        .map((scope) => scope.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (scopes.length === 0) throw badRequest(`name at least one scope: ${API_KEY_SCOPES.join(", ")}`);
   for (const scope of scopes) {
     if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) throw badRequest(`unknown scope "${scope}": the scopes are ${API_KEY_SCOPES.join(", ")}`);

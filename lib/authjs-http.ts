@@ -33,11 +33,13 @@ export async function startProviderSignIn(origin: string, provider: string, para
   const { csrfToken } = (await csrf.json()) as { csrfToken: string };
   const url = new URL(`/api/auth/signin/${encodeURIComponent(provider)}`, origin);
   url.search = new URLSearchParams(params).toString();
-  const start = await POST(new NextRequest(url, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookiePairs(csrfCookies) },
-    body: new URLSearchParams({ csrfToken, callbackUrl: new URL(callbackPath, origin).href }).toString(),
-  }));
+  const start = await POST(
+    new NextRequest(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookiePairs(csrfCookies) },
+      body: new URLSearchParams({ csrfToken, callbackUrl: new URL(callbackPath, origin).href }).toString(),
+    }),
+  );
   const location = start.headers.get("location");
   if (!location || location.startsWith(origin)) throw new Error(`Auth.js did not start the ${provider} sign-in (${start.status} to ${location ?? "nowhere"})`);
   return { location, setCookies: start.headers.getSetCookie() };

@@ -10,7 +10,11 @@ const log = logger("background");
  * background. Never awaited by the caller; a failure is logged as `event`.
  */
 export function afterResponse(event: string, work: () => Promise<unknown>): void {
-  const task = () => work().then(() => undefined, (error: unknown) => log.error(event, { error }));
+  const task = () =>
+    work().then(
+      () => undefined,
+      (error: unknown) => log.error(event, { error }),
+    );
   try {
     after(task);
   } catch {

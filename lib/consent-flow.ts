@@ -1,7 +1,7 @@
 import "server-only";
 import { startProviderSignIn, sessionUserId } from "./authjs-http";
 import { appOrigin } from "./accounts";
-import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, verifyConsentLink } from "./consent";
+import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, type ConsentLink, verifyConsentLink } from "./consent";
 import { findAccountById } from "./db/accounts";
 import { AppError } from "./errors";
 import { logger } from "./log";
@@ -56,7 +56,7 @@ function page(status: number, title: string, body: string, headers: HeadersInit 
 export async function openConsentLink(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const secrets = sessionSecrets(process.env);
-  let link;
+  let link: ConsentLink;
   try {
     link = await verifyConsentLink(secrets, url.searchParams.get("link") ?? "");
   } catch (error) {

@@ -26,7 +26,13 @@ const keyFor = (secret: string, purpose: string) => new Uint8Array(hkdfSync("sha
 /** An HS256 JWT about `subject` for one purpose (its own key and audience), valid `ttlSeconds` from `now`. */
 function sign(secret: string, purpose: string, audience: string, subject: string, claims: Record<string, unknown>, ttlSeconds: number, now: Date): Promise<string> {
   const issuedAt = Math.floor(now.getTime() / 1000);
-  return new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(subject).setAudience(audience).setIssuedAt(issuedAt).setExpirationTime(issuedAt + ttlSeconds).sign(keyFor(secret, purpose));
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256" })
+    .setSubject(subject)
+    .setAudience(audience)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + ttlSeconds)
+    .sign(keyFor(secret, purpose));
 }
 
 /** What a consent link asks: this account's consent, with these scopes on top of its own. */
@@ -84,7 +90,10 @@ export async function consentMarker(secret: string, row: AccountRow, secure: boo
 }
 
 const cookieValue = (header: string, name: string) =>
-  header.split(/;\s*/).find((pair) => pair.startsWith(`${name}=`))?.slice(name.length + 1);
+  header
+    .split(/;\s*/)
+    .find((pair) => pair.startsWith(`${name}=`))
+    ?.slice(name.length + 1);
 
 /**
  * The marker that applies to this Auth.js request, or null: only on a callback, only

@@ -66,7 +66,12 @@ const schema = z.object({
   TOKENKEEPER_OPERATOR_EMAILS: z
     .string()
     .default("")
-    .transform((value) => value.split(",").map((email) => email.trim().toLowerCase()).filter(Boolean)),
+    .transform((value) =>
+      value
+        .split(",")
+        .map((email) => email.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   // Requests a second each API key may make (bursts of twice that), unless the key has its own rate.
   TOKENKEEPER_API_KEY_RATE: z.coerce.number().int().min(1).max(10_000).default(25),
   // The per-user proxy rate: calls a second, then the burst ("10,20"; the burst defaults to twice the rate).
@@ -139,7 +144,10 @@ const webhookSchema = z.object({
   TOKENKEEPER_WEBHOOK_SECRET: z
     .string()
     .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be a Standard Webhooks secret: whsec_ and base64")
-    .refine((value) => Buffer.from(value.slice("whsec_".length), "base64").length >= MIN_WEBHOOK_SECRET_BYTES, `must hold at least ${MIN_WEBHOOK_SECRET_BYTES} random bytes (whsec_ + base64 of 24 to 64 bytes)`),
+    .refine(
+      (value) => Buffer.from(value.slice("whsec_".length), "base64").length >= MIN_WEBHOOK_SECRET_BYTES,
+      `must hold at least ${MIN_WEBHOOK_SECRET_BYTES} random bytes (whsec_ + base64 of 24 to 64 bytes)`,
+    ),
   TOKENKEEPER_WEBHOOK_FAILING_AFTER: z.coerce.number().int().min(1).max(100).default(5),
 });
 

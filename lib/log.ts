@@ -5,9 +5,26 @@
 // Compared lower-cased with "_" and "-" removed: access_token, accessToken and
 // Access-Token are one name.
 const SECRET_NAMES = new Set([
-  "accesstoken", "refreshtoken", "idtoken", "token", "tokens", "sessiontoken",
-  "clientsecret", "secret", "secrets", "password", "authorization", "cookie", "setcookie",
-  "codeverifier", "assertion", "key", "keys", "tokenencryptionkeys", "plaintext", "ciphertext",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "token",
+  "tokens",
+  "sessiontoken",
+  "clientsecret",
+  "secret",
+  "secrets",
+  "password",
+  "authorization",
+  "cookie",
+  "setcookie",
+  "codeverifier",
+  "assertion",
+  "key",
+  "keys",
+  "tokenencryptionkeys",
+  "plaintext",
+  "ciphertext",
 ]);
 
 const isSecretName = (key: string) => SECRET_NAMES.has(key.toLowerCase().replace(/[_-]/g, ""));

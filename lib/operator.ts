@@ -7,7 +7,17 @@ import { env } from "./env";
 import { tokenkeeper } from "./tokenkeeper";
 
 export type OperatorPanel = {
-  runs: { startedAt: string; finishedAt: string | null; claimed: number; refreshed: number; failed: number; reauthRequired: number; skipped: number; durationMs: number | null; error: string | null }[];
+  runs: {
+    startedAt: string;
+    finishedAt: string | null;
+    claimed: number;
+    refreshed: number;
+    failed: number;
+    reauthRequired: number;
+    skipped: number;
+    durationMs: number | null;
+    error: string | null;
+  }[];
   expiringWithinHour: number;
   /** Providers whose token endpoint refused the app's client credentials since they last worked: the sweep leaves them alone. */
   misconfiguredProviders: { provider: string; error: string; pausedAt: string; pausedUntil: string }[];
@@ -58,6 +68,14 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
       lastStatus: delivery.lastStatus,
       lastError: delivery.lastError,
     })),
-    tokenAudits: tokenAudits.map(({ createdAt, keyName, accountId, provider, refreshed, minTtl, purpose }) => ({ createdAt: createdAt.toISOString(), keyName, accountId, provider, refreshed, minTtl, purpose })),
+    tokenAudits: tokenAudits.map(({ createdAt, keyName, accountId, provider, refreshed, minTtl, purpose }) => ({
+      createdAt: createdAt.toISOString(),
+      keyName,
+      accountId,
+      provider,
+      refreshed,
+      minTtl,
+      purpose,
+    })),
   };
 }

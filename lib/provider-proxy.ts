@@ -28,10 +28,7 @@ const DEFAULT_RETRY_MS = 1_000;
 // request carries stays here: the user's cookies and address, the platform's own
 // headers (x-vercel-oidc-token is the deployment's identity), referer and origin,
 // hop-by-hop headers and Expect (fetch sends bodies whole).
-const FORWARDED = new Set([
-  "accept", "accept-language", "content-type", "user-agent",
-  "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range",
-]);
+const FORWARDED = new Set(["accept", "accept-language", "content-type", "user-agent", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "if-range", "range"]);
 // What comes back besides status and body: never the provider's cookies, nor its
 // Cache-Control (a shared cache must never serve one user's answer to another).
 const PASSED_BACK = ["content-type", "content-language", "content-disposition", "content-range", "accept-ranges", "etag", "last-modified", "link", "location", "retry-after", "vary"];
@@ -44,7 +41,7 @@ const ANSWER_HEADERS = {
 
 /** JSON (application/json, application/*+json) and text/plain are shown as data; anything else is a download. */
 export function isInlineData(contentType: string | null): boolean {
-  const essence = contentType?.split(";")[0]!.trim().toLowerCase() ?? "";
+  const essence = contentType?.split(";")[0]?.trim().toLowerCase() ?? "";
   return essence === "application/json" || /^application\/[\w.+-]+\+json$/.test(essence) || essence === "text/plain";
 }
 

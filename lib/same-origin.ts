@@ -10,7 +10,7 @@ export function isCrossSite(headers: Headers, authUrl?: string): boolean {
   const origin = headers.get("origin");
   if (origin === null) return false;
   if (!URL.canParse(origin)) return true; // "null": a sandboxed frame, a data: URL
-  const hosts = [headers.get("x-forwarded-host")?.split(",")[0]!.trim(), headers.get("host")];
+  const hosts = [headers.get("x-forwarded-host")?.split(",")[0]?.trim(), headers.get("host")];
   if (authUrl && URL.canParse(authUrl)) hosts.push(new URL(authUrl).host);
   return !hosts.includes(new URL(origin).host);
 }

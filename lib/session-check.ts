@@ -98,7 +98,10 @@ function readCookie(header: string | null, name: string): { value: string; chunk
   }
   if (parts.size === 0) return null;
   const suffix = (key: string) => Number.parseInt(key.split(".").pop() ?? "", 10) || 0;
-  const value = [...parts.keys()].sort((a, b) => suffix(a) - suffix(b)).map((key) => parts.get(key)).join("");
+  const value = [...parts.keys()]
+    .sort((a, b) => suffix(a) - suffix(b))
+    .map((key) => parts.get(key))
+    .join("");
   return { value, chunked: parts.size > 1 };
 }
 
@@ -173,12 +176,7 @@ async function reseal(payload: Record<string, unknown>, secret: string, name: st
   const { key, kid } = await derive(ENC, secret, name);
   const issuedAt = Math.floor(now / 1000);
   const expires = issuedAt + SESSION_MAX_AGE_SECONDS;
-  const value = await new EncryptJWT(claims)
-    .setProtectedHeader({ alg: "dir", enc: ENC, kid })
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(expires)
-    .setJti(crypto.randomUUID())
-    .encrypt(key);
+  const value = await new EncryptJWT(claims).setProtectedHeader({ alg: "dir", enc: ENC, kid }).setIssuedAt(issuedAt).setExpirationTime(expires).setJti(crypto.randomUUID()).encrypt(key);
   const attributes = [`${name}=${value}`, "Path=/", `Expires=${new Date(expires * 1000).toUTCString()}`, "HttpOnly", "SameSite=Lax"];
   if (secure) attributes.push("Secure");
   return attributes.join("; ");

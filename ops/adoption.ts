@@ -136,7 +136,12 @@ async function* accountTokens(backend: SqlBackend, keyColumns: string[]): AsyncG
     const page = await rows(backend, `SELECT ${key}, provider, "providerAccountId", access_token, refresh_token, id_token FROM "Account" ${where} ORDER BY ${key} LIMIT ${PAGE}`, after ?? []);
     for (const row of page) {
       const [provider, providerAccountId, access_token, refresh_token, id_token] = row.slice(keyColumns.length);
-      yield { key: row.slice(0, keyColumns.length) as string[], provider: provider!, providerAccountId: providerAccountId!, values: { access_token: access_token ?? null, refresh_token: refresh_token ?? null, id_token: id_token ?? null } };
+      yield {
+        key: row.slice(0, keyColumns.length) as string[],
+        provider: provider!,
+        providerAccountId: providerAccountId!,
+        values: { access_token: access_token ?? null, refresh_token: refresh_token ?? null, id_token: id_token ?? null },
+      };
     }
     if (page.length < PAGE) return;
     after = page[page.length - 1]!.slice(0, keyColumns.length);

@@ -32,7 +32,9 @@ try {
       if (keys.length === 0) console.log("no API keys");
       for (const key of keys) {
         const state = key.revokedAt ? `revoked ${key.revokedAt.toISOString()}` : "active";
-        console.log(`${key.id}  ${key.name}  ${key.scopes.join(",")}  ${state}  created ${key.createdAt.toISOString()}  last used ${key.lastUsedAt?.toISOString() ?? "never"}${key.rate ? `  ${key.rate}/s` : ""}`);
+        console.log(
+          `${key.id}  ${key.name}  ${key.scopes.join(",")}  ${state}  created ${key.createdAt.toISOString()}  last used ${key.lastUsedAt?.toISOString() ?? "never"}${key.rate ? `  ${key.rate}/s` : ""}`,
+        );
       }
     } else {
       const revoked = await revokeApiKeys(db, positionals[0]!);

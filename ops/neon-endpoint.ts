@@ -10,8 +10,21 @@ import type { BatchOptions, SqlBackend, Statement, TextResult } from "./sql-back
 
 // The fields neon() copies from a 400 answer onto its NeonDbError.
 const ERROR_FIELDS = [
-  "severity", "code", "detail", "position", "internalPosition", "internalQuery", "where",
-  "schema", "table", "column", "dataType", "constraint", "file", "line", "routine",
+  "severity",
+  "code",
+  "detail",
+  "position",
+  "internalPosition",
+  "internalQuery",
+  "where",
+  "schema",
+  "table",
+  "column",
+  "dataType",
+  "constraint",
+  "file",
+  "line",
+  "routine",
 ] as const;
 
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -145,9 +158,10 @@ export async function startNeonEndpoint(backend: SqlBackend, { connectionString,
     server,
     requests: () => served,
     statements: () => [...recent],
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -53,7 +53,7 @@ function commandOf(sql: string): string {
 // values, and serializes params by type. Neon speaks text both ways, so every known
 // parser and serializer becomes the identity (unknown OIDs already stay text).
 function identityFor(...maps: object[]) {
-  const identity = <T,>(value: T) => value;
+  const identity = <T>(value: T) => value;
   return Object.fromEntries(maps.flatMap((map) => Object.keys(map)).map((oid) => [oid, identity]));
 }
 

@@ -91,11 +91,15 @@ export async function loginAtDevProvider(agent: Agent, authorizationUrl: string,
     }
     if (!prompt) throw new Error(`unexpected page at ${url}: ${page.slice(0, 200)}`);
     const fields: Record<string, string> = prompt === "login" ? { prompt, login, password: "any" } : { prompt };
-    ({ url } = await agent.follow(url, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields).toString(),
-    }, isBack));
+    ({ url } = await agent.follow(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(fields).toString(),
+      },
+      isBack,
+    ));
   }
   if (!isBack(url)) throw new Error(`the dev provider did not redirect back (ended at ${url})`);
   return url;
@@ -115,7 +119,7 @@ export async function signInThroughApp(appUrl: string, login: string, fetcher: F
     body: new URLSearchParams({ csrfToken: csrf.csrfToken, callbackUrl: `${appUrl}/dashboard` }).toString(),
   });
   const authorizationUrl = start.headers.get("location");
-  if (!authorizationUrl || !authorizationUrl.includes("/auth")) throw new Error(`sign-in did not redirect to the provider (${start.status})`);
+  if (!authorizationUrl?.includes("/auth")) throw new Error(`sign-in did not redirect to the provider (${start.status})`);
   const callback = await loginAtDevProvider(agent, authorizationUrl, login, `${appUrl}/api/auth/callback/`);
   const done = await agent.request(callback);
   if (done.status !== 302 && done.status !== 303) throw new Error(`callback answered ${done.status}: ${await done.text()}`);

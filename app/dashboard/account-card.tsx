@@ -180,6 +180,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
         {userinfo && !needsSignIn ? (
           <figure className="flex flex-col gap-1">
             <figcaption className="text-xs font-medium text-muted-foreground">What {providerName} says about this account (its userinfo answer)</figcaption>
+            {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must take keyboard focus to be scrolled (axe's scrollable-region-focusable) */}
             <pre tabIndex={0} data-testid="userinfo" className="max-h-60 overflow-auto rounded-md bg-muted p-3 font-mono text-xs whitespace-pre-wrap break-all">
               {JSON.stringify(userinfo, null, 2)}
             </pre>
@@ -284,8 +285,7 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
             <AlertDialogHeader>
               <AlertDialogTitle>Disconnect {subject}?</AlertDialogTitle>
               <AlertDialogDescription>
-                Tokenkeeper withdraws this account’s access at {providerName} and forgets its keys. Apps that use it stop working for you until you
-                connect it again.
+                Tokenkeeper withdraws this account’s access at {providerName} and forgets its keys. Apps that use it stop working for you until you connect it again.
               </AlertDialogDescription>
             </AlertDialogHeader>
             <AlertDialogFooter>

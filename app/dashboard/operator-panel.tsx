@@ -12,7 +12,8 @@ const headRow = "max-sm:sr-only";
 const row = "border-b border-border last:border-0 max-sm:block max-sm:py-2";
 const cell = (label: string) => ({
   "data-label": label,
-  className: "px-3 py-2 text-left align-top max-sm:flex max-sm:justify-between max-sm:gap-4 max-sm:px-0 max-sm:py-0.5 max-sm:before:font-medium max-sm:before:text-muted-foreground max-sm:before:content-[attr(data-label)]",
+  className:
+    "px-3 py-2 text-left align-top max-sm:flex max-sm:justify-between max-sm:gap-4 max-sm:px-0 max-sm:py-0.5 max-sm:before:font-medium max-sm:before:text-muted-foreground max-sm:before:content-[attr(data-label)]",
 });
 
 function Table({ caption, columns, children }: { caption: string; columns: string[]; children: ReactNode }) {
@@ -42,23 +43,18 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
           Operator panel
         </h2>
         <p className="text-sm text-muted-foreground">
-          <strong className="text-foreground">{panel.expiringWithinHour}</strong> active access{" "}
-          {panel.expiringWithinHour === 1 ? "key expires" : "keys expire"} within the next hour (the sweep renews them first).
+          <strong className="text-foreground">{panel.expiringWithinHour}</strong> active access {panel.expiringWithinHour === 1 ? "key expires" : "keys expire"} within the next hour (the sweep renews
+          them first).
         </p>
       </div>
       {panel.misconfiguredProviders.map((pause) => (
-        <div
-          key={pause.provider}
-          role="alert"
-          data-testid="provider-misconfigured"
-          className="rounded-lg border border-destructive/40 bg-destructive/5 p-3 text-sm"
-        >
+        <div key={pause.provider} role="alert" data-testid="provider-misconfigured" className="rounded-lg border border-destructive/40 bg-destructive/5 p-3 text-sm">
           <p className="font-medium text-destructive">
             {providerNames.get(pause.provider) ?? pause.provider} refuses this app’s client credentials since <LocalTime iso={pause.pausedAt} />
           </p>
           <p className="mt-1 text-muted-foreground">
-            <span className="break-words text-foreground">{pause.error}</span>. The sweep leaves {providerNames.get(pause.provider) ?? pause.provider} alone until{" "}
-            <LocalTime iso={pause.pausedUntil} /> and tries again then; a refresh that works lifts this.
+            <span className="break-words text-foreground">{pause.error}</span>. The sweep leaves {providerNames.get(pause.provider) ?? pause.provider} alone until <LocalTime iso={pause.pausedUntil} />{" "}
+            and tries again then; a refresh that works lifts this.
           </p>
         </div>
       ))}
@@ -116,6 +112,7 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
         <div data-testid="token-audit">
           <Table caption="Newest first (GET /api/v1/accounts/…/token)" columns={["When", "API key", "Account", "Why"]}>
             {panel.tokenAudits.map((audit, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: audit rows carry no id and two may share a second; the list is rendered whole, never reordered
               <tr key={`${audit.createdAt}-${index}`} className={row}>
                 <td {...cell("When")}>
                   <LocalTime iso={audit.createdAt} />

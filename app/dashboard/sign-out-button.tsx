@@ -2,16 +2,7 @@
 
 import type { SignOutMode } from "@/lib/env";
 import { signOutConsequence } from "../_components/messages";
-import {
-  AlertDialog,
-  AlertDialogCancel,
-  AlertDialogContent,
-  AlertDialogDescription,
-  AlertDialogFooter,
-  AlertDialogHeader,
-  AlertDialogTitle,
-  AlertDialogTrigger,
-} from "../_components/ui/alert-dialog";
+import { AlertDialog, AlertDialogCancel, AlertDialogContent, AlertDialogDescription, AlertDialogFooter, AlertDialogHeader, AlertDialogTitle, AlertDialogTrigger } from "../_components/ui/alert-dialog";
 import { Button } from "../_components/ui/button";
 
 export function SignOutButton({ mode, accounts, action }: { mode: SignOutMode; accounts: number; action: () => Promise<void> }) {

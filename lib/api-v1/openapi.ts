@@ -46,9 +46,7 @@ export function openApiDocument(routes: V1Route[], serverUrl?: string): Record<s
       "x-tokenkeeper-scope": route.scope,
       parameters: [...parameters(route.params, "path"), ...parameters(route.query, "query")],
       responses: {
-        200: route.response
-          ? { description: "OK", content: { "application/json": { schema: jsonSchema(route.response, "output") } } }
-          : { description: "the provider API's answer, passed through" },
+        200: route.response ? { description: "OK", content: { "application/json": { schema: jsonSchema(route.response, "output") } } } : { description: "the provider API's answer, passed through" },
         ...errorResponses,
       },
     };

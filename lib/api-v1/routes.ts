@@ -56,7 +56,8 @@ export const V1_ROUTES: V1Route[] = [
     operationId: "getAccessToken",
     method: "GET",
     path: "/api/v1/accounts/{accountId}/token",
-    summary: "A valid access token for the account, refreshed first when it would expire within minTtl (one refresh however many ask at once). 409 reauth_required: the user must reconnect. Each answer writes an audit row.",
+    summary:
+      "A valid access token for the account, refreshed first when it would expire within minTtl (one refresh however many ask at once). 409 reauth_required: the user must reconnect. Each answer writes an audit row.",
     scope: "tokens:read",
     params: accountParams,
     query: tokenQuery,
@@ -80,7 +81,8 @@ export const V1_ROUTES: V1Route[] = [
     operationId: "proxyToProvider",
     method: "ANY",
     path: "/api/v1/accounts/{accountId}/proxy/{path}",
-    summary: "Calls the provider's API as the account (any method): a fresh bearer, one refresh and retry on 401, Retry-After honoured; the path never leaves the provider's API base; bodies up to 1 MB.",
+    summary:
+      "Calls the provider's API as the account (any method): a fresh bearer, one refresh and retry on 401, Retry-After honoured; the path never leaves the provider's API base; bodies up to 1 MB.",
     scope: "proxy",
     params: proxyParams,
     async handle(context) {

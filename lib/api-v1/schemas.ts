@@ -7,20 +7,38 @@ import type { AccountStatus } from "../tokens/token-decision";
 
 export const components = z.registry<{ id: string; description?: string }>();
 
-const id = (what: string) => z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, `must be ${what} (letters, digits, _ or -)`).describe(what);
+const id = (what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, `must be ${what} (letters, digits, _ or -)`)
+    .describe(what);
 
 export const userParams = z.strictObject({ userId: id("a Tokenkeeper user id") });
 export const accountParams = z.strictObject({ accountId: id("an account id (GET /api/v1/users/{userId}/accounts lists them)") });
 export const proxyParams = accountParams.extend({ path: z.string().describe("the provider API path, under its API base (e.g. oauth2/v3/userinfo at Google)") });
 
 export const tokenQuery = z.strictObject({
-  minTtl: z.coerce.number().int().min(0).max(86_400).default(0).describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
+  minTtl: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(0)
+    .describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
   // No control characters: Postgres refuses NUL in text (a 500 after the token was issued), and a line break would forge lines on the dashboard.
-  purpose: z.string().max(200).regex(/^\P{Cc}*$/u, "no control characters").optional().describe("why the token is wanted, kept in the audit row"),
+  purpose: z
+    .string()
+    .max(200)
+    .regex(/^\P{Cc}*$/u, "no control characters")
+    .optional()
+    .describe("why the token is wanted, kept in the audit row"),
 });
 
 export const errorBody = z
-  .object({ error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, bad_request, not_found, reauth_required, rate_limited, provider_unavailable, …"), message: z.string() })
+  .object({
+    error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, bad_request, not_found, reauth_required, rate_limited, provider_unavailable, …"),
+    message: z.string(),
+  })
   .register(components, { id: "Error", description: "Every error answer; some carry more fields (scope, accounts)." });
 
 const ACCOUNT_STATUSES = ["active", "expiring", "expired", "reauth_required", "signed_out"] as const satisfies readonly AccountStatus[];

@@ -45,7 +45,13 @@ function conditionSql(condition: Condition, failingAfter: number): Prisma.Sql {
 export function eventTypeSql(change: AccountChange, outbox: Outbox): Prisma.Sql {
   const failingAfter = outbox?.failingAfter ?? 0;
   const rules = EVENT_RULES.filter((rule) => rule.change === change);
-  const branches = rules.map((rule) => Prisma.sql`WHEN ${Prisma.join(rule.when.map((condition) => conditionSql(condition, failingAfter)), " OR ")} THEN ${rule.type}::text`);
+  const branches = rules.map(
+    (rule) =>
+      Prisma.sql`WHEN ${Prisma.join(
+        rule.when.map((condition) => conditionSql(condition, failingAfter)),
+        " OR ",
+      )} THEN ${rule.type}::text`,
+  );
   return Prisma.sql`CASE ${Prisma.join(branches, " ")} END`;
 }
 

@@ -131,7 +131,12 @@ export const isoInstant = (column: Prisma.Sql) => Prisma.sql`to_char(${column} A
  * Returns the ids written with their new version, and with `{ rows: true }` the rows
  * as written (a caller that goes on with the account need not read it again).
  */
-export async function writeTokens(db: Db, writes: TokenWrite[], outbox: Outbox, { rows: wantRows = false } = {}): Promise<{ versions: Map<string, number>; rows: Map<string, AccountRow>; events: number }> {
+export async function writeTokens(
+  db: Db,
+  writes: TokenWrite[],
+  outbox: Outbox,
+  { rows: wantRows = false } = {},
+): Promise<{ versions: Map<string, number>; rows: Map<string, AccountRow>; events: number }> {
   if (writes.length === 0) return { versions: new Map(), rows: new Map(), events: 0 };
   const column = <K extends keyof TokenWrite>(key: K) => writes.map((write) => write[key]);
   const rows = await db.$queryRaw<(AccountRow & { events: number })[]>`

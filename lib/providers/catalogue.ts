@@ -32,7 +32,9 @@ const withParams = (url: string, params: Record<string, string>) => {
   return merged.href;
 };
 
-const staticEndpoints = (issuer: string, token: string, more: { revocation?: string; userinfo?: string } = {}) => () => ({ issuer, token, ...more });
+const staticEndpoints =
+  (issuer: string, token: string, more: { revocation?: string; userinfo?: string } = {}) =>
+  () => ({ issuer, token, ...more });
 
 export const CATALOGUE: readonly ProviderDescriptor[] = [
   {
@@ -177,8 +179,7 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     id: "twitter",
     name: "X",
     docs: "https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/user-access-token",
-    authjs: ({ clientId, clientSecret }, params) =>
-      Twitter({ clientId, clientSecret, authorization: withParams("https://x.com/i/oauth2/authorize", params) }),
+    authjs: ({ clientId, clientSecret }, params) => Twitter({ clientId, clientSecret, authorization: withParams("https://x.com/i/oauth2/authorize", params) }),
     endpoints: staticEndpoints("https://x.com", "https://api.x.com/2/oauth2/token", { revocation: "https://api.x.com/2/oauth2/revoke", userinfo: "https://api.x.com/2/users/me" }),
     clientAuth: "basic",
     offlineParams: { scope: "users.read tweet.read offline.access" },
@@ -351,9 +352,11 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     id: "reddit",
     name: "Reddit",
     docs: "https://github.com/reddit-archive/reddit/wiki/OAuth2#refreshing-the-token",
-    authjs: ({ clientId, clientSecret }, params) =>
-      Reddit({ clientId, clientSecret, authorization: withParams("https://www.reddit.com/api/v1/authorize?scope=identity", params) }),
-    endpoints: staticEndpoints("https://www.reddit.com", "https://www.reddit.com/api/v1/access_token", { revocation: "https://www.reddit.com/api/v1/revoke_token", userinfo: "https://oauth.reddit.com/api/v1/me" }),
+    authjs: ({ clientId, clientSecret }, params) => Reddit({ clientId, clientSecret, authorization: withParams("https://www.reddit.com/api/v1/authorize?scope=identity", params) }),
+    endpoints: staticEndpoints("https://www.reddit.com", "https://www.reddit.com/api/v1/access_token", {
+      revocation: "https://www.reddit.com/api/v1/revoke_token",
+      userinfo: "https://oauth.reddit.com/api/v1/me",
+    }),
     clientAuth: "basic",
     offlineParams: { duration: "permanent" },
     expiry: "expires_in",

@@ -18,9 +18,7 @@ export function discover(issuer: URL, allowHttp: boolean): Promise<o.Authorizati
   const key = issuer.href;
   let pending = discovered.get(key);
   if (!pending) {
-    pending = o
-      .discoveryRequest(issuer, { [o.allowInsecureRequests]: allowHttp, signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS) })
-      .then((response) => o.processDiscoveryResponse(issuer, response));
+    pending = o.discoveryRequest(issuer, { [o.allowInsecureRequests]: allowHttp, signal: AbortSignal.timeout(DISCOVERY_TIMEOUT_MS) }).then((response) => o.processDiscoveryResponse(issuer, response));
     pending.catch(() => discovered.delete(key));
     discovered.set(key, pending);
   }

@@ -8,6 +8,7 @@
  */
 export function grantCapNote(providerName: string, cap: number | undefined): string | null {
   if (cap === undefined) return null;
-  if (cap === 1) return `${providerName} keeps one grant per user for this app: a consent anywhere else with this app's credentials (another deployment or tool) ends this one, which then needs a new sign-in.`;
+  if (cap === 1)
+    return `${providerName} keeps one grant per user for this app: a consent anywhere else with this app's credentials (another deployment or tool) ends this one, which then needs a new sign-in.`;
   return `${providerName} keeps at most ${cap} grants per user for this app: a consent beyond that, here or anywhere else with this app's credentials, ends the oldest, which then needs a new sign-in.`;
 }

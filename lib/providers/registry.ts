@@ -10,10 +10,7 @@ import type { ConfiguredProvider, ProviderDescriptor, ProviderEnv } from "./type
 // any other Auth.js provider works as a generic one (lib/providers/generic.ts).
 
 /** Every provider that can be enabled: the catalogue's, then Auth.js's others as generic ones. */
-export const DESCRIPTORS: readonly ProviderDescriptor[] = [
-  ...CATALOGUE,
-  ...Object.entries(AUTHJS_PROVIDERS).map(([id, factory]) => genericDescriptor(id, factory)),
-];
+export const DESCRIPTORS: readonly ProviderDescriptor[] = [...CATALOGUE, ...Object.entries(AUTHJS_PROVIDERS).map(([id, factory]) => genericDescriptor(id, factory))];
 
 /** The providers whose credentials are set in `env`, in button order. */
 export function configuredProviders(env: ProviderEnv): ConfiguredProvider[] {

@@ -184,7 +184,10 @@ export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: 
         // provider's reuse grace): asking again at once is safe and finds the answer.
         return refreshGrantRequest(spec, refreshToken, options);
       }
-      throw new ProviderUnavailableError(`${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`, { cause: error });
+      throw new ProviderUnavailableError(
+        `${spec.id} did not answer the refresh in time: ${LOST_ANSWER}; it rotates refresh tokens, so the stored one may be spent and the user may have to sign in again`,
+        { cause: error },
+      );
     }
   });
 }
@@ -229,12 +232,17 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
     };
     let result: o.TokenEndpointResponse | undefined;
     let failure: unknown;
+    const validated = () =>
+      o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => {
+        failure = error;
+        return undefined;
+      });
     if (usable) {
-      result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+      result = await validated();
       if (!result && json.id_token !== undefined) {
         repairs.push(`id_token failed validation (${(failure as Error).message}): dropped`);
         delete json.id_token;
-        result = await o.processRefreshTokenResponse(as, client, jsonResponse(json)).catch((error: unknown) => void (failure = error));
+        result = await validated();
       }
     }
     if (!result) {
@@ -279,8 +287,7 @@ async function revocationRequest(spec: ProviderSpec, token: string, hint: "refre
 }
 
 /** The provider's API refused the access token itself: a refresh may help. */
-export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) =>
-  new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
+export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) => new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
 
 export const isAccessTokenRejected = (error: unknown) => error instanceof TokenError && error.code === "provider_rejected" && error.providerStatus === 401;
 

@@ -68,7 +68,10 @@ export function repairTokenAnswer(body: Record<string, unknown>): RepairedAnswer
     json.scope = json.scope.filter((scope) => typeof scope === "string").join(" ");
     repairs.push("scope sent as an array");
   } else if (typeof json.scope === "string" && json.scope.includes(",")) {
-    json.scope = json.scope.split(/[\s,]+/).filter(Boolean).join(" ");
+    json.scope = json.scope
+      .split(/[\s,]+/)
+      .filter(Boolean)
+      .join(" ");
     repairs.push("scope comma-separated");
   } else if (json.scope !== undefined && typeof json.scope !== "string") drop("scope", "is neither a string nor an array");
   const refreshTokenExpiresIn = json.refresh_token_expires_in === undefined ? null : (lifetimeSeconds(json.refresh_token_expires_in) ?? null);

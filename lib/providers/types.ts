@@ -77,9 +77,7 @@ export type ConfiguredProvider = {
 };
 
 /** Endpoints written down, or read from the issuer's discovery document. */
-export type Endpoints =
-  | { issuer: string; token: string; revocation?: string; userinfo?: string }
-  | { discovery: string };
+export type Endpoints = { issuer: string; token: string; revocation?: string; userinfo?: string } | { discovery: string };
 
 /** The credentials Auth.js reads for a provider, and the issuer where it has one. */
 export type ProviderCredentials = { clientId: string; clientSecret: string; issuer?: string };

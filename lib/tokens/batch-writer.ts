@@ -15,7 +15,10 @@ import type { TokenWriter } from "./engine";
  * Each caller still waits until its own row is stored before going on, and a row
  * that cannot be written fails only its own caller.
  */
-export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, maxBatch = 50 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number } = {}): TokenWriter & { statements: () => number } {
+export function batchingWriter(
+  db: Db,
+  { outbox = null, onEvents = () => {}, maxBatch = 50 }: { outbox?: Outbox; onEvents?: () => void; maxBatch?: number } = {},
+): TokenWriter & { statements: () => number } {
   type Pending = { write: Parameters<TokenWriter>[0]; resolve: (version: number | undefined) => void; reject: (error: unknown) => void };
   const queue: Pending[] = [];
   let scheduled = false;
@@ -38,22 +41,28 @@ export function batchingWriter(db: Db, { outbox = null, onEvents = () => {}, max
   const store = async (items: Pending[]) => {
     statements += 1;
     try {
-      const { versions, events } = await writeTokens(db, items.map((item) => item.write), outbox);
+      const { versions, events } = await writeTokens(
+        db,
+        items.map((item) => item.write),
+        outbox,
+      );
       if (events > 0) onEvents();
       for (const item of items) item.resolve(versions.get(item.write.id));
     } catch (error) {
       if (items.length === 1) return items[0]!.reject(error);
       // One bad row fails the whole statement: write each alone, so it fails only itself.
-      await Promise.all(items.map(async (item) => {
-        statements += 1;
-        try {
-          const { versions, events } = await writeTokens(db, [item.write], outbox);
-          if (events > 0) onEvents();
-          item.resolve(versions.get(item.write.id));
-        } catch (itemError) {
-          item.reject(itemError);
-        }
-      }));
+      await Promise.all(
+        items.map(async (item) => {
+          statements += 1;
+          try {
+            const { versions, events } = await writeTokens(db, [item.write], outbox);
+            if (events > 0) onEvents();
+            item.resolve(versions.get(item.write.id));
+          } catch (itemError) {
+            item.reject(itemError);
+          }
+        }),
+      );
     }
   };
 

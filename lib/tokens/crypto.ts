@@ -36,7 +36,10 @@ export function parseKeyring(value: string | undefined): Keyring {
     const cryptoKey = crypto.subtle.importKey("raw", bytes, "AES-GCM", false, ["encrypt", "decrypt"]);
     return { kid, secret: bytes, cryptoKey };
   });
-  const fingerprint = createHash("sha256").update(keys.map((key) => key.kid).join(",")).digest("base64url").slice(0, 12);
+  const fingerprint = createHash("sha256")
+    .update(keys.map((key) => key.kid).join(","))
+    .digest("base64url")
+    .slice(0, 12);
   return { current: keys[0]!, byKid: new Map(keys.map((key) => [key.kid, key])), fingerprint };
 }
 

@@ -271,7 +271,14 @@ export function createTokenEngine(options: EngineOptions) {
       throw new AppError("refresh_busy", `the ${row.provider} refresh outlived its lease; try again`);
     }
     log.info("refresh.done", { accountId: row.id, provider: row.provider, rotated: tokens.rotated, ms: Date.now() - started });
-    return { accessToken: tokens.accessToken, tokenVersion: version, rotated: tokens.rotated, expiresAt: write.expiresAt, scope: write.scope ?? row.scope, tokenType: write.tokenType ?? row.token_type };
+    return {
+      accessToken: tokens.accessToken,
+      tokenVersion: version,
+      rotated: tokens.rotated,
+      expiresAt: write.expiresAt,
+      scope: write.scope ?? row.scope,
+      tokenType: write.tokenType ?? row.token_type,
+    };
   }
 
   /**
@@ -346,7 +353,14 @@ export function createTokenEngine(options: EngineOptions) {
   /** The stored token of a row decide() said to use, recording the use. */
   async function handOut(row: AccountRow, refreshed: boolean): Promise<IssuedToken> {
     noteUse(row);
-    return { accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"), expiresAt: row.expires_at === null ? null : Number(row.expires_at), scope: row.scope, tokenType: row.token_type, refreshed, account: row };
+    return {
+      accessToken: await decryptToken(keyring, row.access_token!, row, "access_token"),
+      expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+      scope: row.scope,
+      tokenType: row.token_type,
+      refreshed,
+      account: row,
+    };
   }
 
   function singleFlight(key: string, work: () => Promise<IssuedToken>): Promise<IssuedToken> {

@@ -50,19 +50,23 @@ export async function storeSignInTokens(app: Pick<Tokenkeeper, "db" | "keyring" 
   if (!account.access_token) return 0; // credentials, email: no tokens
   const now = new Date();
   const expiresAt = typeof account.expires_at === "number" ? new Date(account.expires_at * 1000) : null;
-  const { events } = await writeSignInTokens(db, {
-    provider: account.provider,
-    providerAccountId: account.providerAccountId,
-    accessToken: await encryptToken(keyring, account.access_token, account, "access_token"),
-    refreshToken: account.refresh_token ? await encryptToken(keyring, account.refresh_token, account, "refresh_token") : undefined,
-    idToken: await encryptOptional(keyring, account.id_token, account, "id_token"),
-    expiresAt: account.expires_at ?? null,
-    scope: account.scope ?? null,
-    tokenType: account.token_type ?? null,
-    identity: identityOf(profile),
-    // Signing in is a use: the sweep keeps this account fresh while it is active.
-    nextSweepAt: nextSweepAt(sweepPolicy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
-  }, app.events.outbox);
+  const { events } = await writeSignInTokens(
+    db,
+    {
+      provider: account.provider,
+      providerAccountId: account.providerAccountId,
+      accessToken: await encryptToken(keyring, account.access_token, account, "access_token"),
+      refreshToken: account.refresh_token ? await encryptToken(keyring, account.refresh_token, account, "refresh_token") : undefined,
+      idToken: await encryptOptional(keyring, account.id_token, account, "id_token"),
+      expiresAt: account.expires_at ?? null,
+      scope: account.scope ?? null,
+      tokenType: account.token_type ?? null,
+      identity: identityOf(profile),
+      // Signing in is a use: the sweep keeps this account fresh while it is active.
+      nextSweepAt: nextSweepAt(sweepPolicy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
+    },
+    app.events.outbox,
+  );
   app.events.written(events);
   return events;
 }

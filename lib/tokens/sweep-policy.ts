@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { badRequest, AppError } from "../errors";
+import { badRequest, type AppError } from "../errors";
 
 // What the sweep refreshes and when it leaves a provider alone: the policy, with
 // every knob in one place. lib/tokens/sweep.ts is the mechanism (claims, limits,

@@ -92,13 +92,19 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();
   let failure: unknown;
+  const keepFirstFailure = (error: unknown) => {
+    failure ??= error;
+  };
   // Providers whose credentials were refused (by this run or another): left alone for the whole run.
   for (const provider of await pausedProviders(db)) pausedUntil.set(provider, Infinity);
 
   const isPaused = (provider: string) => (pausedUntil.get(provider) ?? 0) > Date.now();
   const providerRun = (provider: string) => {
     let run = providerRuns.get(provider);
-    if (!run) providerRuns.set(provider, (run = { unavailableInARow: 0 }));
+    if (!run) {
+      run = { unavailableInARow: 0 };
+      providerRuns.set(provider, run);
+    }
     return run;
   };
 
@@ -155,8 +161,11 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
       report.claimed += batch.length;
       for (const row of batch) {
         let limit = limits.get(row.provider);
-        if (!limit) limits.set(row.provider, (limit = limiter(policy.concurrency)));
-        tasks.push(limit((release) => refreshOne(row, owner, release)).catch((error: unknown) => void (failure ??= error)));
+        if (!limit) {
+          limit = limiter(policy.concurrency);
+          limits.set(row.provider, limit);
+        }
+        tasks.push(limit((release) => refreshOne(row, owner, release)).catch(keepFirstFailure));
       }
       if (batch.length < policy.batchSize) break;
       // Claim more once every claimed account has started: refreshes overlap batch
@@ -168,7 +177,7 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   }
   await Promise.all(tasks);
   // What the budget or a pause left: free for the next run (or a caller) in one statement.
-  await releaseLeases(db, skipped).catch((error: unknown) => void (failure ??= error));
+  await releaseLeases(db, skipped).catch(keepFirstFailure);
   report.durationMs = Date.now() - started;
   const message = failure ? String((failure as Error).message ?? failure) : null;
   await finishSweepRun(db, runId, { ...report, error: message });

@@ -110,7 +110,10 @@ export function createTokenCache({ ttlMs, maxEntries = TOKEN_CACHE_MAX_ENTRIES, 
 
     forget(scope: Forget): void {
       epoch += 1;
-      if ("accountId" in scope) return drop(scope.accountId);
+      if ("accountId" in scope) {
+        drop(scope.accountId);
+        return;
+      }
       for (const entry of [...entries.values()]) if (entry.account.userId === scope.userId) drop(entry.account.id);
     },
 

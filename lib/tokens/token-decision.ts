@@ -8,10 +8,7 @@ export type AccountStatus = StoredStatus | "expiring" | "expired";
 /** Accounts whose access token expires within this window show as "expiring". */
 export const EXPIRING_WINDOW_SECONDS = 300;
 
-export type TokenState = Pick<
-  Account,
-  "status" | "access_token" | "refresh_token" | "expires_at" | "retryAfter" | "leaseOwner" | "leaseUntil" | "tokenVersion"
->;
+export type TokenState = Pick<Account, "status" | "access_token" | "refresh_token" | "expires_at" | "retryAfter" | "leaseOwner" | "leaseUntil" | "tokenVersion">;
 
 /**
  * What a caller who wants an access token does next:

@@ -93,7 +93,10 @@ async function axe(page: Page, state: string) {
   for (const violation of violations) counts[violation.impact ?? "minor"]! += violation.nodes.length;
   axeCounts[`${state}-${widthOf(page)}`] = counts;
   const severe = violations.filter((violation) => violation.impact === "serious" || violation.impact === "critical");
-  expect(severe.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`), `axe on ${state}`).toStrictEqual([]);
+  expect(
+    severe.map((violation) => `${violation.id}: ${violation.nodes.map((node) => node.target.join(" ")).join(", ")}`),
+    `axe on ${state}`,
+  ).toStrictEqual([]);
 }
 
 /** The state, seen and checked: a screenshot and axe. */
@@ -199,7 +202,9 @@ describe("the dashboard in Chromium", () => {
     // The stale tab's "Refresh now" is refused: in plain words, the time in the reader's zone.
     const staleCard = stale.locator('article[data-provider="oidc"]');
     await staleCard.getByTestId("refresh").click();
-    await expect.poll(() => staleCard.getByTestId("card-error").textContent()).toMatch(/^Tokenkeeper dev provider · ada@dev\.tokenkeeper\.test was refreshed moments ago\. You can refresh it again at \d\d:\d\d:\d\d\.$/);
+    await expect
+      .poll(() => staleCard.getByTestId("card-error").textContent())
+      .toMatch(/^Tokenkeeper dev provider · ada@dev\.tokenkeeper\.test was refreshed moments ago\. You can refresh it again at \d\d:\d\d:\d\d\.$/);
     expect(await staleCard.textContent()).not.toMatch(ISO_TIME);
     await state(stale, "dashboard-refresh-refused");
     await stale.close();
@@ -221,9 +226,7 @@ describe("the dashboard in Chromium", () => {
     await expect.poll(() => refresh.isEnabled(), { timeout: 10_000 }).toBe(true);
     await refresh.click();
     await expect.poll(() => card.getByTestId("status").textContent()).toBe("Sign-in needed");
-    expect(await card.getByTestId("status-text").textContent()).toBe(
-      "Tokenkeeper dev provider no longer accepts this connection — access was revoked or has expired. Reconnect to continue.",
-    );
+    expect(await card.getByTestId("status-text").textContent()).toBe("Tokenkeeper dev provider no longer accepts this connection — access was revoked or has expired. Reconnect to continue.");
     await card.getByRole("button", { name: "Reconnect" }).waitFor();
     expect(await card.textContent()).not.toMatch(/invalid_grant|reauth_required|no expiry/);
     await state(page, "dashboard-revoked");
@@ -253,9 +256,7 @@ describe("the dashboard in Chromium", () => {
     const signOut = page.getByRole("button", { name: "Sign out" });
     await tabTo(page, signOut);
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.getByTestId("sign-out-consequence").textContent()).toBe(
-      "Background access stops for your 1 connected account: apps can’t act for you until you sign in again.",
-    );
+    await expect.poll(() => page.getByTestId("sign-out-consequence").textContent()).toBe("Background access stops for your 1 connected account: apps can’t act for you until you sign in again.");
     await state(page, "sign-out-dialog");
     await page.getByRole("alertdialog").getByRole("button", { name: "Sign out" }).press("Enter");
     await page.waitForURL(`${server.url}/`);
@@ -362,8 +363,8 @@ describe("the dashboard in Chromium", () => {
     expect(proxied).toMatchObject({ status: 200, body: { sub: "lin-work", phone_number: "+1 555 0100" } });
     const ambiguous = await page.evaluate(async () => (await fetch("/api/accounts/oidc/proxy/me")).status);
     expect(ambiguous).toBe(409);
-    const escape = await page.evaluate(async (id) => (await fetch(`/api/accounts/${id}/proxy/%252e%252e/admin`)).status, accountId);
-    expect(escape).toBe(400);
+    const traversal = await page.evaluate(async (id) => (await fetch(`/api/accounts/${id}/proxy/%252e%252e/admin`)).status, accountId);
+    expect(traversal).toBe(400);
 
     await page.setViewportSize({ width: 390, height: 900 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -447,7 +448,10 @@ describe("the dashboard in Chromium", () => {
 
     // Pages: never framed, no Referer to other sites, nothing sniffed.
     const dashboard = (await page.goto(`${server.url}/dashboard`))!.headers();
-    for (const [path, headers] of [["/dashboard", dashboard], ...(await Promise.all(["/", "/signin"].map(async (path) => [path, Object.fromEntries((await fetch(`${server.url}${path}`)).headers)] as const)))] as const) {
+    for (const [path, headers] of [
+      ["/dashboard", dashboard],
+      ...(await Promise.all(["/", "/signin"].map(async (path) => [path, Object.fromEntries((await fetch(`${server.url}${path}`)).headers)] as const))),
+    ] as const) {
       expect(headers["x-frame-options"], path).toBe("DENY");
       expect(headers["referrer-policy"], path).toBe("same-origin");
       expect(headers["x-content-type-options"], path).toBe("nosniff");
@@ -536,9 +540,9 @@ describe("the dashboard in Chromium", () => {
     await state(page, "dashboard-expired");
 
     await page.getByRole("button", { name: "Sign out" }).click();
-    await expect.poll(() => page.getByTestId("sign-out-consequence").textContent()).toBe(
-      "Your 1 connected account keeps background access: apps go on acting for you. Disconnect an account to stop that.",
-    );
+    await expect
+      .poll(() => page.getByTestId("sign-out-consequence").textContent())
+      .toBe("Your 1 connected account keeps background access: apps go on acting for you. Disconnect an account to stop that.");
     await state(page, "sign-out-dialog-keep");
     await page.getByRole("alertdialog").getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${server.url}/`);

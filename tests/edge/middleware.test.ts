@@ -26,8 +26,7 @@ afterAll(async () => {
 });
 
 const cookieName = (https: boolean) => (https ? "__Secure-authjs.session-token" : "authjs.session-token");
-const mint = (https: boolean, { secret = SECRET, maxAge = 3600 } = {}) =>
-  encode({ token: { sub: "user-1", name: "Edge" }, secret, salt: cookieName(https), maxAge });
+const mint = (https: boolean, { secret = SECRET, maxAge = 3600 } = {}) => encode({ token: { sub: "user-1", name: "Edge" }, secret, salt: cookieName(https), maxAge });
 
 type Verdict = "pass" | "signin" | "401";
 async function verdict(variant: string, url: string, cookie?: string): Promise<{ verdict: Verdict; location: string | null }> {
@@ -65,7 +64,10 @@ const CASES: [string, (https: boolean) => Promise<string | undefined>, boolean][
 ];
 
 describe.each(Object.keys(VARIANTS))("%s middleware in workerd", (variant) => {
-  describe.each([["http", "http://localhost:3000"], ["https", "https://app.example"]])("over %s", (_scheme, origin) => {
+  describe.each([
+    ["http", "http://localhost:3000"],
+    ["https", "https://app.example"],
+  ])("over %s", (_scheme, origin) => {
     const https = origin.startsWith("https:");
     it.each(CASES)("with %s", async (_label, cookie, signedIn) => {
       const value = await cookie(https);
@@ -95,7 +97,9 @@ describe("the lean check", () => {
         }
       }
     }
-    console.log(`edge bundle (esbuild, minified): lean ${(workers.lean!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip, NextAuth(authConfig).auth ${(workers.authjs!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip`);
+    console.log(
+      `edge bundle (esbuild, minified): lean ${(workers.lean!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip, NextAuth(authConfig).auth ${(workers.authjs!.bundle.gzipBytes / 1024).toFixed(1)} KB gzip`,
+    );
     expect(workers.lean!.bundle.gzipBytes).toBeLessThan(workers.authjs!.bundle.gzipBytes);
   });
 });
@@ -129,7 +133,12 @@ describe("session secrets rotated (AUTH_SECRET new, AUTH_SECRET_1 old) and rolli
     const key = new Uint8Array(hkdfSync("sha256", secret, salt, `Auth.js Generated Encryption Key (${salt})`, 64));
     const kid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(key) }, "sha512");
     const iat = Math.floor(Date.now() / 1000) - ageSeconds;
-    return new EncryptJWT({ sub: "user-1", name: "Edge" }).setProtectedHeader({ alg: "dir", enc: "A256CBC-HS512", kid }).setIssuedAt(iat).setExpirationTime(iat + 30 * 86_400).setJti("j").encrypt(key);
+    return new EncryptJWT({ sub: "user-1", name: "Edge" })
+      .setProtectedHeader({ alg: "dir", enc: "A256CBC-HS512", kid })
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 30 * 86_400)
+      .setJti("j")
+      .encrypt(key);
   }
   const visit = (variant: string, cookie: string) =>
     rotated[variant]!.dispatchFetch("http://localhost:3000/api/accounts", { headers: { cookie: `${cookieName(false)}=${cookie}`, "x-forwarded-proto": "http" }, redirect: "manual" });

@@ -27,7 +27,10 @@ async function counted(work: () => Promise<unknown>): Promise<{ reads: number; s
   const before = stack.endpoint!.requests();
   await work();
   const statements = stack.endpoint!.requests() - before;
-  const reads = stack.endpoint!.statements().slice(-statements).filter((sql) => /^\s*SELECT\b/i.test(sql)).length;
+  const reads = stack
+    .endpoint!.statements()
+    .slice(-statements)
+    .filter((sql) => /^\s*SELECT\b/i.test(sql)).length;
   return { reads, statements };
 }
 
@@ -51,7 +54,7 @@ describe("an account resolved once per call (#17)", () => {
     expect(stack.oidc!.stats.refreshRequests - refreshes).toBe(1);
   });
 
-  it("reads the account once for \"Refresh now\", and answers the summary of the row as written", async () => {
+  it('reads the account once for "Refresh now", and answers the summary of the row as written', async () => {
     const account = await seeded();
     const before = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
     let summary: Awaited<ReturnType<typeof refreshNow>> | undefined;

@@ -42,15 +42,27 @@ async function schemaOf(database: SqlBackend) {
 }
 
 const stored = async () =>
-  (await backend.query({ query: `SELECT id, provider, "providerAccountId", access_token, refresh_token, id_token, status FROM "Account" ORDER BY provider, "providerAccountId"`, params: [] })).rows.map(
-    ([id, provider, providerAccountId, access_token, refresh_token, id_token, status]) => ({ id, provider: provider!, providerAccountId: providerAccountId!, access_token, refresh_token, id_token, status }),
-  );
+  (
+    await backend.query({ query: `SELECT id, provider, "providerAccountId", access_token, refresh_token, id_token, status FROM "Account" ORDER BY provider, "providerAccountId"`, params: [] })
+  ).rows.map(([id, provider, providerAccountId, access_token, refresh_token, id_token, status]) => ({
+    id,
+    provider: provider!,
+    providerAccountId: providerAccountId!,
+    access_token,
+    refresh_token,
+    id_token,
+    status,
+  }));
 
 describe("adopting an Auth.js + Prisma database (#22)", () => {
   it("baselines the schema, applies the migrations and seals every plain-text token, readable as its own account's", async () => {
     const report = await adoptDatabase(backend, keyring);
     expect(report).toMatchObject({ schema: "authjs", accounts: 3, tokensEncrypted: 7, accountsChangedMeanwhile: 0 });
-    expect(report.migrationsApplied).toStrictEqual(readMigrations().slice(1).map((migration) => migration.name));
+    expect(report.migrationsApplied).toStrictEqual(
+      readMigrations()
+        .slice(1)
+        .map((migration) => migration.name),
+    );
     const rows = await stored();
     expect(rows).toHaveLength(3);
     for (const plain of accounts) {
@@ -67,7 +79,10 @@ describe("adopting an Auth.js + Prisma database (#22)", () => {
     // Nothing lost: the user rows, the old session, the team's migration record, Auth.js's Authenticator table.
     expect((await backend.query({ query: `SELECT count(*) FROM "User"`, params: [] })).rows).toStrictEqual([["2"]]);
     expect((await backend.query({ query: `SELECT "sessionToken" FROM "Session"`, params: [] })).rows).toStrictEqual([["legacy-session"]]);
-    expect((await backend.query({ query: `SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name`, params: [] })).rows.flat()).toStrictEqual(["20240301120000_authjs", ...readMigrations().map((m) => m.name)]);
+    expect((await backend.query({ query: `SELECT migration_name FROM "_prisma_migrations" ORDER BY migration_name`, params: [] })).rows.flat()).toStrictEqual([
+      "20240301120000_authjs",
+      ...readMigrations().map((m) => m.name),
+    ]);
     expect((await backend.query({ query: `SELECT to_regclass('"Authenticator"')::text`, params: [] })).rows).toStrictEqual([['"Authenticator"']]);
     // Tokenkeeper's own migrations find nothing left to do.
     expect(await applyMigrations(backend)).toStrictEqual([]);
@@ -109,7 +124,10 @@ describe("adopting an Auth.js + Prisma database (#22)", () => {
     await adoptDatabase(backend, keyring);
     // As if the run stopped before the last account: its tokens are plain text again.
     const grace = accounts.find((a) => a.providerAccountId === "41771983423143937")!;
-    await backend.query({ query: `UPDATE "Account" SET access_token = $1, refresh_token = $2 WHERE "providerAccountId" = $3`, params: [grace.access_token, grace.refresh_token, grace.providerAccountId] });
+    await backend.query({
+      query: `UPDATE "Account" SET access_token = $1, refresh_token = $2 WHERE "providerAccountId" = $3`,
+      params: [grace.access_token, grace.refresh_token, grace.providerAccountId],
+    });
     const sealedElsewhere = (await stored()).filter((row) => row.providerAccountId !== grace.providerAccountId);
     expect(await adoptDatabase(backend, keyring)).toMatchObject({ tokensEncrypted: 2 });
     const after = await stored();

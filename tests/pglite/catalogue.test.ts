@@ -45,8 +45,7 @@ afterAll(async () => {
 });
 
 const keyring = () => parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
-const accountOf = (provider: string, providerAccountId: string) =>
-  stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider, providerAccountId } } });
+const accountOf = (provider: string, providerAccountId: string) => stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider, providerAccountId } } });
 const refreshTokenOf = async (row: Awaited<ReturnType<typeof accountOf>>) => decryptToken(keyring(), row.refresh_token!, row, "refresh_token");
 
 /** Signs in through Auth.js with `provider` (the stand-in answers under the real hosts); the new account's row. */

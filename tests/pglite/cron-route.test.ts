@@ -13,8 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-const call = (authorization?: string, query = "") =>
-  GET(new Request(`http://localhost/api/cron/refresh-tokens${query}`, { headers: authorization === undefined ? {} : { authorization } }));
+const call = (authorization?: string, query = "") => GET(new Request(`http://localhost/api/cron/refresh-tokens${query}`, { headers: authorization === undefined ? {} : { authorization } }));
 
 describe("GET /api/cron/refresh-tokens", () => {
   it.each([

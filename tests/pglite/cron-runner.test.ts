@@ -56,7 +56,10 @@ describe("the local cron runner", () => {
     runner = startCronRunner({
       baseUrl: app.origin,
       cronSecret: stack.env.CRON_SECRET,
-      jobs: [{ path: "/api/cron/refresh-tokens", schedule: "* * * * *" }, { path: "/api/cron/slow", schedule: "* * * * *" }],
+      jobs: [
+        { path: "/api/cron/refresh-tokens", schedule: "* * * * *" },
+        { path: "/api/cron/slow", schedule: "* * * * *" },
+      ],
     });
 
     // First tick (within a minute): the sweep refreshes the due account.
@@ -68,7 +71,10 @@ describe("the local cron runner", () => {
     expect(requests.find((request) => request.path === "/api/cron/refresh-tokens")).toStrictEqual({ path: "/api/cron/refresh-tokens", method: "GET", userAgent: "vercel-cron/1.0", bearer: true });
     await waitFor(() => lines.some((line) => line.event === "cron.run"), 5_000);
     expect(lines.find((line) => line.event === "cron.run")).toMatchObject({
-      level: "info", path: "/api/cron/refresh-tokens", status: 200, answer: { claimed: 1, refreshed: 1, failed: 0 },
+      level: "info",
+      path: "/api/cron/refresh-tokens",
+      status: 200,
+      answer: { claimed: 1, refreshed: 1, failed: 0 },
     });
 
     // Second tick: the sweep runs again (nothing is due), the slow path is skipped.

@@ -47,9 +47,7 @@ describe("the dev stack", () => {
 
   it("stops with one sentence naming DATABASE_URL when it is malformed or unreachable", async () => {
     const home = mkdtempSync(join(tmpdir(), "tokenkeeper-bad-"));
-    await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(
-      configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
-    );
+    await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."));
     await expect(startStack({ home, env: { DATABASE_URL: "mysql://localhost/db" } })).rejects.toThrow(/^DATABASE_URL must be a postgres/);
     await expect(startStack({ home, env: { DATABASE_URL: "postgresql://nobody@127.0.0.1:9/none" } })).rejects.toThrow(
       "DATABASE_URL names a database that cannot be reached (127.0.0.1:9, ECONNREFUSED).",

@@ -96,7 +96,21 @@ describe("Prisma over PrismaNeonHttp", () => {
   it("writes back only under the lease it holds (compare-and-set)", async () => {
     const row = await account("cas", { expires_at: 10 });
     expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
-    const write = { id: row.id, accessToken: "a2", refreshToken: "r2", expiresAt: 999, scope: null, tokenType: "bearer", idToken: null, refreshTokenExpiresAt: null, reauthBy: null, reauthWarnedAt: null, warnReauth: false, nextSweepAt: new Date(), used: false };
+    const write = {
+      id: row.id,
+      accessToken: "a2",
+      refreshToken: "r2",
+      expiresAt: 999,
+      scope: null,
+      tokenType: "bearer",
+      idToken: null,
+      refreshTokenExpiresAt: null,
+      reauthBy: null,
+      reauthWarnedAt: null,
+      warnReauth: false,
+      nextSweepAt: new Date(),
+      used: false,
+    };
     expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), rows: new Map(), events: 0 });
     expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), rows: new Map(), events: 0 });
     expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999n, leaseOwner: null, tokenVersion: 1 });

@@ -58,7 +58,10 @@ describe("the provider API proxy", () => {
     // Refreshed longer ago than TOKEN_FORCED_REFRESH_INTERVAL_SECONDS (default 30).
     await stack.db.account.update({ where: { id: account.accountId }, data: { refreshedAt: new Date(Date.now() - 60_000) } });
     const keyring = parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS);
-    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring, "revoked-early", { provider: "oidc", providerAccountId: `proxy-${seq}` }, "access_token") } });
+    await stack.db.account.update({
+      where: { id: account.accountId },
+      data: { access_token: await encryptToken(keyring, "revoked-early", { provider: "oidc", providerAccountId: `proxy-${seq}` }, "access_token") },
+    });
     const refreshes = stack.oidc!.stats.refreshRequests;
     const seen = api.seen.length;
     const response = await call(account, "me-too");
@@ -69,7 +72,10 @@ describe("the provider API proxy", () => {
 
   it("waits out Retry-After on 429 and answers the third attempt", async () => {
     const account = await seeded();
-    api.script.set("/v1/limited", [{ status: 429, retryAfter: "1" }, { status: 429, retryAfter: "1" }]);
+    api.script.set("/v1/limited", [
+      { status: 429, retryAfter: "1" },
+      { status: 429, retryAfter: "1" },
+    ]);
     const started = Date.now();
     const response = await call(account, "limited");
     expect(response.status).toBe(200);
@@ -120,7 +126,12 @@ describe("the provider API proxy", () => {
   it("answers 413 for a request body over 1 MB, declared or not", async () => {
     const big = new Uint8Array(MAX_PROXY_BODY_BYTES + 1);
     await expect(readLimitedBody(new Request("http://app/x", { method: "POST", body: big }))).rejects.toMatchObject({ code: "payload_too_large", status: 413 });
-    const stream = new ReadableStream({ start(controller) { controller.enqueue(big); controller.close(); } });
+    const stream = new ReadableStream({
+      start(controller) {
+        controller.enqueue(big);
+        controller.close();
+      },
+    });
     await expect(readLimitedBody(new Request("http://app/x", { method: "POST", body: stream, duplex: "half" } as RequestInit))).rejects.toMatchObject({ status: 413 });
     expect(new Uint8Array((await readLimitedBody(new Request("http://app/x", { method: "POST", body: "{}" })))!)).toStrictEqual(new TextEncoder().encode("{}"));
   });
@@ -209,7 +220,18 @@ describe("the proxy's answers and what it forwards (#16)", () => {
     expect(response.status).toBe(200);
     const received = api.seen.at(-1)!.headers;
     for (const name of ["accept", "accept-language", "if-none-match", "range", "content-type", "user-agent", "x-api-version"]) expect(received[name], name).toBe(sent[name as keyof typeof sent]);
-    for (const name of ["x-vercel-oidc-token", "x-vercel-forwarded-for", "x-vercel-ip-city", "x-vercel-proxy-signature", "x-middleware-subrequest", "x-forwarded-for", "referer", "origin", "cookie", "x-request-id"]) {
+    for (const name of [
+      "x-vercel-oidc-token",
+      "x-vercel-forwarded-for",
+      "x-vercel-ip-city",
+      "x-vercel-proxy-signature",
+      "x-middleware-subrequest",
+      "x-forwarded-for",
+      "referer",
+      "origin",
+      "cookie",
+      "x-request-id",
+    ]) {
       expect(received[name], name).toBeUndefined();
     }
     // The API header is the provider's own: another provider's spec does not pass it.
@@ -231,7 +253,10 @@ describe("the provider's quota, protected from one user (#16)", () => {
     const account = await seeded();
     await stack.db.account.update({ where: { id: account.accountId }, data: { refreshedAt: new Date(Date.now() - 60_000) } });
     const unauthorized = { status: 401, headers: { "content-type": "application/json", "www-authenticate": 'Bearer error="insufficient_scope"' }, body: '{"error":"nope"}' };
-    api.script.set("/v1/always-401", Array.from({ length: 11 }, () => ({ ...unauthorized })));
+    api.script.set(
+      "/v1/always-401",
+      Array.from({ length: 11 }, () => ({ ...unauthorized })),
+    );
     const refreshes = stack.oidc!.stats.refreshRequests;
     for (let i = 0; i < 10; i++) {
       const response = await call(account, "always-401");

@@ -25,8 +25,7 @@ async function seeded(expiresAt = epochNow() - 10): Promise<SeededAccount> {
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt);
 }
 const load = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
-const userinfoStatus = async (accessToken: string) =>
-  (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 describe("getAccessToken", () => {
   it("returns a token valid beyond the skew without calling the provider", async () => {
@@ -150,8 +149,10 @@ describe("work that follows use (#13)", () => {
     const account = await seeded(epochNow() + 600);
     const eightDaysAgo = new Date(Date.now() - 8 * 86_400_000);
     // Unused for 8 days, refreshed yesterday: nothing to do, however soon the token expires.
-    await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: eightDaysAgo, refreshedAt: new Date(Date.now() - 86_400_000), nextSweepAt: new Date(Date.now() + 6 * 86_400_000) } });
-    const { sweepExpiringTokens } = await import("@/lib/tokens/sweep");
+    await stack.db.account.update({
+      where: { id: account.accountId },
+      data: { lastUsedAt: eightDaysAgo, refreshedAt: new Date(Date.now() - 86_400_000), nextSweepAt: new Date(Date.now() + 6 * 86_400_000) },
+    });
     const claimed = async () => (await sweepOnce(stack)).claimed;
     await stack.db.account.updateMany({ where: { id: { not: account.accountId } }, data: { status: "signed_out" } });
     expect(await claimed()).toBe(0);
@@ -168,7 +169,10 @@ describe("account actions", () => {
   it("retries the userinfo call once after a refresh when the provider answers 401, as often as a forced refresh may run", async () => {
     const account = await seeded(epochNow() + 3600);
     // The stored access token looks valid, but the provider does not accept it.
-    await stack.db.account.update({ where: { id: account.accountId }, data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") } });
+    await stack.db.account.update({
+      where: { id: account.accountId },
+      data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") },
+    });
     expect(await userinfoStatus("no-longer-accepted")).toBe(401);
     // Refreshed moments ago: within TOKEN_FORCED_REFRESH_INTERVAL_SECONDS the 401 stands (#16).
     let before = refreshCalls();
@@ -187,7 +191,13 @@ describe("account actions", () => {
     await stack.db.account.update({ where: { id: account.accountId }, data: { refreshedAt: new Date(Date.now() - 60_000) } });
     const before = refreshCalls();
     const answers = [];
-    for (let i = 0; i < 100; i++) answers.push(await refreshNow(account.userId, "oidc").then(() => "ok", (error: unknown) => error));
+    for (let i = 0; i < 100; i++)
+      answers.push(
+        await refreshNow(account.userId, "oidc").then(
+          () => "ok",
+          (error: unknown) => error,
+        ),
+      );
     expect(refreshCalls() - before).toBeLessThanOrEqual(4);
     expect(answers[0]).toBe("ok");
     const limited = answers.slice(1) as { code: string; status: number; retryAfter: Date }[];

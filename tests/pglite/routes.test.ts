@@ -117,7 +117,10 @@ describe("the dev stack's files (#16)", () => {
   it("refuses to start with a plain-http webhook URL or a short webhook secret, naming the variable", () => {
     const cases = [
       [{ TOKENKEEPER_WEBHOOK_URL: "http://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString("base64")}` }, "TOKENKEEPER_WEBHOOK_URL must be an https:// URL"],
-      [{ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 1).toString("base64")}` }, "TOKENKEEPER_WEBHOOK_SECRET must hold at least 24 random bytes"],
+      [
+        { TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 1).toString("base64")}` },
+        "TOKENKEEPER_WEBHOOK_SECRET must hold at least 24 random bytes",
+      ],
     ] as const;
     for (const [webhook, message] of cases) {
       const home = mkdtempSync(join(tmpdir(), "tokenkeeper-webhook-"));

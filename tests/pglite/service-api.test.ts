@@ -157,7 +157,13 @@ describe("the token route", () => {
     await stack.db.account.update({ where: { id: accountId }, data: { expires_at: epochNow() + 120, refreshedAt: new Date(Date.now() - 3_000_000) } });
     await stack.db.tokenAudit.deleteMany();
     const before = stack.oidc!.stats.refreshRequests;
-    const answers = await Promise.all(Array.from({ length: 30 }, () => call(`/api/v1/accounts/${accountId}/token?minTtl=300&purpose=storm`, keys.all).then((response) => response.json() as Promise<{ accessToken: string; expiresAt: string; scopes: string[]; tokenType: string }>)));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        call(`/api/v1/accounts/${accountId}/token?minTtl=300&purpose=storm`, keys.all).then(
+          (response) => response.json() as Promise<{ accessToken: string; expiresAt: string; scopes: string[]; tokenType: string }>,
+        ),
+      ),
+    );
     expect(stack.oidc!.stats.refreshRequests - before).toBe(1);
     expect(new Set(answers.map((answer) => answer.accessToken)).size).toBe(1);
     expect(Date.parse(answers[0]!.expiresAt) - Date.now()).toBeGreaterThan(300_000);
@@ -192,7 +198,11 @@ describe("the token route", () => {
 describe("the OpenAPI document", () => {
   it("is OpenAPI 3.1, generated from the routes' own zod schemas", async () => {
     const response = await fetch(`${app.origin}/api/v1/openapi.json`);
-    const doc = (await response.json()) as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string; schema: Record<string, unknown> }[]; security: unknown }>>; components: { schemas: Record<string, { required?: string[] }> } };
+    const doc = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { parameters: { name: string; schema: Record<string, unknown> }[]; security: unknown }>>;
+      components: { schemas: Record<string, { required?: string[] }> };
+    };
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths).sort()).toStrictEqual([
       "/api/v1/accounts/{accountId}/proxy/{path}",

@@ -26,8 +26,7 @@ const plain = async (login: string) => {
     refreshToken: await decryptToken(keyring(), account.refresh_token!, account, "refresh_token"),
   };
 };
-const userinfoStatus = async (accessToken: string) =>
-  (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 describe("sign-in", () => {
   it("links the account on first sign-in and stores its tokens encrypted", async () => {

@@ -29,8 +29,7 @@ const storedRefreshToken = async (id: string) => {
   const row = await load(id);
   return decryptToken(keyring(), row.refresh_token!, row, "refresh_token");
 };
-const userinfoStatus = async (accessToken: string) =>
-  (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 async function seeded(): Promise<SeededAccount> {
   const login = `answer-${++seq}`;
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), epochNow() - 10);
@@ -109,7 +108,9 @@ describe("a refresh answer as providers really send it (#18)", () => {
   it("fails an answer with no access token, but stores its rotated refresh token, and the next refresh works", async () => {
     const account = await seeded();
     const issued = rewriteNextRefresh(({ access_token: _, ...body }) => body);
-    const error = await engineFor(stack).getAccessToken(account.userId, "oidc").catch((e: unknown) => e);
+    const error = await engineFor(stack)
+      .getAccessToken(account.userId, "oidc")
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "provider_rejected", status: 502 });
     expect(await storedRefreshToken(account.accountId)).toBe(issued.refreshToken);
     const row = await load(account.accountId);

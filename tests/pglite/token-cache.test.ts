@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { disconnect } from "@/lib/accounts";
-import { ReauthRequiredError, AppError } from "@/lib/errors";
+import { ReauthRequiredError, type AppError } from "@/lib/errors";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
@@ -145,7 +145,10 @@ describe("invalidation in this process", () => {
     const engine = engineFor(stack);
     await engine.getAccessToken(userId, "oidc");
     expect((await signOutThroughApp(agent)).status).toBe(302);
-    const error = await engine.getAccessToken(userId, "oidc").then(() => undefined, (caught: unknown) => caught);
+    const error = await engine.getAccessToken(userId, "oidc").then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(ReauthRequiredError);
     expect((error as AppError).message).toMatch(/sign-out/);
   });

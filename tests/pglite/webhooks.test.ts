@@ -33,8 +33,7 @@ beforeEach(() => {
 });
 
 const account = (login: string) => stack.db.account.findUniqueOrThrow({ where: { provider_providerAccountId: { provider: "oidc", providerAccountId: login } } });
-const eventsFor = (accountId: string, type?: string) =>
-  receiver.received.filter((r) => r.event?.data.accountId === accountId && (type === undefined || r.event.type === type));
+const eventsFor = (accountId: string, type?: string) => receiver.received.filter((r) => r.event?.data.accountId === accountId && (type === undefined || r.event.type === type));
 /** The delivery row once `attempts` attempts are recorded. */
 const attempted = (id: string, attempts: number) =>
   eventually(async () => {

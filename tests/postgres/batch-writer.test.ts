@@ -22,7 +22,22 @@ async function leased(count: number, prefix: string): Promise<TokenWrite[]> {
     const user = await stack.db.user.create({ data: { name: `${prefix}-${i}` } });
     const row = await stack.db.account.create({ data: { userId: user.id, type: "oidc", provider: "oidc", providerAccountId: `${prefix}-${i}`, refresh_token: "r", expires_at: 10 } });
     await claimLease(stack.db, row.id, { owner: `${prefix}-owner`, leaseMs: 60_000 });
-    writes.push({ id: row.id, owner: `${prefix}-owner`, accessToken: `a-${i}`, refreshToken: `r-${i}`, expiresAt: 2_000_000_000, scope: null, tokenType: "bearer", idToken: null, refreshTokenExpiresAt: null, reauthBy: null, reauthWarnedAt: null, warnReauth: false, nextSweepAt: new Date(), used: false });
+    writes.push({
+      id: row.id,
+      owner: `${prefix}-owner`,
+      accessToken: `a-${i}`,
+      refreshToken: `r-${i}`,
+      expiresAt: 2_000_000_000,
+      scope: null,
+      tokenType: "bearer",
+      idToken: null,
+      refreshTokenExpiresAt: null,
+      reauthBy: null,
+      reauthWarnedAt: null,
+      warnReauth: false,
+      nextSweepAt: new Date(),
+      used: false,
+    });
   }
   return writes;
 }

@@ -14,7 +14,10 @@ import { freshPostgresDatabase } from "../../testkit/stack";
 // which db:migrate and the dev stack use) to what `prisma migrate deploy` does.
 
 const INIT = "20261126000000_init";
-const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
 
 /** A copy of prisma/migrations with `edit` applied to the init migration. */
 function editedMigrations(edit: (sql: string) => string): string {
@@ -119,4 +122,3 @@ describe("our migration runner next to `prisma migrate deploy`", () => {
     expect(await rows(url, `SELECT count(*)::int FROM "_prisma_migrations"`)).toStrictEqual([[ALL.length]]);
   });
 });
-

@@ -20,9 +20,7 @@ describe("the refresh storm", () => {
     // Make the provider take a while so every caller really overlaps the refresh.
     stack.oidc!.faults.token = () => ({ delayMs: 150 });
 
-    const tokens = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => instances[i % 2]!.getAccessToken(account.userId, "oidc")),
-    );
+    const tokens = await Promise.all(Array.from({ length: 50 }, (_, i) => instances[i % 2]!.getAccessToken(account.userId, "oidc")));
     stack.oidc!.faults.token = undefined;
 
     expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(1);

@@ -17,8 +17,7 @@ beforeEach(async () => {
 
 // The dev provider's access tokens live 600 s: a 300 s horizon leaves freshly
 // refreshed accounts alone (the first test keeps the default 20 minutes on purpose).
-const sweep = (options: Parameters<typeof sweepOnce>[1] = {}) =>
-  sweepOnce(stack, { engine: engineFor(stack), horizonSeconds: 300, ...options });
+const sweep = (options: Parameters<typeof sweepOnce>[1] = {}) => sweepOnce(stack, { engine: engineFor(stack), horizonSeconds: 300, ...options });
 const versions = async (accounts: SeededAccount[]) => {
   const rows = await stack.db.account.findMany({ where: { id: { in: accounts.map((a) => a.accountId) } } });
   const byId = new Map(rows.map((row) => [row.id, row]));
@@ -41,7 +40,7 @@ describe("sweepExpiringTokens", () => {
     expect(report).toMatchObject({ claimed: 100, refreshed: 100, failed: 0, reauthRequired: 0, skipped: 0 });
     expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(100);
     const rows = await versions(accounts);
-    rows.forEach((row, i) => expect(row.tokenVersion).toBe(i % 2 === 0 ? 1 : 0));
+    for (const [i, row] of rows.entries()) expect(row.tokenVersion).toBe(i % 2 === 0 ? 1 : 0);
 
     // Make the same half due again and run two sweeps at once (a cron delivered twice).
     await stack.db.account.updateMany({ where: { id: { in: accounts.filter((_, i) => i % 2 === 0).map((a) => a.accountId) } }, data: { expires_at: epochNow() + 120, nextSweepAt: new Date() } });
@@ -50,7 +49,7 @@ describe("sweepExpiringTokens", () => {
     expect(a.claimed + b.claimed).toBe(100);
     expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(200);
     expect(stack.oidc!.stats.invalidGrants - before.invalidGrants).toBe(0);
-    (await versions(accounts)).forEach((row, i) => expect(row.tokenVersion).toBe(i % 2 === 0 ? 2 : 0));
+    for (const [i, row] of (await versions(accounts)).entries()) expect(row.tokenVersion).toBe(i % 2 === 0 ? 2 : 0);
     const runs = await stack.db.sweepRun.findMany({ orderBy: { startedAt: "desc" }, take: 3 });
     expect(runs.every((run) => run.finishedAt !== null && run.error === null)).toBe(true);
   });
@@ -76,8 +75,7 @@ describe("sweepExpiringTokens", () => {
     const currentRefresh = await Promise.all(current.map((row) => decryptToken(keyring, row.refresh_token!, row, "refresh_token")));
     const failing = new Set([0, 4, 8, 12, 16].map((i) => currentRefresh[i]));
     const revoked = new Set([2, 6, 10].map((i) => currentRefresh[i]));
-    stack.oidc!.faults.token = ({ refreshToken }) =>
-      failing.has(refreshToken!) ? { status: 500 } : revoked.has(refreshToken!) ? { status: 400, error: "invalid_grant" } : undefined;
+    stack.oidc!.faults.token = ({ refreshToken }) => (failing.has(refreshToken!) ? { status: 500 } : revoked.has(refreshToken!) ? { status: 400, error: "invalid_grant" } : undefined);
 
     const first = await sweep({ concurrency: 1 });
     expect(first).toMatchObject({ claimed: 20, refreshed: 12, failed: 5, reauthRequired: 3, skipped: 0 });
@@ -118,7 +116,7 @@ describe("sweepExpiringTokens", () => {
     stack.oidc!.faults.token = undefined;
     const second = await sweep();
     expect(first.refreshed + second.refreshed).toBe(30);
-    (await versions(group)).forEach((row) => expect(row.status).toBe("active"));
+    for (const row of await versions(group)) expect(row.status).toBe("active");
   });
 
   it("does not spin when the provider rate-limits: 64 due accounts, 429 after the first call (#11)", async () => {

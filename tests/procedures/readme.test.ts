@@ -52,7 +52,16 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
     await exited;
     // Next's server lingers while a keep-alive connection of ours is open, and would
     // answer the next start's first request: wait until the port is free.
-    for (let i = 0; i < 300 && (await fetch(APP).then(() => true, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    for (
+      let i = 0;
+      i < 300 &&
+      (await fetch(APP).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 100));
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
@@ -60,7 +69,10 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
       await stop();
       throw new Error(`npm start did not answer within 3 minutes:\n${output}`);
     }
-    const answered = await fetch(APP).then((response) => response.status < 500, () => false);
+    const answered = await fetch(APP).then(
+      (response) => response.status < 500,
+      () => false,
+    );
     if (answered) return { child, output: () => output, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -164,7 +176,9 @@ describe.each(databases)("the README's procedures on %s", (_label, database) => 
     await app?.stop();
     app = undefined;
     run("drop-leaked-session-secret", env);
-    const secrets = readFileSync(join(ROOT, ".env.local"), "utf8").split("\n").filter((line) => line.startsWith("AUTH_SECRET"));
+    const secrets = readFileSync(join(ROOT, ".env.local"), "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("AUTH_SECRET"));
     expect(secrets).toHaveLength(1);
     expect(secrets[0]).toMatch(/^AUTH_SECRET=[A-Za-z0-9_-]{43}$/);
 
@@ -181,8 +195,7 @@ describe.each(databases)("the README's procedures on %s", (_label, database) => 
 });
 
 // #22: a database that @auth/prisma-adapter's own schema made, adopted by the README's commands.
-const openAt = (env: Record<string, string>): Promise<SqlBackend> =>
-  env.DATABASE_URL ? Promise.resolve(openPostgres(env.DATABASE_URL, 1)) : openPglite(join(ROOT, ".tokenkeeper", "pglite"));
+const openAt = (env: Record<string, string>): Promise<SqlBackend> => (env.DATABASE_URL ? Promise.resolve(openPostgres(env.DATABASE_URL, 1)) : openPglite(join(ROOT, ".tokenkeeper", "pglite")));
 
 describe.each(databases)("adopting an Auth.js database on %s", (_label, database) => {
   it("encrypts every plain-text token readably, and a second run changes nothing", async () => {

@@ -2,7 +2,7 @@
 // (adapter, linkAccount, events) without a Next.js server. Requests to any other
 // host (the dev provider) go out over HTTP.
 import { NextRequest } from "next/server";
-import { Agent, type Fetcher } from "../../testkit/browserless";
+import type { Agent, Fetcher } from "../../testkit/browserless";
 
 export const APP_URL = "http://localhost:3999";
 

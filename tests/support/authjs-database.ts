@@ -10,10 +10,19 @@ import type { SqlBackend } from "@/ops/sql-backend";
 
 const FIXTURE = join(import.meta.dirname, "..", "fixtures", "authjs-prisma", "migration.sql");
 
-export type PlainAccount = { provider: string; providerAccountId: string; userEmail: string; access_token: string; refresh_token: string | null; id_token: string | null; expires_at: number; scope: string };
+export type PlainAccount = {
+  provider: string;
+  providerAccountId: string;
+  userEmail: string;
+  access_token: string;
+  refresh_token: string | null;
+  id_token: string | null;
+  expires_at: number;
+  scope: string;
+};
 
 const jws = (header: object, payload: object) =>
-  [header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".") + "." + createHash("sha256").update(JSON.stringify(payload)).digest("base64url");
+  `${[header, payload].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".")}.${createHash("sha256").update(JSON.stringify(payload)).digest("base64url")}`;
 
 /** The accounts createAuthjsDatabase writes; their tokens are what the app must read back after adoption. */
 export function plainAccounts(now = Math.floor(Date.now() / 1000)): PlainAccount[] {
@@ -68,7 +77,10 @@ export async function createAuthjsDatabase(backend: SqlBackend): Promise<PlainAc
       params: [`user-${a.userEmail}`, a.provider === "google" ? "oidc" : "oauth", a.provider, a.providerAccountId, a.access_token, a.refresh_token, a.id_token, String(a.expires_at), a.scope],
     });
   }
-  await backend.query({ query: `INSERT INTO "Session" ("sessionToken", "userId", expires, "updatedAt") VALUES ('legacy-session', 'user-ada@example.com', now() + interval '30 days', now())`, params: [] });
+  await backend.query({
+    query: `INSERT INTO "Session" ("sessionToken", "userId", expires, "updatedAt") VALUES ('legacy-session', 'user-ada@example.com', now() + interval '30 days', now())`,
+    params: [],
+  });
   return accounts;
 }
 

@@ -63,8 +63,15 @@ export function conformanceSuite(target: () => ConformanceTarget) {
 
     it("returns rows, fields and counts in full-results mode", async () => {
       const result = await http().query("SELECT g AS n, 'x' || g AS s FROM generate_series(1, 3) g", [], { fullResults: true, arrayMode: true });
-      expect(result.rows).toStrictEqual([[1, "x1"], [2, "x2"], [3, "x3"]]);
-      expect(result.fields.map((f) => [f.name, f.dataTypeID])).toStrictEqual([["n", 23], ["s", 25]]);
+      expect(result.rows).toStrictEqual([
+        [1, "x1"],
+        [2, "x2"],
+        [3, "x3"],
+      ]);
+      expect(result.fields.map((f) => [f.name, f.dataTypeID])).toStrictEqual([
+        ["n", 23],
+        ["s", 25],
+      ]);
       expect(result.rowCount).toBe(3);
       expect(result.command).toBe("SELECT");
     });
@@ -75,13 +82,17 @@ export function conformanceSuite(target: () => ConformanceTarget) {
       await expect(http().query("SELECT 1/0")).rejects.toMatchObject({ name: "NeonDbError", code: "22012", message: "division by zero" });
     });
     it("carries the position of a bad column", async () => {
-      const error = await http().query("SELECT nosuchcolumn FROM pg_class").catch((e: unknown) => e);
+      const error = await http()
+        .query("SELECT nosuchcolumn FROM pg_class")
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "42703", position: "8" });
     });
     it("carries the constraint and detail of a unique violation", async () => {
       await http().query("CREATE TABLE IF NOT EXISTS conformance_unique (id int PRIMARY KEY)");
       await http().query("INSERT INTO conformance_unique VALUES (1) ON CONFLICT DO NOTHING");
-      const error = await http().query("INSERT INTO conformance_unique VALUES (1)").catch((e: unknown) => e);
+      const error = await http()
+        .query("INSERT INTO conformance_unique VALUES (1)")
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: "23505", constraint: "conformance_unique_pkey", detail: "Key (id)=(1) already exists." });
     });
   });

@@ -44,9 +44,10 @@ export async function startLoopbackApi(issuer: string): Promise<LoopbackApi> {
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
     seen,
     script,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -46,9 +46,10 @@ export async function startWebhookReceiver(): Promise<Receiver> {
     set mode(value) {
       state.mode = value;
     },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

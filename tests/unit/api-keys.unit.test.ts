@@ -55,7 +55,12 @@ describe("consentParams", () => {
   const provider = { moreScopesParams: { prompt: "login consent" } } as unknown as ConfiguredProvider;
   const row = (scope: string | null, identity: string | null) => ({ scope, identity }) as AccountRow;
   it.each([
-    ["every scope held plus the new ones, once, and the email as login_hint", row("openid email", "a@x.test"), ["phone", "email"], { prompt: "login consent", scope: "openid email phone", login_hint: "a@x.test" }],
+    [
+      "every scope held plus the new ones, once, and the email as login_hint",
+      row("openid email", "a@x.test"),
+      ["phone", "email"],
+      { prompt: "login consent", scope: "openid email phone", login_hint: "a@x.test" },
+    ],
     ["no login_hint for a name that is no email", row("identify", "ada"), [], { prompt: "login consent", scope: "identify" }],
     ["the provider's default scopes when none is stored", row(null, null), [], { prompt: "login consent" }],
   ])("%s", (_label, account, extra, expected) => expect(consentParams(provider, account, extra)).toStrictEqual(expected));

@@ -50,7 +50,6 @@ describe.each(CATALOGUE.map((descriptor) => [descriptor.id, descriptor] as const
     const parsed = parseEnv({ ...BASE, ...credentialsFor(id) }) as unknown as Record<string, string>;
     expect(configuredProviders(parsed).map((provider) => provider.id)).toContain(id);
   });
-
 });
 
 describe.each([...STAND_INS, ...GENERIC_STAND_INS, SALESFORCE].map((config) => [config.id, config] as const))("the %s stand-in's refusal", (id, standIn) => {
@@ -88,7 +87,10 @@ describe("the catalogue", () => {
 describe("what another consent costs where a provider caps live grants", () => {
   it.each([
     ["zoom", "Zoom keeps one grant per user for this app: a consent anywhere else with this app's credentials (another deployment or tool) ends this one, which then needs a new sign-in."],
-    ["salesforce", "Salesforce keeps at most 5 grants per user for this app: a consent beyond that, here or anywhere else with this app's credentials, ends the oldest, which then needs a new sign-in."],
+    [
+      "salesforce",
+      "Salesforce keeps at most 5 grants per user for this app: a consent beyond that, here or anywhere else with this app's credentials, ends the oldest, which then needs a new sign-in.",
+    ],
     ["github", null],
   ])("%s", (id, note) => {
     const provider = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!;
@@ -102,7 +104,11 @@ describe("any other Auth.js OAuth provider", () => {
   it("is enabled by its Auth.js variables, marked generic, with Auth.js's token endpoint and client authentication", async () => {
     const gitlab = enabled({ AUTH_GITLAB_ID: "gitlab-id", AUTH_GITLAB_SECRET: "gitlab-secret" })!;
     expect(gitlab).toMatchObject({ id: "gitlab", name: "GitLab", generic: true, spec: { clientAuth: "basic", apiBaseUrl: "https://gitlab.com", rotation: { mode: "strict" } } });
-    expect(await gitlab.spec.authorizationServer()).toMatchObject({ issuer: "https://gitlab.com", token_endpoint: "https://gitlab.com/oauth/token", userinfo_endpoint: "https://gitlab.com/api/v4/user" });
+    expect(await gitlab.spec.authorizationServer()).toMatchObject({
+      issuer: "https://gitlab.com",
+      token_endpoint: "https://gitlab.com/oauth/token",
+      userinfo_endpoint: "https://gitlab.com/api/v4/user",
+    });
     // A module that says client_secret_post is taken at its word.
     expect(enabled(credentialsFor("mattermost", "https://chat.example.com"))?.spec.clientAuth).toBe("post");
   });

@@ -62,7 +62,11 @@ describe("readCrons", () => {
 });
 
 describe("TOKENKEEPER_LOCAL_CRON", () => {
-  it.each([[undefined, true], ["on", true], ["off", false]])("%s: runner on = %s", (value, on) => {
+  it.each([
+    [undefined, true],
+    ["on", true],
+    ["off", false],
+  ])("%s: runner on = %s", (value, on) => {
     expect(localCronEnabled({ TOKENKEEPER_LOCAL_CRON: value })).toBe(on);
   });
 

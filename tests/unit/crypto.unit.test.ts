@@ -77,7 +77,7 @@ describe("token encryption", () => {
     ["padding", `${generateKey()}=`],
     ["standard base64 characters", generateKey().replace(/^./, "+")],
     ["a stray character Node would skip", `${generateKey().slice(0, 21)}!${generateKey().slice(21, 42)}`],
-    ["non-zero trailing bits", generateKey().slice(0, 42) + "B"],
+    ["non-zero trailing bits", `${generateKey().slice(0, 42)}B`],
   ])("refuses a key that is not canonical base64url: %s (#11)", (_label, key) => {
     expect(() => parseKeyring(key)).toThrow(/canonical base64url/);
   });

@@ -1,6 +1,6 @@
 import * as o from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { errorResponse, ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError } from "@/lib/errors";
+import { errorResponse, ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, type AppError } from "@/lib/errors";
 import { classifyErrorAnswer, type ErrorAnswer, type ErrorClass, type ErrorMatcher } from "@/lib/providers/error-classes";
 import { providerSpecs } from "@/lib/providers";
 import { classifyProviderError, RETRY_AFTER_CAP_MS } from "@/lib/providers/requests";
@@ -13,7 +13,10 @@ const now = new Date("2026-01-01T00:00:00Z");
 async function classify(status: number, body: string | object, headers: Record<string, string> = {}): Promise<AppError> {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   const response = new Response(text, { status, headers: { "content-type": typeof body === "string" ? "text/html" : "application/json", ...headers } });
-  const error = await o.processRefreshTokenResponse(as, { client_id: "id" }, response).then(() => undefined, (e: unknown) => e);
+  const error = await o.processRefreshTokenResponse(as, { client_id: "id" }, response).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   return classifyProviderError(spec, error, now);
 }
 

@@ -12,8 +12,18 @@ describe("grantEndAfterRefresh", () => {
     ["waits for a second refresh to tell sliding from absolute", none, days(90), null],
     ["sees a sliding lifetime in an expiry that moved as far as time did", { ...none, refreshTokenExpiresAt: days(89), refreshedAt: days(-1) }, days(90), null],
     ["sees an absolute lifetime in an expiry that stayed put", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: hours(-1) }, days(30), days(30)],
-    ["keeps what it knew when refreshed again within a minute (seconds cannot tell)", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: new Date(now.getTime() - 5_000), reauthBy: null }, days(30), null],
-    ["keeps the end it knew within the tolerance, so the warning is sent once", { ...none, refreshTokenExpiresAt: days(30), refreshedAt: hours(-1), reauthBy: new Date(days(30).getTime() - 2000) }, days(30), new Date(days(30).getTime() - 2000)],
+    [
+      "keeps what it knew when refreshed again within a minute (seconds cannot tell)",
+      { ...none, refreshTokenExpiresAt: days(30), refreshedAt: new Date(now.getTime() - 5_000), reauthBy: null },
+      days(30),
+      null,
+    ],
+    [
+      "keeps the end it knew within the tolerance, so the warning is sent once",
+      { ...none, refreshTokenExpiresAt: days(30), refreshedAt: hours(-1), reauthBy: new Date(days(30).getTime() - 2000) },
+      days(30),
+      new Date(days(30).getTime() - 2000),
+    ],
   ];
   it.each(cases)("%s", (_label, before, next, expected) => {
     expect(grantEndAfterRefresh(before, next, now)).toStrictEqual(expected);
@@ -42,8 +52,22 @@ describe("refreshTokenExpiryAfterRefresh (the provider's documented refresh-toke
   it.each([
     ["the answer said: it wins", { kind: "idle", days: 90 } as const, at(now, 30), true, { refreshTokenExpiresAt: null, refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 30) }],
     ["idle: restarts from now", { kind: "idle", days: 90 } as const, null, false, { refreshTokenExpiresAt: at(signedIn, 90), refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 90) }],
-    ["absolute, first refresh after the consent: from the sign-in", { kind: "absolute", days: 180 } as const, null, true, { refreshTokenExpiresAt: null, refreshedAt: signedIn }, { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) }],
-    ["absolute, later (rotated): the stored end stands", { kind: "absolute", days: 180 } as const, null, true, { refreshTokenExpiresAt: at(signedIn, 180), refreshedAt: now }, { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) }],
+    [
+      "absolute, first refresh after the consent: from the sign-in",
+      { kind: "absolute", days: 180 } as const,
+      null,
+      true,
+      { refreshTokenExpiresAt: null, refreshedAt: signedIn },
+      { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) },
+    ],
+    [
+      "absolute, later (rotated): the stored end stands",
+      { kind: "absolute", days: 180 } as const,
+      null,
+      true,
+      { refreshTokenExpiresAt: at(signedIn, 180), refreshedAt: now },
+      { refreshTokenExpiresAt: at(signedIn, 180), reauthBy: at(signedIn, 180) },
+    ],
     ["unknown, rotated: nothing known", undefined, null, true, { refreshTokenExpiresAt: at(now, 5), refreshedAt: signedIn }, { refreshTokenExpiresAt: null }],
     ["unknown, kept: the stored expiry holds", undefined, null, false, { refreshTokenExpiresAt: at(now, 5), refreshedAt: signedIn }, { refreshTokenExpiresAt: at(now, 5) }],
   ])("%s", (_label, lifetime, said, rotated, before, expected) => {

@@ -14,7 +14,9 @@ describe("signInErrorText", () => {
 describe("apiErrorText", () => {
   it("gives a refused refresh's time in the reader's zone, not as ISO", () => {
     const text = apiErrorText({ status: 429, error: "rate_limited", retryAfterSeconds: 30 }, "Google · ada@example.com", now, "en-GB");
-    expect(text).toBe(`Google · ada@example.com was refreshed moments ago. You can refresh it again at ${new Date("2026-11-29T18:59:02Z").toLocaleTimeString("en-GB", { hour: "numeric", minute: "2-digit", second: "2-digit" })}.`);
+    expect(text).toBe(
+      `Google · ada@example.com was refreshed moments ago. You can refresh it again at ${new Date("2026-11-29T18:59:02Z").toLocaleTimeString("en-GB", { hour: "numeric", minute: "2-digit", second: "2-digit" })}.`,
+    );
     expect(text).not.toMatch(/\d{4}-\d\d-\d\dT/);
   });
   it.each([

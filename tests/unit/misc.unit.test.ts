@@ -59,7 +59,13 @@ describe("redact", () => {
     const cause = Object.assign(new Error("bad answer"), { code: "OAUTH_RESPONSE_BODY_ERROR" });
     const error = Object.assign(new Error("refresh failed", { cause }), { code: "provider_unavailable" });
     expect(redact({ error })).toStrictEqual({
-      error: { name: "Error", message: "refresh failed", code: "provider_unavailable", status: undefined, cause: { name: "Error", message: "bad answer", code: "OAUTH_RESPONSE_BODY_ERROR", status: undefined, cause: undefined } },
+      error: {
+        name: "Error",
+        message: "refresh failed",
+        code: "provider_unavailable",
+        status: undefined,
+        cause: { name: "Error", message: "bad answer", code: "OAUTH_RESPONSE_BODY_ERROR", status: undefined, cause: undefined },
+      },
     });
   });
 });

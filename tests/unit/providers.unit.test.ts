@@ -12,8 +12,7 @@ const ALL = {
   AUTH_OIDC_SECRET: "o-secret",
 };
 
-const authjsId = (provider: ReturnType<typeof configuredProviders>[number]["authjs"]) =>
-  (typeof provider === "function" ? provider() : provider).id;
+const authjsId = (provider: ReturnType<typeof configuredProviders>[number]["authjs"]) => (typeof provider === "function" ? provider() : provider).id;
 
 describe("the provider registry", () => {
   it.each([

@@ -54,20 +54,31 @@ describe("webhook settings", () => {
   const secret = (bytes: number) => `whsec_${Buffer.alloc(bytes, 7).toString("base64")}`;
   it("accepts https anywhere and plain http on loopback only", () => {
     expect(webhookConfig({ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: secret(24) })).toMatchObject({ url: "https://hooks.example/in" });
-    for (const url of ["http://localhost:9/x", "http://127.0.0.1:9/x", "http://[::1]:9/x"]) expect(webhookConfig({ TOKENKEEPER_WEBHOOK_URL: url, TOKENKEEPER_WEBHOOK_SECRET: secret(32) })).toMatchObject({ url });
+    for (const url of ["http://localhost:9/x", "http://127.0.0.1:9/x", "http://[::1]:9/x"])
+      expect(webhookConfig({ TOKENKEEPER_WEBHOOK_URL: url, TOKENKEEPER_WEBHOOK_SECRET: secret(32) })).toMatchObject({ url });
     expect(() => webhookConfig({ TOKENKEEPER_WEBHOOK_URL: "http://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: secret(32) })).toThrow(
       "TOKENKEEPER_WEBHOOK_URL must be an https:// URL (plain http only for localhost, 127.0.0.1 or [::1])",
     );
   });
 
   it("refuses a secret shorter than 24 bytes", () => {
-    expect(() => webhookConfig({ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: secret(16) })).toThrow(/TOKENKEEPER_WEBHOOK_SECRET must hold at least 24 random bytes/);
+    expect(() => webhookConfig({ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: secret(16) })).toThrow(
+      /TOKENKEEPER_WEBHOOK_SECRET must hold at least 24 random bytes/,
+    );
     expect(() => webhookConfig({ TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: secret(23) })).toThrow(/at least 24/);
   });
 });
 
 describe("which providers vouch for an email", () => {
-  const providers = configuredProviders({ AUTH_GOOGLE_ID: "g", AUTH_GOOGLE_SECRET: "s", AUTH_DISCORD_ID: "d", AUTH_DISCORD_SECRET: "s", AUTH_OIDC_ISSUER: "https://issuer.example", AUTH_OIDC_ID: "o", AUTH_OIDC_SECRET: "s" });
+  const providers = configuredProviders({
+    AUTH_GOOGLE_ID: "g",
+    AUTH_GOOGLE_SECRET: "s",
+    AUTH_DISCORD_ID: "d",
+    AUTH_DISCORD_SECRET: "s",
+    AUTH_OIDC_ISSUER: "https://issuer.example",
+    AUTH_OIDC_ID: "o",
+    AUTH_OIDC_SECRET: "s",
+  });
   const emailFrom = async (id: string, profile: Record<string, unknown>) => {
     const provider = providers.find((candidate) => candidate.id === id)!.authjs as OAuthConfig<Record<string, unknown>>;
     return (await provider.profile!(profile, {} as never)).email ?? null;
@@ -88,7 +99,9 @@ describe("which providers vouch for an email", () => {
 
 describe(".vercelignore", () => {
   it("keeps the dev stack's database, grants and secrets (and their set-aside copies) out of a deployment", () => {
-    const lines = readFileSync(join(import.meta.dirname, "../../.vercelignore"), "utf8").split("\n").map((line) => line.trim());
+    const lines = readFileSync(join(import.meta.dirname, "../../.vercelignore"), "utf8")
+      .split("\n")
+      .map((line) => line.trim());
     expect(lines).toEqual(expect.arrayContaining([".tokenkeeper/", "*.procedures-test-aside", ".env*.local"]));
   });
 });

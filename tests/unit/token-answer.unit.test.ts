@@ -26,7 +26,11 @@ describe("repairTokenAnswer", () => {
     expect(repaired.usable).toBe(true);
   });
 
-  it.each([["missing", undefined], ["empty", ""], ["not a string", { value: "at" }]])("calls an answer whose access_token is %s unusable, keeping its refresh token", (_label, accessToken) => {
+  it.each([
+    ["missing", undefined],
+    ["empty", ""],
+    ["not a string", { value: "at" }],
+  ])("calls an answer whose access_token is %s unusable, keeping its refresh token", (_label, accessToken) => {
     const repaired = repairTokenAnswer({ ...base, access_token: accessToken });
     expect(repaired.usable).toBe(false);
     expect(repaired.json.refresh_token).toBe("rt");

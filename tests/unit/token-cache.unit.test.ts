@@ -5,7 +5,17 @@ import { createTokenCache, forgetAccessTokens, lookupKey, type CachedAccount } f
 // in-process invalidation (issue #23). The engine's use of it runs in
 // tests/pglite/token-cache.test.ts against a real database.
 
-const account = (id: string, userId = `user-${id}`): CachedAccount => ({ id, userId, provider: "oidc", expires_at: null, lastUsedAt: null, refreshedAt: null, refreshTokenExpiresAt: null, reauthBy: null, reauthWarnedAt: null });
+const account = (id: string, userId = `user-${id}`): CachedAccount => ({
+  id,
+  userId,
+  provider: "oidc",
+  expires_at: null,
+  lastUsedAt: null,
+  refreshedAt: null,
+  refreshTokenExpiresAt: null,
+  reauthBy: null,
+  reauthWarnedAt: null,
+});
 
 function clocked(ttlMs: number, maxEntries?: number) {
   let now = 1_000_000;
@@ -57,7 +67,11 @@ describe("token cache", () => {
 
   it("drops every account of a user, and only those, on a user-wide forget", () => {
     const { cache } = clocked(30_000);
-    for (const [id, user] of [["a", "u1"], ["b", "u1"], ["c", "u2"]] as const) {
+    for (const [id, user] of [
+      ["a", "u1"],
+      ["b", "u1"],
+      ["c", "u2"],
+    ] as const) {
       cache.set(lookupKey(user, "oidc", id), account(id, user), `token-${id}`, { staleAt: Infinity, readEpoch: cache.epoch() });
     }
     cache.forget({ userId: "u1" });

@@ -63,7 +63,10 @@ describe("npm run vercel-dev on a fresh clone, offline", () => {
   let exited: Promise<void>;
 
   beforeAll(async () => {
-    const busy = await fetch(APP).then(() => true, () => false);
+    const busy = await fetch(APP).then(
+      () => true,
+      () => false,
+    );
     if (busy) throw new Error(`${APP} already answers: stop whatever listens there first`);
     child = spawn("npm", ["run", "vercel-dev"], { cwd: clone, env: shellEnv(), detached: true, stdio: "pipe" });
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
@@ -73,7 +76,13 @@ describe("npm run vercel-dev on a fresh clone, offline", () => {
     for (let i = 0; ; i++) {
       if (child.exitCode !== null) throw new Error(`npm run vercel-dev exited:\n${output}`);
       if (i > 3000) throw new Error(`npm run vercel-dev did not answer within 5 minutes:\n${output}`);
-      if (await fetch(APP).then((response) => response.status < 500, () => false)) break;
+      if (
+        await fetch(APP).then(
+          (response) => response.status < 500,
+          () => false,
+        )
+      )
+        break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   });
@@ -129,7 +138,17 @@ describe("npm run vercel-dev on a fresh clone, offline", () => {
   it("stops everything on Ctrl-C", async () => {
     process.kill(-child.pid!, "SIGINT");
     await exited;
-    expect(await fetch(APP).then(() => "answers", () => "stopped")).toBe("stopped");
-    expect(await fetch("http://localhost:3001").then(() => "answers", () => "stopped")).toBe("stopped");
+    expect(
+      await fetch(APP).then(
+        () => "answers",
+        () => "stopped",
+      ),
+    ).toBe("stopped");
+    expect(
+      await fetch("http://localhost:3001").then(
+        () => "answers",
+        () => "stopped",
+      ),
+    ).toBe("stopped");
   });
 });

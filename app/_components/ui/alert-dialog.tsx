@@ -21,9 +21,7 @@ export function AlertDialogContent({ className, ...props }: ComponentProps<typeo
   );
 }
 export const AlertDialogHeader = ({ className, ...props }: ComponentProps<"div">) => <div className={cn("flex flex-col gap-2", className)} {...props} />;
-export const AlertDialogFooter = ({ className, ...props }: ComponentProps<"div">) => (
-  <div className={cn("flex flex-col-reverse gap-2 sm:flex-row sm:justify-end", className)} {...props} />
-);
+export const AlertDialogFooter = ({ className, ...props }: ComponentProps<"div">) => <div className={cn("flex flex-col-reverse gap-2 sm:flex-row sm:justify-end", className)} {...props} />;
 export const AlertDialogTitle = ({ className, ...props }: ComponentProps<typeof AlertDialogPrimitive.Title>) => (
   <AlertDialogPrimitive.Title className={cn("text-lg font-semibold", className)} {...props} />
 );

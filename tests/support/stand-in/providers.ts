@@ -27,7 +27,10 @@ export const STAND_INS: readonly StandInConfig[] = [
     authorize: "https://discord.com/api/oauth2/authorize",
     token: "https://discord.com/api/oauth2/token",
     revocation: "https://discord.com/api/oauth2/token/revoke",
-    profile: { url: "https://discord.com/api/users/@me", body: (user) => ({ id: String(80351110224678912n + BigInt(user.number)), username: user.sub, discriminator: "0", global_name: user.name, avatar: null, email: user.email, verified: true }) },
+    profile: {
+      url: "https://discord.com/api/users/@me",
+      body: (user) => ({ id: String(80351110224678912n + BigInt(user.number)), username: user.sub, discriminator: "0", global_name: user.name, avatar: null, email: user.email, verified: true }),
+    },
     api: "https://discord.com/api",
     clientAuth: "post",
     rotation: "strict",
@@ -166,7 +169,10 @@ export const STAND_INS: readonly StandInConfig[] = [
     docs: "https://developers.dropbox.com/oauth-guide#using-refresh-tokens",
     authorize: "https://www.dropbox.com/oauth2/authorize",
     token: "https://api.dropboxapi.com/oauth2/token",
-    profile: { url: "https://api.dropboxapi.com/2/users/get_current_account", body: (user) => ({ account_id: user.sub, name: { display_name: user.name }, email: user.email, email_verified: true, profile_photo_url: null }) },
+    profile: {
+      url: "https://api.dropboxapi.com/2/users/get_current_account",
+      body: (user) => ({ account_id: user.sub, name: { display_name: user.name }, email: user.email, email_verified: true, profile_photo_url: null }),
+    },
     api: "https://api.dropboxapi.com/2",
     clientAuth: "post",
     rotation: "none",
@@ -272,7 +278,13 @@ export const GENERIC_STAND_INS: readonly StandInConfig[] = [
     clientAuth: "basic",
     rotation: "strict",
     expiresIn: 7_200,
-    refused: { status: 400, body: { error: "invalid_grant", error_description: "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client." } },
+    refused: {
+      status: 400,
+      body: {
+        error: "invalid_grant",
+        error_description: "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+      },
+    },
   },
 ];
 

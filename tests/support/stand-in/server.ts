@@ -88,7 +88,15 @@ export class StandIn {
 
   /** Starts the stand-in for every host of `configs`, and routes global fetch to it. */
   static async start(configs: readonly StandInConfig[]): Promise<StandIn> {
-    const hosts = [...new Set(configs.flatMap((config) => [config.authorize, config.token, config.signInToken, config.revocation, config.profile?.url, config.oidc?.issuer, config.oidc?.userinfo, config.api].filter((url): url is string => Boolean(url)).map((url) => new URL(url).hostname)))];
+    const hosts = [
+      ...new Set(
+        configs.flatMap((config) =>
+          [config.authorize, config.token, config.signInToken, config.revocation, config.profile?.url, config.oidc?.issuer, config.oidc?.userinfo, config.api]
+            .filter((url): url is string => Boolean(url))
+            .map((url) => new URL(url).hostname),
+        ),
+      ),
+    ];
     const { cert, key } = await testCertificate(hosts);
     const { privateKey, publicKey } = await generateKeyPair("RS256");
     let standIn: StandIn;
@@ -207,7 +215,13 @@ export class StandIn {
       const code = this.codes.get(fields.code ?? "");
       this.codes.delete(fields.code ?? "");
       if (!code) return json(400, { error: "invalid_grant" });
-      if (code.challenge && createHash("sha256").update(fields.code_verifier ?? "").digest("base64url") !== code.challenge) return json(400, { error: "invalid_grant", error_description: "PKCE" });
+      if (
+        code.challenge &&
+        createHash("sha256")
+          .update(fields.code_verifier ?? "")
+          .digest("base64url") !== code.challenge
+      )
+        return json(400, { error: "invalid_grant", error_description: "PKCE" });
       this.stats.codeExchanges++;
       const answer = this.issue(code.grant, undefined);
       if (config.oidc) {
@@ -228,7 +242,8 @@ export class StandIn {
     this.stats.refreshRequests.push({ clientAuth, body });
     this.stats.refreshes++;
     // What the provider documents it demands, or it refuses the client.
-    if (clientAuth !== config.clientAuth || body !== (config.body ?? "form")) return json(401, { error: "invalid_client", error_description: `expected ${config.clientAuth} in a ${config.body ?? "form"} body` });
+    if (clientAuth !== config.clientAuth || body !== (config.body ?? "form"))
+      return json(401, { error: "invalid_client", error_description: `expected ${config.clientAuth} in a ${config.body ?? "form"} body` });
     const token = fields.refresh_token ?? "";
     const current = this.refreshTokens.get(token);
     const reused = this.spent.get(token);
