@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPglite, openPostgres, type SqlBackend } from "@/ops/sql-backend";
@@ -41,6 +42,17 @@ function run(name: string, env: Record<string, string>): string {
 
 type Started = { child: ChildProcess; output: () => string; stop(): Promise<void> };
 
+/** Whether something accepts connections on the README's port. */
+const portOpen = () =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(Number(new URL(APP).port), "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+
 async function npmStart(env: Record<string, string>): Promise<Started> {
   const child: ChildProcess = spawn("npm", ["start"], { cwd: ROOT, env: shellEnv(env), detached: true, stdio: "pipe" });
   let output = "";
@@ -50,18 +62,10 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   const stop = async () => {
     if (child.exitCode === null) process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
     await exited;
-    // Next's server lingers while a keep-alive connection of ours is open, and would
-    // answer the next start's first request: wait until the port is free.
-    for (
-      let i = 0;
-      i < 300 &&
-      (await fetch(APP).then(
-        () => true,
-        () => false,
-      ));
-      i++
-    )
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    // Next's server lingers while a keep-alive connection is open, and would answer the
+    // next start's first request: wait until the port is free. Probed with a bare TCP
+    // connect, since an HTTP probe's own keep-alive connection would keep it lingering.
+    for (let i = 0; i < 300 && (await portOpen()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
