@@ -52,7 +52,10 @@ try {
 }
 
 // The build runs as a child like the server, so the local endpoint and the dev
-// provider keep answering and Ctrl-C stops whichever is running.
+// provider keep answering and Ctrl-C stops whichever is running. The child leads its
+// own process group: `next start` forks its server, and `vercel dev` its `next dev`,
+// which still write to .next/ and hold the port after their parent exits. Stopping
+// waits until that whole group is gone, so a stopped start leaves nothing behind.
 let child: ChildProcess | undefined;
 let cron: CronRunner | undefined;
 let stopping = false;
@@ -60,16 +63,36 @@ const shutdown = async (code: number) => {
   if (stopping) return;
   stopping = true;
   cron?.stop();
-  child?.kill("SIGTERM");
+  if (child?.pid) await endGroup(child.pid);
   await stack!.stop();
   process.exit(code);
 };
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
+/** Whether any process of the group `pgid` is still alive. */
+const groupAlive = (pgid: number) => {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+/** Sends SIGTERM to the group `pgid` and waits until it is gone: after 10 s, SIGKILL. */
+async function endGroup(pgid: number) {
+  for (const [signal, waitMs] of [["SIGTERM", 10_000], ["SIGKILL", 2_000]] as const) {
+    if (!groupAlive(pgid)) return;
+    try {
+      process.kill(-pgid, signal);
+    } catch {}
+    for (let waited = 0; waited < waitMs && groupAlive(pgid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 const run = (command: string, args: string[], childEnv = env) =>
   new Promise<number>((resolve) => {
-    child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit" });
+    child = spawn(command, args, { cwd: root, env: childEnv, stdio: "inherit", detached: true });
     child.on("exit", (code) => resolve(code ?? 1));
   });
 const next = (args: string[]) => run(process.execPath, [nextBin, ...args]);
