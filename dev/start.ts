@@ -81,13 +81,16 @@ const groupAlive = (pgid: number) => {
 };
 /** Sends SIGTERM to the group `pgid` and waits until it is gone: after 10 s, SIGKILL. */
 async function endGroup(pgid: number) {
-  for (const [signal, waitMs] of [["SIGTERM", 10_000], ["SIGKILL", 2_000]] as const) {
-    if (!groupAlive(pgid)) return;
-    try {
-      process.kill(-pgid, signal);
-    } catch {}
-    for (let waited = 0; waited < waitMs && groupAlive(pgid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await signalGroup(pgid, "SIGTERM", 10_000);
+  await signalGroup(pgid, "SIGKILL", 2_000);
+}
+/** Sends `signal` to the group `pgid` if it is alive, and waits up to `waitMs` for it to be gone. */
+async function signalGroup(pgid: number, signal: NodeJS.Signals, waitMs: number) {
+  if (!groupAlive(pgid)) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {}
+  for (let waited = 0; waited < waitMs && groupAlive(pgid); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 const run = (command: string, args: string[], childEnv = env) =>
