@@ -87,7 +87,8 @@ describe("npm run vercel-dev on a fresh clone, offline", () => {
     }
   });
   afterAll(async () => {
-    if (child && child.exitCode === null) {
+    // Still running (npm ends by the signal itself, so a stopped one has a signalCode instead of an exitCode).
+    if (child && child.exitCode === null && child.signalCode === null) {
       process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
       await exited;
     }
