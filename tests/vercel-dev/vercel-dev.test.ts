@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +20,17 @@ function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_|VERCEL|VITEST|NODE_ENV|PORT$)/.test(key)) env[key] = value;
   }
   return { ...env, ...extra } as NodeJS.ProcessEnv;
+}
+
+/** The command lines of this machine's processes whose working directory is `dir` (Linux's /proc). */
+function processesIn(dir: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)) found.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim());
+    } catch {} // gone meanwhile, or not ours to read
+  }
+  return found;
 }
 
 const vercelDev = (env: Record<string, string> = {}) => spawnSync("npm", ["run", "vercel-dev"], { cwd: clone, env: shellEnv(env), encoding: "utf8", timeout: 120_000 });
@@ -136,9 +147,10 @@ describe("npm run vercel-dev on a fresh clone, offline", () => {
     expect(ran()).toBe(true);
   }, 90_000);
 
-  it("stops everything on Ctrl-C", async () => {
+  it("stops everything on Ctrl-C: nothing answers, and no process is left in the clone (next dev wrote to .next/ after npm ended)", async () => {
     process.kill(-child.pid!, "SIGINT");
     await exited;
+    expect(processesIn(clone)).toStrictEqual([]);
     expect(
       await fetch(APP).then(
         () => "answers",
