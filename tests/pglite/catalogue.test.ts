@@ -291,6 +291,23 @@ describe("the API base from the token answer (Salesforce's instance_url)", () =>
     expect((await tokenFetch(row.userId, row.id, path)).status).toBe(200);
     expect(standIn.stats.apiCalls.at(-1)!.url).toBe(`https://acme-renamed.my.salesforce.com/${path}`);
   });
+
+  it("makes one refresh for 30 calls the API refused at once (its expiry is the API's 401)", async () => {
+    standIn.play(SALESFORCE_RENAMED);
+    standIn.expireAccessTokens();
+    const stale = await accountOf("salesforce", row.providerAccountId);
+    const issued = await Promise.all(Array.from({ length: 30 }, () => tokenkeeper().engine.accessTokenRefused(stale)));
+    expect(new Set(issued.map((each) => each.accessToken)).size).toBe(1);
+    expect(standIn.stats.refreshes).toBe(1);
+  });
+
+  it("disconnects, revoking the grant at Salesforce", async () => {
+    const result = await disconnect(row.userId, row.id);
+    expect(result).toStrictEqual({ provider: "salesforce", revoked: true, revocationError: null });
+    // The refresh token and the access token, as for every provider with revocation.
+    expect(standIn.stats.revocations).toBe(2);
+    expect(await stack.db.account.findUnique({ where: { id: row.id } })).toBeNull();
+  });
 });
 
 describe("caps on live grants", () => {
