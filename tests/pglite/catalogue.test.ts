@@ -292,6 +292,18 @@ describe("the API base from the token answer (Salesforce's instance_url)", () =>
     expect(standIn.stats.apiCalls.at(-1)!.url).toBe(`https://acme-renamed.my.salesforce.com/${path}`);
   });
 
+  it("ignores such an instance_url at sign-in too: the account keeps the provider's base", async () => {
+    standIn.play({ ...SALESFORCE, extra: { ...SALESFORCE.extra, instance_url: "http://acme.my.salesforce.com" } });
+    const warn = vi.spyOn(console, "warn");
+    try {
+      const other = (await signIn(SALESFORCE)).row;
+      expect(other.apiBaseUrl).toBeNull();
+      expect(warn.mock.calls.map(([line]) => String(line)).filter((line) => line.includes("signin.api_base_refused"))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it("makes one refresh for 30 calls the API refused at once (its expiry is the API's 401)", async () => {
     standIn.play(SALESFORCE_RENAMED);
     standIn.expireAccessTokens();
