@@ -10,7 +10,7 @@ import { SESSION_MAX_AGE_SECONDS, SESSION_UPDATE_AGE_SECONDS, sessionSecretList 
 
 /** Id, display name, whether it is generic (no catalogue entry), "link another account" parameters and what another consent costs (grant caps), for buttons and cards. */
 export function authProviderLabels(): { id: string; name: string; generic: boolean; linkParams: Record<string, string>; grantCapNote: string | null }[] {
-  return configuredProviders(process.env).map(({ id, name, generic, linkParams, liveGrantCap }) => ({ id, name, generic, linkParams, grantCapNote: grantCapNote(name, liveGrantCap) }));
+  return configuredProviders(process.env).map(({ id, name, generic, linkParams, spec }) => ({ id, name, generic, linkParams, grantCapNote: grantCapNote(name, spec.liveGrantCap) }));
 }
 
 export const authConfig = {

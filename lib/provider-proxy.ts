@@ -5,6 +5,7 @@ import { badRequest, ProviderUnavailableError, AppError } from "./errors";
 import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
+import { accountApiBase } from "./providers/api-base";
 import { parseRetryAfter, PROVIDER_TIMEOUT_MS, providerCall } from "./providers/requests";
 import { takeProxyCall } from "./rate-limit";
 import { tokenkeeper } from "./tokenkeeper";
@@ -139,8 +140,9 @@ export async function readLimitedBody(request: Request, maxBytes = MAX_PROXY_BOD
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends `init` to `rawPath` under the account's provider API base with a fresh
- * bearer, and passes the answer back (status, body streamed, answerHeaders). 403
+ * Sends `init` to `rawPath` under the account's API base (the provider's, or the
+ * account's own where its token answers name it: lib/providers/api-base.ts) with a
+ * fresh bearer, and passes the answer back (status, body streamed, answerHeaders). 403
  * `forbidden` for a browser navigation, 400 for a path leaving the API base; only
  * FORWARDED headers and the provider's `apiHeaders` are sent. `row` is the account
  * as its caller read it: the token is issued (and refreshed on a 401) from that row,
@@ -148,7 +150,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, row: AccountRow, rawPath: string, init: ProxyInit): Promise<Response> {
   refuseNavigation(init.headers);
-  const target = proxyTarget(spec.apiBaseUrl, rawPath, init.search);
+  // The account as last read or written: a refresh may name another base (the org moved instance).
+  const targetFor = (account: AccountRow) => proxyTarget(accountApiBase(spec, account.apiBaseUrl), rawPath, init.search);
+  targetFor(row); // a path leaving the base is refused before any token is issued
   const allowed = new Set([...FORWARDED, ...spec.apiHeaders.map((name) => name.toLowerCase())]);
   const headers = new Headers();
   init.headers.forEach((value, name) => {
@@ -158,6 +162,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, r
   let issued = await engine.issueToken(row);
   const send = async () => {
     headers.set("authorization", `Bearer ${issued.accessToken}`);
+    const target = targetFor(issued.account);
     return providerCall(spec, "api", async (span) => {
       span.setAttribute("http.request.method", init.method);
       try {

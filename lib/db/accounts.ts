@@ -47,6 +47,8 @@ export type SignInWrite = {
   tokenType: string | null;
   /** Who the account is at the provider (kept when the sign-in says nothing new). */
   identity: string | null;
+  /** The account's API base from the answer (lib/providers/api-base.ts); null keeps the stored one. */
+  apiBaseUrl: string | null;
   /** The sweep policy's next refresh: a sign-in is a use. */
   nextSweepAt: Date;
 };
@@ -87,6 +89,7 @@ export async function writeSignInTokens(db: Db, write: SignInWrite, outbox: Outb
              scope = ${scopeUnion(Prisma.sql`a.scope`, write.scope)},
              token_type = ${write.tokenType},
              identity = COALESCE(${write.identity}::text, a.identity),
+             "apiBaseUrl" = COALESCE(${write.apiBaseUrl}::text, a."apiBaseUrl"),
              status = 'active',
              "tokenVersion" = a."tokenVersion" + 1,
              "refreshedAt" = now(),

@@ -107,6 +107,8 @@ export type TokenWrite = {
   scope: string | null;
   tokenType: string | null;
   idToken: string | null;
+  /** The account's API base from the answer (lib/providers/api-base.ts); null or absent keeps the stored one. */
+  apiBaseUrl?: string | null;
   /** When the refresh token dies, where the provider said. */
   refreshTokenExpiresAt: Date | null;
   /** When the grant ends whatever we do (lib/tokens/grant-end.ts), and when that was warned of. */
@@ -145,9 +147,10 @@ export async function writeTokens(
                            ${column("refreshToken")}::text[], ${column("expiresAt")}::int8[], ${column("scope")}::text[],
                            ${column("tokenType")}::text[], ${column("idToken")}::text[], ${column("nextSweepAt")}::timestamptz[],
                            ${column("used")}::boolean[], ${column("refreshTokenExpiresAt")}::timestamptz[], ${column("reauthBy")}::timestamptz[],
-                           ${column("reauthWarnedAt")}::timestamptz[], ${column("warnReauth")}::boolean[])
+                           ${column("reauthWarnedAt")}::timestamptz[], ${column("warnReauth")}::boolean[],
+                           ${writes.map((write) => write.apiBaseUrl ?? null)}::text[])
              AS v(id, owner, access_token, refresh_token, expires_at, scope, token_type, id_token, next_sweep_at, used,
-                  refresh_token_expires_at, reauth_by, reauth_warned_at, warn_reauth)),
+                  refresh_token_expires_at, reauth_by, reauth_warned_at, warn_reauth, api_base_url)),
     -- The rows this writer still holds, as they were: the UPDATE joins it, so it is
     -- read (and locked) before the update, not after (FOR UPDATE skips rows this
     -- same statement already changed).
@@ -161,6 +164,7 @@ export async function writeTokens(
              scope = COALESCE(v.scope, a.scope),
              token_type = COALESCE(v.token_type, a.token_type),
              id_token = COALESCE(v.id_token, a.id_token),
+             "apiBaseUrl" = COALESCE(v.api_base_url, a."apiBaseUrl"),
              "refreshTokenExpiresAt" = v.refresh_token_expires_at,
              "reauthBy" = v.reauth_by,
              "reauthWarnedAt" = v.reauth_warned_at,

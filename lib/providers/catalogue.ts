@@ -153,11 +153,19 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     offlineParams: { scope: "openid api refresh_token" },
     // No expires_in: the session's timeout decides; a 401 from the API means refresh.
     expiry: "none",
+    // The answer's instance_url, at authorization and at each refresh, is the org's own
+    // host and the base of its REST API ("OAuth 2.0 Web Server Flow", "OAuth 2.0 Refresh
+    // Token Flow for Renewed Sessions"): https://MyDomainName.my.salesforce.com, legacy
+    // https://na1.salesforce.com, sandboxes under sandbox.my.salesforce.com ("My Domain
+    // URL Formats"). Until an account's answers name one, the login host.
     apiBase: "https://login.salesforce.com",
+    apiBaseFromAnswer: { field: "instance_url", domains: ["salesforce.com"] },
     rotation: { mode: "none" },
     // Salesforce's userinfo (email_verified).
     emailVerified: emailVerifiedClaim,
-    // Five live grants per user per app: a sixth consent revokes the oldest.
+    // "Each connected app allows five unique approvals per user. After a fifth approval
+    // is made, the oldest approval is revoked" (https://help.salesforce.com/s/articleView?id=platform.remoteaccess_request_approve.htm):
+    // for OAuth 2.0 each refresh token is an approval.
     liveGrantCap: 5,
   },
   {
@@ -202,7 +210,10 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     // Zoom's user (verified: 1).
     emailVerified: (profile) => profile.verified === 1,
     refreshTokenLifetime: { kind: "idle", days: 90 },
-    // One live grant per user per app: a new consent revokes the previous one.
+    // One live grant per user per app ("token tolerance" 1): a new authorization
+    // invalidates the user's previous tokens, as Zoom's staff state for user OAuth
+    // (https://devforum.zoom.us/t/server-to-server-oauth-annoying-token-invalidation/72070,
+    // https://devforum.zoom.us/t/the-procedure-for-increasing-the-token-tolerance-token-index-and-its-impact/95429).
     liveGrantCap: 1,
     errorMatchers: [tokenRefusedInDescription],
   },
@@ -217,8 +228,12 @@ export const CATALOGUE: readonly ProviderDescriptor[] = [
     offlineParams: { audience: "api.atlassian.com", scope: "read:me offline_access", prompt: "consent" },
     expiry: "expires_in",
     apiBase: "https://api.atlassian.com",
-    // Rotating refresh tokens: 90 days idle, 365 days absolute.
-    rotation: { mode: "strict" },
+    // Rotating refresh tokens: 90 days idle, 365 days absolute. "Reuse of old tokens
+    // outside the leeway interval invalidates all refresh tokens [...] The leeway interval
+    // is 10 minutes" (Atlassian's announcement of rotating refresh tokens,
+    // https://community.developer.atlassian.com/t/updated-31-january-2022-action-required-deprecating-persistent-refresh-tokens/54172):
+    // within it the spent token still refreshes, so a lost answer is asked again at once.
+    rotation: { mode: "strict", reuseGraceSeconds: 600 },
     // Atlassian's /me (email_verified).
     emailVerified: (profile) => profile.email_verified === true,
     refreshTokenLifetime: { kind: "idle", days: 90 },

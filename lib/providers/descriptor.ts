@@ -73,7 +73,6 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
     authjs,
     linkParams: descriptor.linkParams ?? {},
     moreScopesParams: descriptor.moreScopesParams ?? {},
-    liveGrantCap: descriptor.liveGrantCap,
     generic: descriptor.generic ?? false,
     spec: {
       id: descriptor.id,
@@ -83,6 +82,8 @@ export function configure(descriptor: ProviderDescriptor, env: ProviderEnv): Con
       tokenRequestBody: descriptor.tokenRequestBody,
       authorizationServer,
       apiBaseUrl: typeof descriptor.apiBase === "string" ? descriptor.apiBase : descriptor.apiBase(env, credentials),
+      apiBaseFromAnswer: descriptor.apiBaseFromAnswer,
+      liveGrantCap: descriptor.liveGrantCap,
       rotation: descriptor.rotation,
       expiry: descriptor.expiry,
       refreshTokenLifetime: descriptor.refreshTokenLifetime,

@@ -2,7 +2,9 @@ import * as o from "oauth4webapi";
 import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
 import type { Span } from "@opentelemetry/api";
 import { inSpan } from "../telemetry";
+import { apiBaseOfAnswer, type ApiBaseCheck } from "./api-base";
 import { classifyErrorAnswer, type ErrorAnswer } from "./error-classes";
+import { grantCapCause } from "./grant-cap";
 import { repairTokenAnswer } from "./token-answer";
 import type { ProviderSpec } from "./types";
 
@@ -25,6 +27,8 @@ export type TokenSet = {
   scope: string | null;
   tokenType: string | null;
   idToken: string | null;
+  /** The account's API base the answer named, or why it was refused (lib/providers/api-base.ts); undefined: none named, or the provider's base is static. */
+  apiBase?: ApiBaseCheck;
   /** What was odd in the answer and was worked around (lib/providers/token-answer.ts), for the log. */
   repairs: string[];
 };
@@ -118,7 +122,7 @@ function errorFromAnswer(spec: ProviderSpec, answer: ErrorAnswer, headers: Heade
   const options = { cause, providerStatus: answer.status };
   switch (classifyErrorAnswer(answer, spec.errorMatchers)) {
     case "reauth_required":
-      return new ReauthRequiredError(`${spec.id} refused the refresh token (${answer.error ?? answer.status}): sign in again`, options);
+      return new ReauthRequiredError(`${spec.id} refused the refresh token (${answer.error ?? answer.status}): sign in again${grantCapCause(spec.id, spec.liveGrantCap)}`, options);
     case "misconfigured":
       return new ProviderMisconfiguredError(`${said}: it refuses the app's client credentials; check ${credentialNames(spec)}`, options);
     case "unavailable":
@@ -258,6 +262,7 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
       scope: result.scope ?? null,
       tokenType: result.token_type ?? null,
       idToken: result.id_token ?? null,
+      apiBase: apiBaseOfAnswer(spec, said),
       repairs,
     };
   } catch (error) {

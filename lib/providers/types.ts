@@ -35,6 +35,13 @@ export type RefreshTokenLifetime = { kind: "absolute" | "idle"; days: number } |
  */
 export type ExpirySource = "expires_in" | "expires_at" | "none";
 
+/**
+ * An API base that comes from the token answer, at sign-in and at each refresh
+ * (Salesforce's instance_url): the answer's field, and the domains the provider
+ * documents its API hosts under (a host must be a subdomain of one; lib/providers/api-base.ts).
+ */
+export type ApiBaseFromAnswer = { field: string; domains: readonly string[] };
+
 /** What the refresh engine, revocation, userinfo and the API proxy need (Node side). */
 export type ProviderSpec = {
   id: string;
@@ -44,8 +51,12 @@ export type ProviderSpec = {
   tokenRequestBody?: "json";
   /** Token, revocation and userinfo endpoints (static, or from discovery). */
   authorizationServer(): Promise<o.AuthorizationServer>;
-  /** Where the provider's own API lives: the proxy never leaves it. */
+  /** Where the provider's own API lives: the proxy never leaves it (an account's own base, where apiBaseFromAnswer says, replaces it). */
   apiBaseUrl: string;
+  /** The API base is each account's, from its token answers (lib/providers/api-base.ts). */
+  apiBaseFromAnswer?: ApiBaseFromAnswer;
+  /** How many live grants per user the provider keeps for this app; another consent ends the oldest. */
+  liveGrantCap?: number;
   rotation: Rotation;
   expiry: ExpirySource;
   refreshTokenLifetime?: RefreshTokenLifetime;
@@ -69,8 +80,6 @@ export type ConfiguredProvider = {
   linkParams: Record<string, string>;
   /** Authorization parameters, besides `scope`, that ask the same account to consent to more scopes. */
   moreScopesParams: Record<string, string>;
-  /** How many live grants per user the provider keeps for this app; another consent ends the oldest. */
-  liveGrantCap?: number;
   /** No catalogue entry: a descriptor derived from Auth.js's configuration. */
   generic: boolean;
   spec: ProviderSpec;
@@ -109,8 +118,10 @@ export type ProviderDescriptor = {
   /** "Request more access": parameters besides `scope`. */
   moreScopesParams?: Record<string, string>;
   expiry: ExpirySource;
-  /** The API base, or the env variable that overrides it (generic OIDC). */
+  /** The API base, or the env variable that overrides it (generic OIDC); where apiBaseFromAnswer is set, the base of an account whose answers named none yet. */
   apiBase: string | ((env: ProviderEnv, credentials: ProviderCredentials) => string);
+  /** Each account's API base comes from its token answers (Salesforce's instance_url). */
+  apiBaseFromAnswer?: ApiBaseFromAnswer;
   rotation: Rotation;
   refreshTokenLifetime?: RefreshTokenLifetime;
   liveGrantCap?: number;

@@ -11,6 +11,7 @@ import { logger } from "../log";
 import { countRefresh, inSpan } from "../telemetry";
 import type { ProviderSpec } from "../providers/types";
 import { LOST_ANSWER, PROVIDER_TIMEOUT_MS, refreshGrant, type RefreshAnswer } from "../providers/requests";
+import { acceptedApiBase } from "../providers/api-base";
 import { decryptToken, encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
@@ -256,6 +257,8 @@ export function createTokenEngine(options: EngineOptions) {
       scope: tokens.scope,
       tokenType: tokens.tokenType,
       idToken: await encryptOptional(keyring, tokens.idToken, row, "id_token"),
+      // A base the answer named but that is not the provider's is ignored: the stored one stays.
+      apiBaseUrl: acceptedApiBase(tokens.apiBase, (reason) => log.warn("refresh.api_base_refused", { accountId: row.id, provider: row.provider, reason })),
       refreshTokenExpiresAt,
       reauthBy,
       reauthWarnedAt: warning.reauthWarnedAt,

@@ -1,12 +1,16 @@
 import "server-only";
 import { writeSignInTokens } from "../db/accounts";
+import { logger } from "../log";
+import { acceptedApiBase, apiBaseOfAnswer } from "../providers/api-base";
 import type { Tokenkeeper } from "../tokenkeeper";
 import { encryptOptional, encryptToken, type Keyring } from "./crypto";
 import { nextSweepAt } from "./sweep-policy";
 
 // What Auth.js never does: keep an Account's tokens true after the first link.
 
-/** The token fields of an Auth.js account, as events.signIn and linkAccount see them. */
+const log = logger("signin");
+
+/** The token fields of an Auth.js account, as events.signIn and linkAccount see them (with the rest of the token answer: instance_url …). */
 export type SignInAccount = {
   provider: string;
   providerAccountId: string;
@@ -45,10 +49,12 @@ export function identityOf(profile: SignInProfile): string | null {
  * consent). Returns how many webhook events that wrote (account.recovered); they are
  * sent after the response.
  */
-export async function storeSignInTokens(app: Pick<Tokenkeeper, "db" | "keyring" | "events" | "sweepPolicy">, account: SignInAccount, profile?: SignInProfile): Promise<number> {
+export async function storeSignInTokens(app: Pick<Tokenkeeper, "db" | "keyring" | "events" | "sweepPolicy" | "providers">, account: SignInAccount, profile?: SignInProfile): Promise<number> {
   const { db, keyring, sweepPolicy } = app;
   if (!account.access_token) return 0; // credentials, email: no tokens
   const now = new Date();
+  const spec = app.providers.get(account.provider);
+  const apiBase = spec ? apiBaseOfAnswer(spec, account) : undefined;
   const expiresAt = typeof account.expires_at === "number" ? new Date(account.expires_at * 1000) : null;
   const { events } = await writeSignInTokens(
     db,
@@ -62,6 +68,7 @@ export async function storeSignInTokens(app: Pick<Tokenkeeper, "db" | "keyring" 
       scope: account.scope ?? null,
       tokenType: account.token_type ?? null,
       identity: identityOf(profile),
+      apiBaseUrl: acceptedApiBase(apiBase, (reason) => log.warn("signin.api_base_refused", { provider: account.provider, reason })),
       // Signing in is a use: the sweep keeps this account fresh while it is active.
       nextSweepAt: nextSweepAt(sweepPolicy, { lastUsedAt: now, expiresAt, refreshedAt: now }, now),
     },

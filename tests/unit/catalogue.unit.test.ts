@@ -94,7 +94,7 @@ describe("what another consent costs where a provider caps live grants", () => {
     ["github", null],
   ])("%s", (id, note) => {
     const provider = configure(CATALOGUE.find((descriptor) => descriptor.id === id)!, credentialsFor(id))!;
-    expect(grantCapNote(provider.name, provider.liveGrantCap)).toBe(note);
+    expect(grantCapNote(provider.name, provider.spec.liveGrantCap)).toBe(note);
   });
 });
 

@@ -108,7 +108,8 @@ export const STAND_INS: readonly StandInConfig[] = [
   },
   {
     id: "zoom",
-    plays: "client_secret_basic only; strict rotation; a dead refresh token is invalid_request with reason 'Invalid Token!'; revocation; one live grant per user",
+    plays:
+      "client_secret_basic only; strict rotation; a dead refresh token is invalid_request with reason 'Invalid Token!'; revocation; one live grant per user (a new authorization revokes the previous)",
     docs: "https://developers.zoom.us/docs/integrations/oauth/#refreshing-an-access-token",
     authorize: "https://zoom.us/oauth/authorize",
     token: "https://zoom.us/oauth/token",
@@ -117,12 +118,15 @@ export const STAND_INS: readonly StandInConfig[] = [
     api: "https://api.zoom.us/v2",
     clientAuth: "basic",
     rotation: "strict",
+    // "Token tolerance" 1: a new authorization invalidates the user's previous tokens (Zoom's
+    // staff, https://devforum.zoom.us/t/server-to-server-oauth-annoying-token-invalidation/72070).
+    liveGrantCap: 1,
     expiresIn: 3_600,
     refused: { status: 400, body: { reason: "Invalid Token!", error: "invalid_request" } },
   },
   {
     id: "atlassian",
-    plays: "a JSON body with the credentials in it; offline_access scope; strict rotation; a dead refresh token is a 403 unauthorized_client",
+    plays: "a JSON body with the credentials in it; offline_access scope; strict rotation with a 10-minute reuse leeway; a dead refresh token is a 403 unauthorized_client",
     docs: "https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/#use-a-refresh-token-to-get-another-access-token-and-refresh-token-pair",
     authorize: "https://auth.atlassian.com/authorize",
     token: "https://auth.atlassian.com/oauth/token",
@@ -131,6 +135,9 @@ export const STAND_INS: readonly StandInConfig[] = [
     clientAuth: "post",
     body: "json",
     rotation: "strict",
+    // "The leeway interval is 10 minutes": a spent token still refreshes within it; reuse
+    // outside it invalidates all refresh tokens (https://community.developer.atlassian.com/t/updated-31-january-2022-action-required-deprecating-persistent-refresh-tokens/54172).
+    reuseGraceSeconds: 600,
     expiresIn: 3_600,
     refused: { status: 403, body: { error: "unauthorized_client", error_description: "refresh_token is invalid" } },
   },
@@ -290,20 +297,35 @@ export const GENERIC_STAND_INS: readonly StandInConfig[] = [
 
 /**
  * Salesforce: no expires_in (the session's timeout ends a token, the API then answers
- * 401), the API at the org's instance_url, never rotated.
+ * 401), the API at the org's instance_url, never rotated, five live grants per user.
  */
 export const SALESFORCE: StandInConfig = {
   id: "salesforce",
-  plays: "OpenID Connect issuer (the profile from userinfo); no expires_in, the API's 401 is the expiry; instance_url in the answer; never rotated; revocation",
+  plays:
+    "OpenID Connect issuer (the profile from userinfo); no expires_in, the API's 401 is the expiry; the API on the org's own host, named by instance_url in every token answer; never rotated; revocation; five live grants per user (a sixth approval revokes the oldest)",
   docs: "https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm",
   oidc: { issuer: "https://login.salesforce.com", userinfo: "https://login.salesforce.com/services/oauth2/userinfo" },
   authorize: "https://login.salesforce.com/services/oauth2/authorize",
   token: "https://login.salesforce.com/services/oauth2/token",
   revocation: "https://login.salesforce.com/services/oauth2/revoke",
-  api: "https://stand-in.my.salesforce.com",
+  // The org's REST API is at the answer's instance_url, at authorization and at each
+  // refresh ("OAuth 2.0 Web Server Flow", "OAuth 2.0 Refresh Token Flow for Renewed
+  // Sessions"), never at login.salesforce.com.
+  api: "https://acme.my.salesforce.com",
   clientAuth: "post",
   rotation: "none",
+  // "Each connected app allows five unique approvals per user. After a fifth approval is
+  // made, the oldest approval is revoked" (https://help.salesforce.com/s/articleView?id=platform.remoteaccess_request_approve.htm).
+  liveGrantCap: 5,
   expiresIn: null,
-  extra: { instance_url: "https://stand-in.my.salesforce.com", issued_at: "1700000000000", signature: "stand-in" },
+  extra: { instance_url: "https://acme.my.salesforce.com", issued_at: "1700000000000", signature: "stand-in" },
   refused: { status: 400, body: { error: "invalid_grant", error_description: "expired access/refresh token" } },
+};
+
+/** The same org once its refresh answers name another host (its My Domain renamed): the API is there now. */
+export const SALESFORCE_RENAMED: StandInConfig = {
+  ...SALESFORCE,
+  plays: "the refresh answer's instance_url names the org's new host, where its API now is",
+  api: "https://acme-renamed.my.salesforce.com",
+  extra: { ...SALESFORCE.extra, instance_url: "https://acme-renamed.my.salesforce.com" },
 };

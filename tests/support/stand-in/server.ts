@@ -1,9 +1,10 @@
 // One configurable OAuth provider, served over TLS on loopback and reached under the
 // provider's real host names (./tls.ts). It plays what a provider documents: the
 // client authentication and body its token endpoint demands, how it rotates refresh
-// tokens, the shape of its expiry and of its errors, nested answers, revocation, an
-// OpenID Connect issuer where Auth.js's provider wants one, and an API that checks
-// the bearer. Configs per provider live in ./providers.ts.
+// tokens (and the reuse grace it allows), the shape of its expiry and of its errors,
+// nested answers, revocation, a cap on live grants per user, an OpenID Connect issuer
+// where Auth.js's provider wants one, and an API that checks the bearer. Configs per
+// provider live in ./providers.ts.
 import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:https";
@@ -35,6 +36,10 @@ export type StandInConfig = {
   clientAuth: "basic" | "post";
   body?: "json";
   rotation: Rotation;
+  /** How long a spent refresh token still refreshes (issuing a new pair) under strict rotation; past it, reuse revokes the grant. */
+  reuseGraceSeconds?: number;
+  /** Live grants kept per user: a code exchange beyond it revokes the user's oldest grant. */
+  liveGrantCap?: number;
   /** Access token lifetime; null: no expiry at all (never expires). */
   expiresIn: number | null;
   /** expires_at (epoch s) beside expires_in (Strava), or instead of it. */
@@ -54,6 +59,7 @@ export type StandInConfig = {
 export type StandInUser = { sub: string; number: number; email: string; name: string };
 
 type Grant = { user: StandInUser; scope: string; revoked: boolean; refreshes: number };
+type Spent = { grant: Grant; spentAt: number };
 type Code = { grant: Grant; challenge?: string; nonce?: string; clientId: string };
 
 export type StandInStats = {
@@ -72,11 +78,15 @@ export class StandIn {
   private config!: StandInConfig;
   private readonly codes = new Map<string, Code>();
   private readonly refreshTokens = new Map<string, Grant>();
-  private readonly spent = new Map<string, Grant>();
+  private readonly spent = new Map<string, Spent>();
+  /** Each user's grants, oldest first (the live-grant cap ends the oldest). */
+  private readonly grantsOf = new Map<string, Grant[]>();
   private readonly accessTokens = new Map<string, { grant: Grant; expiresAt: number | null }>();
   private users = 0;
   /** The user of the latest authorization. */
   lastUser?: StandInUser;
+  /** The next authorization is this user's (signing in again as someone the provider knows); else a new user's. */
+  nextUser?: StandInUser;
   stats!: StandInStats;
   /** The next refresh is processed (a rotation happens) but its answer never sent. */
   loseNextAnswer = false;
@@ -125,8 +135,13 @@ export class StandIn {
 
   /** Revokes every grant of the user (as the user would in the provider's settings). */
   revokeUser(sub: string) {
-    const grants = [...this.refreshTokens.values(), ...this.spent.values(), ...[...this.accessTokens.values()].map((entry) => entry.grant)];
+    const grants = [...this.refreshTokens.values(), ...[...this.spent.values()].map((entry) => entry.grant), ...[...this.accessTokens.values()].map((entry) => entry.grant)];
     for (const grant of grants) if (grant.user.sub === sub) grant.revoked = true;
+  }
+
+  /** How many of the user's grants are live (not revoked): what the live-grant cap keeps. */
+  liveGrants(sub: string): number {
+    return (this.grantsOf.get(sub) ?? []).filter((grant) => !grant.revoked).length;
   }
 
   /** Ends the access tokens' lives now (the provider's clock ran on), keeping the grants. */
@@ -194,7 +209,8 @@ export class StandIn {
     const params = url.searchParams;
     this.stats.authorizations.push(params);
     const redirect = new URL(params.get("redirect_uri") ?? "");
-    const user = { sub: `user-${++this.users}`, number: this.users, email: `user-${this.users}@stand-in.test`, name: `Stand-in user ${this.users}` };
+    const user = this.nextUser ?? { sub: `user-${++this.users}`, number: this.users, email: `user-${this.users}@stand-in.test`, name: `Stand-in user ${this.users}` };
+    this.nextUser = undefined;
     this.lastUser = user;
     const code = newToken("code");
     this.codes.set(code, {
@@ -223,6 +239,7 @@ export class StandIn {
       )
         return json(400, { error: "invalid_grant", error_description: "PKCE" });
       this.stats.codeExchanges++;
+      this.grantLive(code.grant);
       const answer = this.issue(code.grant, undefined);
       if (config.oidc) {
         answer.id_token = await new SignJWT({ email: code.grant.user.email, email_verified: true, name: code.grant.user.name, ...(code.nonce ? { nonce: code.nonce } : {}) })
@@ -247,15 +264,19 @@ export class StandIn {
     const token = fields.refresh_token ?? "";
     const current = this.refreshTokens.get(token);
     const reused = this.spent.get(token);
-    // Reusing a spent token of a strictly rotating grant revokes the grant (RFC 9700 §4.14.2).
-    if (reused && config.rotation === "strict") reused.revoked = true;
-    const grant = current ?? (config.rotation === "lenient" ? reused : undefined);
+    const inGrace = reused !== undefined && Date.now() - reused.spentAt <= (config.reuseGraceSeconds ?? 0) * 1000;
+    // Reusing a spent token of a strictly rotating grant revokes the grant (RFC 9700
+    // §4.14.2), but within the grace the provider documents (Atlassian's 10-minute
+    // leeway) it refreshes again.
+    if (reused && config.rotation === "strict" && !inGrace) reused.grant.revoked = true;
+    const grant = current ?? (config.rotation === "lenient" || inGrace ? reused?.grant : undefined);
     if (!grant || grant.revoked) return json(config.refused.status, config.refused.body);
     grant.refreshes++;
     const rotate = config.rotation === "strict" || config.rotation === "lenient" || (config.rotation === "may-rotate" && grant.refreshes % 2 === 1);
     if (rotate) {
       this.refreshTokens.delete(token);
-      this.spent.set(token, grant);
+      // A reuse within the grace does not restart it.
+      if (!reused) this.spent.set(token, { grant, spentAt: Date.now() });
     }
     const answer = this.issue(grant, rotate ? undefined : token);
     if (this.loseNextAnswer) {
@@ -264,6 +285,15 @@ export class StandIn {
       return;
     }
     json(200, config.nest ? { ok: true, [config.nest]: answer } : answer);
+  }
+
+  /** Counts a new grant for its user; beyond the live-grant cap, the user's oldest live grant is revoked. */
+  private grantLive(grant: Grant) {
+    const grants = [...(this.grantsOf.get(grant.user.sub) ?? []), grant];
+    this.grantsOf.set(grant.user.sub, grants);
+    const cap = this.config.liveGrantCap;
+    const live = grants.filter((each) => !each.revoked);
+    if (cap !== undefined && live.length > cap) live[0]!.revoked = true;
   }
 
   /** A token answer for `grant`: a new access token, and a new refresh token unless `keep` is the one to keep. */
