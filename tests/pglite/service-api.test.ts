@@ -287,6 +287,8 @@ describe("the README's Python example", () => {
     const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
     const script = /<!-- example: python-token -->\n```python\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(script).toBeDefined();
+    // It says where the account id comes from: the label the dashboard's card shows it under.
+    expect(script).toContain(`"Account id" on the account's dashboard card`);
     // Asynchronously: the app answering it runs in this process.
     const result = await promisify(execFile)("python3", ["-c", script!], {
       env: { PATH: process.env.PATH, NODE_ENV: "test", TOKENKEEPER_URL: app.origin, TOKENKEEPER_API_KEY: keys["tokens:read"]!, ACCOUNT_ID: accountId },
