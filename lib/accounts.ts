@@ -1,7 +1,7 @@
 import "server-only";
 import { z } from "zod";
 import { scopesOf, signConsentLink } from "./consent";
-import { deleteAccount, findUserAccounts } from "./db/accounts";
+import { deleteAccount, findAccountsOfUser, findUserAccounts } from "./db/accounts";
 import type { AccountRow } from "./db/account-row";
 import { env } from "./env";
 import { badRequest, notFound, AppError } from "./errors";
@@ -57,6 +57,13 @@ function summary(row: AccountRow, now: Date): AccountSummary {
 
 export async function listAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
   return (await findUserAccounts(tokenkeeper().db, userId)).map((row) => summary(row, now));
+}
+
+/** The accounts of a user named by a service (/api/v1): 404 not_found when no such user exists, [] for a user with none. */
+export async function listUserAccounts(userId: string, now = new Date()): Promise<AccountSummary[]> {
+  const rows = await findAccountsOfUser(tokenkeeper().db, userId);
+  if (rows === null) throw notFound("no such user");
+  return rows.map((row) => summary(row, now));
 }
 
 /** The user's account `{account}` names, with its provider's spec (404 when that provider is off). */

@@ -4,6 +4,7 @@ import { sameSecret } from "./constant-time";
 import type { AccountRow } from "./db/account-row";
 import { findKeyWithAccount, insertApiKey, recordKeyUse, type KeyFields } from "./db/api-keys";
 import type { Db } from "./db/client";
+import { MAX_KEY_RATE } from "./env";
 import { badRequest, AppError, unauthorized } from "./errors";
 import { logger } from "./log";
 
@@ -48,7 +49,7 @@ export type NewApiKey = { id: string; name: string; key: string; scopes: ApiKeyS
  */
 export async function createApiKey(db: Db, { name, scopes, rate = null }: { name: string; scopes: ApiKeyScope[]; rate?: number | null }): Promise<NewApiKey> {
   if (!/^[\w .:-]{1,80}$/.test(name)) throw badRequest("the name is 1 to 80 letters, digits, spaces or . : _ -");
-  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > 10_000)) throw badRequest("the rate is a whole number of requests a second, 1 to 10000");
+  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_KEY_RATE)) throw badRequest(`the rate is a whole number of requests a second, 1 to ${MAX_KEY_RATE}`);
   const id = randomBytes(10).toString("hex");
   const key = `${API_KEY_PREFIX}${id}_${randomBytes(32).toString("base64url")}`;
   await insertApiKey(db, { id, name, hash: hashOf(key), scopes, rate });

@@ -1,8 +1,9 @@
 import "server-only";
 import { startProviderSignIn, sessionUserId } from "./authjs-http";
 import { appOrigin } from "./accounts";
-import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, type ConsentLink, verifyConsentLink } from "./consent";
+import { CONSENT_MARKER_COOKIE, consentMarker, consentMarkerFor, consentParams, type VerifiedConsentLink, verifyConsentLink } from "./consent";
 import { findAccountById } from "./db/accounts";
+import { claimConsentLink } from "./db/consent-links";
 import { AppError } from "./errors";
 import { logger } from "./log";
 import { configuredProviders } from "./providers/registry";
@@ -51,12 +52,12 @@ function page(status: number, title: string, body: string, headers: HeadersInit 
  * Opens a consent link: 303 to the provider's consent for the link's account, with
  * Auth.js's sign-in cookies and the marker (lib/consent.ts); 303 to /signin first
  * when signed out; a page saying why for an expired or forged link (400), another
- * user's session (403) or an account that is gone (404).
+ * user's session (403), an account that is gone (404) or a link used before (410).
  */
 export async function openConsentLink(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const secrets = sessionSecrets(process.env);
-  let link: ConsentLink;
+  let link: VerifiedConsentLink;
   try {
     link = await verifyConsentLink(secrets, url.searchParams.get("link") ?? "");
   } catch (error) {
@@ -73,6 +74,10 @@ export async function openConsentLink(request: Request): Promise<Response> {
   const row = await findAccountById(tokenkeeper().db, link.accountId);
   const provider = row && configuredProviders(process.env).find((candidate) => candidate.id === row.provider);
   if (!row || row.userId !== userId || !provider) return page(404, "This account is gone", "The account this link names was disconnected, or its provider is no longer enabled.");
+  // Single use, counted when a consent starts (a signed-out or wrong-user opening above uses nothing).
+  if (!(await claimConsentLink(tokenkeeper().db, link.jti, link.expiresAt))) {
+    return page(410, "This link was already used", "Each reconnect link works once. Ask for a new one, or reconnect the account from your connections.");
+  }
   const origin = appOrigin(request);
   const marker = await consentMarker(secrets[0]!, row, origin.startsWith("https:"));
   const { location, setCookies } = await startProviderSignIn(origin, row.provider, consentParams(provider, row, link.scopes), marker.callbackPath);

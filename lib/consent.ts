@@ -1,5 +1,5 @@
 import "server-only";
-import { hkdfSync, randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { AccountRow } from "./db/account-row";
 import { badRequest, AppError } from "./errors";
@@ -37,27 +37,29 @@ function sign(secret: string, purpose: string, audience: string, subject: string
 
 /** What a consent link asks: this account's consent, with these scopes on top of its own. */
 export type ConsentLink = { accountId: string; userId: string; scopes: string[] };
+/** A verified link: what it asks, its `jti` (each link's own, for single use) and when it expires. */
+export type VerifiedConsentLink = ConsentLink & { jti: string; expiresAt: Date };
 
 /**
  * Signs a consent link for `link`, valid CONSENT_LINK_TTL_SECONDS: the URL of
  * GET /api/v1/consent under `origin`, and when it expires (ISO 8601).
  */
 export async function signConsentLink(secret: string, origin: string, link: ConsentLink, now = new Date()): Promise<{ url: string; expiresAt: string }> {
-  const jwt = await sign(secret, "consent link", LINK_AUDIENCE, link.accountId, { uid: link.userId, scp: link.scopes }, CONSENT_LINK_TTL_SECONDS, now);
+  const jwt = await sign(secret, "consent link", LINK_AUDIENCE, link.accountId, { uid: link.userId, scp: link.scopes, jti: randomUUID() }, CONSENT_LINK_TTL_SECONDS, now);
   const url = new URL("/api/v1/consent", origin);
   url.searchParams.set("link", jwt);
   return { url: url.href, expiresAt: new Date((Math.floor(now.getTime() / 1000) + CONSENT_LINK_TTL_SECONDS) * 1000).toISOString() };
 }
 
 /** The consent link's claims; 400 bad_request when it is malformed, forged or expired (the message says which). */
-export async function verifyConsentLink(secrets: string[], jwt: string, now = new Date()): Promise<ConsentLink> {
+export async function verifyConsentLink(secrets: string[], jwt: string, now = new Date()): Promise<VerifiedConsentLink> {
   const payload = await verifyUnder(secrets, jwt, "consent link", LINK_AUDIENCE, now).catch((error: unknown) => {
     if (error instanceof joseErrors.JWTExpired) throw badRequest("This link has expired: ask for a new one.");
     throw badRequest("This link is not valid.");
   });
   const scopes = Array.isArray(payload.scp) && payload.scp.every((scope) => typeof scope === "string") ? (payload.scp as string[]) : [];
-  if (typeof payload.sub !== "string" || typeof payload.uid !== "string") throw badRequest("This link is not valid.");
-  return { accountId: payload.sub, userId: payload.uid, scopes };
+  if (typeof payload.sub !== "string" || typeof payload.uid !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") throw badRequest("This link is not valid.");
+  return { accountId: payload.sub, userId: payload.uid, scopes, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
 }
 
 /** Any of the session secrets (newest first) opens it: a link outlives an AUTH_SECRET rotation. */

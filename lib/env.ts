@@ -1,11 +1,17 @@
 import "server-only";
 import { z } from "zod";
 import { configError } from "./errors";
+import { decimalInteger } from "./params";
 import { envNames } from "./providers/descriptor";
 import { DESCRIPTORS } from "./providers/registry";
 
 // The one place that reads process.env for Node code. Edge code (auth.config.ts,
 // middleware.ts) reads only the few variables it needs, directly.
+
+/** The most requests a second one API key may be given (TOKENKEEPER_API_KEY_RATE, or its own --rate). */
+export const MAX_KEY_RATE = 10_000;
+/** The most proxy calls a second one user may be given (TOKENKEEPER_PROXY_RATE; bursts up to twice that). */
+const MAX_PROXY_RATE = 1_000;
 
 const optional = z.string().trim().min(1).optional().catch(undefined);
 
@@ -73,8 +79,9 @@ const schema = z.object({
         .filter(Boolean),
     ),
   // Requests a second each API key may make (bursts of twice that), unless the key has its own rate.
-  TOKENKEEPER_API_KEY_RATE: z.coerce.number().int().min(1).max(10_000).default(25),
+  TOKENKEEPER_API_KEY_RATE: decimalInteger(1, MAX_KEY_RATE).default(25),
   // The per-user proxy rate: calls a second, then the burst ("10,20"; the burst defaults to twice the rate).
+  // Bounded: every proxy call is a provider call, and a provider's quota is per app.
   TOKENKEEPER_PROXY_RATE: z
     .string()
     .default("10,20")
@@ -82,8 +89,8 @@ const schema = z.object({
       const match = /^\s*(\d+(?:\.\d+)?)\s*(?:,\s*(\d+)\s*)?$/.exec(value);
       const perSecond = Number(match?.[1]);
       const burst = match?.[2] === undefined ? Math.max(1, Math.ceil(perSecond * 2)) : Number(match[2]);
-      if (!match || !(perSecond > 0) || !(burst >= 1)) {
-        ctx.addIssue({ code: "custom", message: 'must be "<calls a second>[,<burst>]", e.g. "10,20"' });
+      if (!match || !(perSecond >= 0.01 && perSecond <= MAX_PROXY_RATE) || !(burst >= 1 && burst <= 2 * MAX_PROXY_RATE)) {
+        ctx.addIssue({ code: "custom", message: `must be "<calls a second>[,<burst>]" with 0.01 to ${MAX_PROXY_RATE} calls a second and a burst of 1 to ${2 * MAX_PROXY_RATE}, e.g. "10,20"` });
         return z.NEVER;
       }
       return { perSecond, burst };

@@ -16,6 +16,7 @@ const CATALOGUE = {
   payload_too_large: 413,
   not_found: 404,
   bad_request: 400,
+  invalid_request: 400, // a parameter is unknown, malformed or out of range, named in the message (RFC 6750 §3.1)
   unauthorized: 401,
   invalid_token: 401, // an API key that is malformed, unknown or revoked (RFC 6750 §3.1)
   insufficient_scope: 403, // an API key without the scope the route needs (RFC 6750 §3.1)

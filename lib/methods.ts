@@ -1,4 +1,4 @@
-import { errorResponse, AppError } from "./errors";
+import { errorResponse, notFound, AppError } from "./errors";
 
 // OPTIONS is Next's own (204 with Allow); HEAD is Next's own where GET is served.
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] as const;
@@ -18,4 +18,12 @@ export function otherMethods(...served: Method[]): MethodHandlers {
   };
   const refused = METHODS.filter((method) => !served.includes(method) && !(method === "HEAD" && served.includes("GET")));
   return Object.fromEntries(refused.map((method) => [method, refuse])) as MethodHandlers;
+}
+
+/**
+ * Any method on a path under /api that no route serves: 404 `{error: "not_found",
+ * message}` (Next alone answers its HTML 404 page, which an API client cannot read).
+ */
+export function noSuchRoute(request: Request): Response {
+  return errorResponse(notFound(`no route answers ${request.method} ${new URL(request.url).pathname}`));
 }

@@ -5,6 +5,7 @@ import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { toast } from "sonner";
 import type { AccountSummary } from "@/lib/accounts";
 import { accountStatus, type AccountStatus } from "@/lib/tokens/token-decision";
+import { CopyableId } from "../_components/copyable-id";
 import { LocalTime } from "../_components/local-time";
 import { apiErrorText, localTime, type ApiFailure } from "../_components/messages";
 import {
@@ -164,6 +165,11 @@ export function AccountCard({ account, providerName, mark, forcedRefreshInterval
                 </li>
               ))}
             </ul>
+          </dd>
+          {/* What a service of the app names this account by (/api/v1/accounts/{accountId}/…). */}
+          <dt className="text-muted-foreground">Account id</dt>
+          <dd className="min-w-0">
+            <CopyableId label="account id" value={account.id} testId="account-id" />
           </dd>
         </dl>
         {account.failureCount > 0 && !needsSignIn ? (

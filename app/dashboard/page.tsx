@@ -5,6 +5,7 @@ import { authProviderLabels } from "@/auth.config";
 import { listAccounts } from "@/lib/accounts";
 import { env, signOutMode } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";
+import { CopyableId } from "../_components/copyable-id";
 import { ProviderMark } from "../_components/provider-mark";
 import { cn } from "../_components/ui/cn";
 import { SignInButtons } from "../sign-in-buttons";
@@ -34,6 +35,10 @@ export default async function Dashboard() {
         <div className="min-w-0">
           <h1 className="text-2xl font-bold tracking-tight sm:text-3xl">Your connections</h1>
           <p className="mt-1 truncate text-sm text-muted-foreground">Signed in as {session.user.email ?? session.user.name ?? "you"}</p>
+          {/* What a service of the app names you by (GET /api/v1/users/{userId}/accounts). */}
+          <p className="mt-1 flex flex-wrap items-center gap-x-2 text-sm text-muted-foreground">
+            Your user id <CopyableId label="user id" value={session.user.id} testId="user-id" />
+          </p>
         </div>
         <SignOutButton
           mode={signOutMode()}

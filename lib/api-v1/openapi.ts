@@ -20,18 +20,19 @@ function parameters(schema: z.ZodObject | undefined, place: "path" | "query") {
   if (!schema) return [];
   const required = new Set((jsonSchema(schema, "input").required as string[] | undefined) ?? []);
   return Object.entries(schema.shape).map(([name, field]) => {
-    const { description, ...fieldSchema } = jsonSchema(field as z.ZodType, "input");
+    // A field's output side: a number read from decimal digits (lib/params.ts) is described as the integer it is, with its default.
+    const { description, ...fieldSchema } = jsonSchema(field as z.ZodType, "output");
     return { name, in: place, required: place === "path" || required.has(name), ...(description ? { description } : {}), schema: fieldSchema };
   });
 }
 
 const ERRORS = {
-  400: "malformed parameters",
+  400: "invalid_request: a parameter is unknown, malformed or out of range (numbers are plain decimal digits); the message names it",
   401: "no API key, or an unknown or revoked one",
   403: "the key lacks the route's scope",
-  404: "no such account",
+  404: "not_found: no such user or account (the message says which)",
   409: "reauth_required: the user must reconnect (the message says why)",
-  429: "the key's rate limit (Retry-After)",
+  429: "rate_limited: the key's rate, or on the proxy the account owner's proxy rate (Retry-After)",
   503: "the provider is unavailable (Retry-After)",
 };
 
@@ -58,7 +59,11 @@ export function openApiDocument(routes: V1Route[], serverUrl?: string): Record<s
   for (const schema of Object.values(schemas)) delete schema.$schema;
   return {
     openapi: "3.1.0",
-    info: { title: "Tokenkeeper service API", version: "1", description: `For the app's other services. Authorization: Bearer <API key> (npm run keys:create); scopes: ${API_KEY_SCOPES.join(", ")}.` },
+    info: {
+      title: "Tokenkeeper service API",
+      version: "1",
+      description: `For the app's other services. Authorization: Bearer <API key> (npm run keys:create); scopes: ${API_KEY_SCOPES.join(", ")}. Any other path under /api answers 404 with the Error body (error "not_found"), whatever the method.`,
+    },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths,
     components: { schemas, securitySchemes: { apiKey: { type: "http", scheme: "bearer", bearerFormat: "tk_live_…", description: "A Tokenkeeper API key" } } },

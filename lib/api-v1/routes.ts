@@ -1,12 +1,14 @@
 import "server-only";
 import type { z } from "zod";
-import { appOrigin, consentLink, listAccounts } from "../accounts";
+import { appOrigin, consentLink, listUserAccounts } from "../accounts";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
 import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
 import { env } from "../env";
 import { badRequest, errorResponse, notFound, AppError } from "../errors";
+import { parseParams } from "../params";
 import { proxyToProvider, readLimitedBody } from "../provider-proxy";
+import { takeProxyCall } from "../rate-limit";
 import { scopesOf } from "../consent";
 import { tokenkeeper } from "../tokenkeeper";
 import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
@@ -46,11 +48,11 @@ export const V1_ROUTES: V1Route[] = [
     operationId: "listUserAccounts",
     method: "GET",
     path: "/api/v1/users/{userId}/accounts",
-    summary: "The user's linked accounts, as the dashboard lists them. Never a token.",
+    summary: "The user's linked accounts, as the dashboard lists them (404 not_found when no such user exists; [] for a user with none). Never a token.",
     scope: "accounts:read",
     params: userParams,
     response: accountList,
-    handle: ({ params }) => listAccounts(params.userId!),
+    handle: ({ params }) => listUserAccounts(params.userId!),
   },
   {
     operationId: "getAccessToken",
@@ -82,11 +84,13 @@ export const V1_ROUTES: V1Route[] = [
     method: "ANY",
     path: "/api/v1/accounts/{accountId}/proxy/{path}",
     summary:
-      "Calls the provider's API as the account (any method): a fresh bearer, one refresh and retry on 401, Retry-After honoured; the path never leaves the provider's API base; bodies up to 1 MB.",
+      "Calls the provider's API as the account (any method): a fresh bearer, one refresh and retry on 401, Retry-After honoured; the path never leaves the provider's API base; bodies up to 1 MB. Within the key's rate and the account owner's proxy rate (TOKENKEEPER_PROXY_RATE, shared with the owner's own proxy calls).",
     scope: "proxy",
     params: proxyParams,
     async handle(context) {
       const { account, spec } = accountOf(context);
+      // The owner's bucket too: a key drives one user's provider no harder than the user can.
+      takeProxyCall(account.userId);
       const { request } = context;
       const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);
       return proxyToProvider(tokenkeeper().engine, spec, account, context.params.path!, { method: request.method, headers: request.headers, body, search: new URL(request.url).search });
@@ -114,13 +118,6 @@ const MATCHERS = V1_ROUTES.map((route) => ({ route, pattern: matcher(route.path)
 const globalForLimiter = globalThis as unknown as { tokenkeeperKeyLimiter?: KeyRateLimiter };
 const limiter = () => (globalForLimiter.tokenkeeperKeyLimiter ??= keyRateLimiter(env().TOKENKEEPER_API_KEY_RATE));
 
-function parsed<T extends z.ZodObject>(schema: T, input: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw badRequest(`${where} ${issue.path.join(".") || ""}: ${issue.message}`.replace(/ :/, ":"));
-}
-
 /**
  * Serves one /api/v1 request: finds its route, checks the API key (before anything
  * else: a refused key costs no provider call), validates parameters, runs it.
@@ -141,8 +138,8 @@ export async function serveV1(request: Request): Promise<Response> {
     const wellFormed = route.params.safeParse(segments).success;
     const { key, account } = await authenticateKey(tokenkeeper().db, request.headers.get("authorization"), route.scope, wellFormed ? (segments.accountId ?? null) : null, limiter());
     // Every path parameter is a string schema: the parsed object is the segments, checked.
-    const params = parsed(route.params, segments, "path") as Record<string, string>;
-    const query = route.query ? parsed(route.query, Object.fromEntries(url.searchParams), "query") : {};
+    const params = parseParams(route.params, segments, "path") as Record<string, string>;
+    const query = route.query ? parseParams(route.query, Object.fromEntries(url.searchParams), "query") : {};
     const result = await route.handle({ request, params, query, account, keyId: key.keyId });
     if (result instanceof Response) return result;
     return Response.json(route.response ? route.response.parse(result) : result);

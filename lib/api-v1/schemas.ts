@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { decimalInteger } from "../params";
 import type { AccountStatus } from "../tokens/token-decision";
 
 // The zod schemas of /api/v1: they validate each request's parameters and each
@@ -18,13 +19,7 @@ export const accountParams = z.strictObject({ accountId: id("an account id (GET 
 export const proxyParams = accountParams.extend({ path: z.string().describe("the provider API path, under its API base (e.g. oauth2/v3/userinfo at Google)") });
 
 export const tokenQuery = z.strictObject({
-  minTtl: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(86_400)
-    .default(0)
-    .describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
+  minTtl: decimalInteger(0, 86_400).default(0).describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
   // No control characters: Postgres refuses NUL in text (a 500 after the token was issued), and a line break would forge lines on the dashboard.
   purpose: z
     .string()
@@ -36,7 +31,7 @@ export const tokenQuery = z.strictObject({
 
 export const errorBody = z
   .object({
-    error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, bad_request, not_found, reauth_required, rate_limited, provider_unavailable, …"),
+    error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, invalid_request, bad_request, not_found, reauth_required, rate_limited, provider_unavailable, …"),
     message: z.string(),
   })
   .register(components, { id: "Error", description: "Every error answer; some carry more fields (scope, accounts)." });

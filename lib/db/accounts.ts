@@ -19,6 +19,21 @@ export function findUserAccounts(db: Db, userId: string): Promise<AccountRow[]> 
   return db.account.findMany({ where: { userId }, orderBy: { createdAt: "asc" } });
 }
 
+/**
+ * The user's accounts, oldest link first, or null when no user has this id: one
+ * statement, so "no such user" and "a user with no accounts" ([]) are told apart
+ * without a second read.
+ */
+export async function findAccountsOfUser(db: Db, userId: string): Promise<AccountRow[] | null> {
+  const rows = await db.$queryRaw<(AccountRow & { owner: string })[]>`
+    SELECT u.id AS owner, a.*
+      FROM "User" u LEFT JOIN "Account" a ON a."userId" = u.id
+     WHERE u.id = ${userId}
+     ORDER BY a."createdAt", a.id`;
+  if (rows.length === 0) return null;
+  return rows.filter((row) => row.id !== null).map(({ owner: _owner, ...account }) => account);
+}
+
 /** Unlinks one account, writing account.disconnected with it; `written` is 1 when it existed. */
 export async function deleteAccount(db: Db, id: string, outbox: Outbox): Promise<Written> {
   const [row] = await db.$queryRaw<Written[]>`

@@ -56,7 +56,15 @@ export async function recordKeyUse(db: Db, keyId: string): Promise<void> {
 
 export type TokenAuditWrite = { keyId: string; accountId: string; refreshed: boolean; minTtl: number; purpose: string | null };
 
-/** One audit row: this key was handed this account's access token, now. */
+/**
+ * One audit row: this key was handed this account's access token, now. Its own
+ * statement, not part of the read (findKeyWithAccount): that read runs before the
+ * key's hash is compared (in constant time, in JS), its scope and rate checked and the
+ * token decided on, so a row written there would record refused requests and 409s
+ * that got no token, and could not say whether the token was refreshed; the refresh's
+ * own write runs only when a refresh does, inside the engine, which knows no keys.
+ * Written before the answer goes out: no token leaves without its row.
+ */
 export async function insertTokenAudit(db: Db, write: TokenAuditWrite): Promise<void> {
   await db.tokenAudit.create({ data: write, select: { id: true } });
 }

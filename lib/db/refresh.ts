@@ -85,13 +85,18 @@ export function claimDueAccounts(db: Db, { owner, providers, leaseMs, limit, not
     SELECT * FROM claimed ORDER BY "nextSweepAt", id`;
 }
 
-/** How many accounts are due now, counting at most `cap` (one range of the same index). */
+/**
+ * How many accounts are due now, counting at most `cap` (one range of the same
+ * index). A paused provider's accounts (ProviderPause, until pausedUntil) are not
+ * counted: no run claims them, so they must not start workers.
+ */
 export async function countDueAccounts(db: Db, { providers, cap }: { providers: string[]; cap: number }): Promise<number> {
   const [row] = await db.$queryRaw<{ due: number }[]>`
     SELECT count(*)::int AS due FROM (
-      SELECT 1 FROM "Account"
-       WHERE status = 'active' AND "nextSweepAt" <= now()
-         AND provider = ANY(${providers}::text[]) AND refresh_token IS NOT NULL
+      SELECT 1 FROM "Account" a
+       WHERE a.status = 'active' AND a."nextSweepAt" <= now()
+         AND a.provider = ANY(${providers}::text[]) AND a.refresh_token IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM "ProviderPause" p WHERE p.provider = a.provider AND p."pausedUntil" > now())
        LIMIT ${cap}) due`;
   return row!.due;
 }

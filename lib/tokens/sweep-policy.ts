@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { badRequest, type AppError } from "../errors";
+import type { AppError } from "../errors";
+import { decimalInteger, parseParams } from "../params";
 
 // What the sweep refreshes and when it leaves a provider alone: the policy, with
 // every knob in one place. lib/tokens/sweep.ts is the mechanism (claims, limits,
@@ -152,9 +153,9 @@ export function pauseAfterFailure(policy: SweepPolicy, run: ProviderRun, error: 
 // a smaller budget when running it by hand. Bounded so no request can make a run
 // outlive its function or hammer a provider.
 const overridesSchema = z.strictObject({
-  batchSize: z.coerce.number().int().min(1).max(500).optional(),
-  concurrency: z.coerce.number().int().min(1).max(64).optional(),
-  budgetMs: z.coerce.number().int().min(100).max(DEFAULT_SWEEP_POLICY.budgetMs).optional(),
+  batchSize: decimalInteger(1, 500).optional(),
+  concurrency: decimalInteger(1, 64).optional(),
+  budgetMs: decimalInteger(100, DEFAULT_SWEEP_POLICY.budgetMs).optional(),
 });
 
 /** The policy with the TOKEN_SWEEP_* settings applied. */
@@ -162,14 +163,9 @@ export function sweepPolicyFrom(settings: Partial<Pick<SweepPolicy, "activeDays"
   return { ...DEFAULT_SWEEP_POLICY, ...settings };
 }
 
-/** The policy for one run from the route's query string; 400 names a bad parameter. */
+/** The policy for one run from the route's query string; 400 invalid_request names a bad parameter. */
 export function policyFromQuery(params: URLSearchParams, base: SweepPolicy = DEFAULT_SWEEP_POLICY): SweepPolicy {
-  const result = overridesSchema.safeParse(Object.fromEntries(params));
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const name = issue.path.length ? String(issue.path[0]) : "query";
-    throw badRequest(issue.code === "unrecognized_keys" ? `unknown parameter: ${issue.keys.join(", ")}` : `${name}: ${issue.message}`);
-  }
-  const overrides = Object.fromEntries(Object.entries(result.data).filter(([, value]) => value !== undefined));
+  const parsed = parseParams(overridesSchema, Object.fromEntries(params), "query");
+  const overrides = Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined));
   return { ...base, ...overrides };
 }

@@ -355,6 +355,10 @@ describe("the dashboard in Chromium", () => {
     expect(new Set(boxes.map((box) => Math.round(box.y))).size).toBe(1);
     expect(boxes[2]!.x + boxes[2]!.width - boxes[0]!.x).toBeGreaterThan(1100);
     await state(page, "dashboard-accounts");
+    // The ids /api/v1 names them by, shown with a copy button (#20); an unmatched /api path is a JSON 404.
+    const workRow = await stack.db.account.findUniqueOrThrow({ where: { id: (await work.getAttribute("data-account"))! } });
+    expect([await page.getByTestId("user-id").textContent(), await work.getByTestId("account-id").textContent()]).toStrictEqual([workRow.userId, workRow.id]);
+    expect(await page.evaluate(async () => (await fetch("/api/v1/nope", { method: "POST" })).json())).toMatchObject({ error: "not_found" });
 
     // The proxy, through next start, as each account; an escape is a 400.
     const accountId = await work.getAttribute("data-account");

@@ -85,6 +85,21 @@ describe("reconnect links", () => {
     const forged = await signConsentLink("another-secret-of-32-characters!", app.origin, { accountId: ids["twin-a"]!, userId, scopes: [] });
     expect((await owner.request(forged.url)).status).toBe(400);
   });
+
+  it("work once: an opening after the first consent started, even at the same moment, gets a page saying so and starts nothing", async () => {
+    const { url } = await reconnectLink(userId, ids["twin-a"]!, app.origin);
+    // A signed-out opening (sent to sign in first) does not use the link up.
+    expect((await new Agent().request(url)).status).toBe(303);
+    const browser = await signInThroughApp(app.origin, "twin-a");
+    const [first, second] = await Promise.all([browser.request(url), browser.request(url)]);
+    expect([first.status, second.status].sort()).toStrictEqual([303, 410]);
+    const refused = first.status === 410 ? first : second;
+    expect(refused.headers.get("location")).toBeNull();
+    expect(await refused.text()).toContain("This link was already used");
+    const again = await browser.request(url);
+    expect(again.status).toBe(410);
+    expect(await stack.db.consentLinkUse.count()).toBeGreaterThanOrEqual(1);
+  });
 });
 
 describe("the same account, every time", () => {

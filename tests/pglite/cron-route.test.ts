@@ -41,14 +41,18 @@ describe("GET /api/cron/refresh-tokens", () => {
   });
 
   it.each([
-    ["an unknown parameter", "?horizon=1", "unknown parameter: horizon"],
-    ["a budget above the function's limit", "?budgetMs=999999", "budgetMs: Too big: expected number to be <=45000"],
-    ["a concurrency that is no number", "?concurrency=many", "concurrency: Invalid input: expected number, received NaN"],
-  ])("answers 400 naming %s, and sweeps nothing", async (_label, query, message) => {
+    ["an unknown parameter", "?horizon=1", "unknown query parameter: horizon"],
+    ["a budget above the function's limit", "?budgetMs=999999", "query parameter budgetMs: must be a whole number from 100 to 45000, in plain decimal digits"],
+    ["a concurrency that is no number", "?concurrency=many", "query parameter concurrency: must be a whole number from 1 to 64, in plain decimal digits"],
+    // Number() and z.coerce would take these as 0 (then refused only by the bound), 16 and 1000.
+    ["an empty batch size", "?batchSize=", "query parameter batchSize: must be a whole number from 1 to 500, in plain decimal digits"],
+    ["a hexadecimal concurrency", "?concurrency=0x10", "query parameter concurrency: must be a whole number from 1 to 64, in plain decimal digits"],
+    ["a budget in exponent notation", "?budgetMs=1e3", "query parameter budgetMs: must be a whole number from 100 to 45000, in plain decimal digits"],
+  ])("answers 400 invalid_request naming %s, and sweeps nothing", async (_label, query, message) => {
     const runs = await stack.db.sweepRun.count();
     const response = await call(`Bearer ${stack.env.CRON_SECRET}`, query);
     expect(response.status).toBe(400);
-    expect(await response.json()).toStrictEqual({ error: "bad_request", message });
+    expect(await response.json()).toStrictEqual({ error: "invalid_request", message });
     expect(await stack.db.sweepRun.count()).toBe(runs);
   });
 
@@ -100,6 +104,22 @@ describe("GET /api/cron/refresh-tokens", () => {
       expect((await fetch(`${app.origin}/api/cron/refresh-tokens/worker`)).status).toBe(401);
     } finally {
       await app.close();
+    }
+  });
+
+  it("leaves a paused provider's due accounts out of the backlog until the pause ends", async () => {
+    await stack.db.account.updateMany({ data: { status: "signed_out" } });
+    for (let i = 0; i < 3; i++) await seedAccount(stack.db, stack, `paused-${i}`, await issueTokens(stack, `paused-${i}`), epochNow() + 30);
+    await stack.db.providerPause.create({ data: { provider: "oidc", error: "invalid_client", pausedUntil: new Date(Date.now() + 3_600_000) } });
+    try {
+      const refreshes = stack.oidc!.stats.refreshRequests;
+      expect(await (await call(`Bearer ${stack.env.CRON_SECRET}`)).json()).toMatchObject({ claimed: 0, backlog: 0, workers: 0 });
+      expect(stack.oidc!.stats.refreshRequests).toBe(refreshes);
+      // The pause over (its row stays until a refresh works), the same accounts are the backlog again.
+      await stack.db.providerPause.update({ where: { provider: "oidc" }, data: { pausedUntil: new Date(Date.now() - 1000) } });
+      expect(await (await call(`Bearer ${stack.env.CRON_SECRET}`)).json()).toMatchObject({ backlog: 3, workers: 0 });
+    } finally {
+      await stack.db.providerPause.deleteMany();
     }
   });
 });

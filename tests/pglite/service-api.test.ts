@@ -136,20 +136,76 @@ describe("API keys", () => {
   });
 });
 
+describe("the accounts route", () => {
+  it("answers 404 not_found for a user that does not exist, and [] for one with no accounts", async () => {
+    const unknown = await call("/api/v1/users/no-such-user/accounts", keys.all);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toStrictEqual({ error: "not_found", message: "no such user" });
+    const lonely = await stack.db.user.create({ data: {} });
+    const none = await call(`/api/v1/users/${lonely.id}/accounts`, keys.all);
+    expect(none.status).toBe(200);
+    expect(await none.json()).toStrictEqual([]);
+  });
+});
+
+describe("the proxy route", () => {
+  it("spends the account owner's proxy rate too: a key with a high rate of its own gets 429 past the user's burst", async () => {
+    await signInThroughApp(app.origin, "svc-rate");
+    const rated = await stack.db.account.findFirstOrThrow({ where: { providerAccountId: "svc-rate" } });
+    const { key } = await createApiKey(stack.db, { name: "fast", scopes: ["proxy"], rate: 1000 });
+    // TOKENKEEPER_PROXY_RATE's default: 10 a second, bursts of 20; the key alone would allow 2000.
+    const answers = await Promise.all(Array.from({ length: 40 }, () => call(`/api/v1/accounts/${rated.id}/proxy/me`, key)));
+    expect(answers.filter((response) => response.status === 200).length).toBeGreaterThanOrEqual(20);
+    const limited = answers.find((response) => response.status === 429);
+    expect(limited).toBeDefined();
+    expect(Number(limited!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(await limited!.json()).toMatchObject({ error: "rate_limited", message: expect.stringContaining("per user") });
+    // The key's own bucket is far from spent: another user's account still answers.
+    expect((await call(`/api/v1/accounts/${accountId}/proxy/me`, key)).status).toBe(200);
+  });
+});
+
+describe("paths no route serves", () => {
+  it.each([
+    ["GET", "/api/v1/nope"],
+    ["POST", "/api/v1/accounts/x/tokens"],
+    ["DELETE", "/api/nope/deeper"],
+  ])("answer %s %s with 404 JSON {error, message}, not Next's HTML page", async (method, path) => {
+    const { GET, POST, DELETE } = await import("@/app/api/[...path]/route");
+    const handler = { GET, POST, DELETE }[method]!;
+    const response = handler(new Request(`${app.origin}${path}`, { method }));
+    expect(response.status).toBe(404);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.json()).toStrictEqual({ error: "not_found", message: `no route answers ${method} ${path}` });
+  });
+});
+
 describe("the token route", () => {
   it("answers 400 for a malformed minTtl or an unknown parameter, 404 for an unknown account", async () => {
     for (const query of ["minTtl=-1", "minTtl=abc", "minTtl=90000", "other=1", "purpose=nightly%00sync", "purpose=a%0Ab"]) {
       const response = await call(`/api/v1/accounts/${accountId}/token?${query}`, keys.all);
       expect(response.status, query).toBe(400);
-      expect(await response.json()).toMatchObject({ error: "bad_request" });
+      expect(await response.json()).toMatchObject({ error: "invalid_request", message: expect.stringMatching(/minTtl|other|purpose/) });
     }
     expect((await call(`/api/v1/accounts/nope/token`, keys.all)).status).toBe(404);
     // An id no account can have is refused before any statement: NUL, which Postgres refuses in text, was a 500.
     for (const path of ["/api/v1/accounts/a%00b/token", "/api/v1/accounts/a%00b/proxy/me"]) {
       const response = await call(path, keys.all);
       expect(response.status, path).toBe(400);
-      expect(await response.json()).toMatchObject({ error: "bad_request", message: expect.stringContaining("path accountId") });
+      expect(await response.json()).toMatchObject({ error: "invalid_request", message: expect.stringContaining("path parameter accountId") });
     }
+  });
+
+  it("takes minTtl only as plain decimal digits within 0 to 86400: an empty, hexadecimal, exponent or padded value is a 400 naming it, and costs no audit row", async () => {
+    const audits = await stack.db.tokenAudit.count();
+    // Number() would read these as 0, 16, 100, 5, 5 and 10.
+    for (const value of ["", "0x10", "1e2", "%205", "%2B5", "10.0"]) {
+      const response = await call(`/api/v1/accounts/${accountId}/token?minTtl=${value}`, keys.all);
+      expect(response.status, value).toBe(400);
+      expect(await response.json(), value).toStrictEqual({ error: "invalid_request", message: "query parameter minTtl: must be a whole number from 0 to 86400, in plain decimal digits" });
+    }
+    expect(await stack.db.tokenAudit.count()).toBe(audits);
+    for (const value of ["0", "16", "86400"]) expect((await call(`/api/v1/accounts/${accountId}/token?minTtl=${value}`, keys.all)).status, value).toBe(200);
   });
 
   it("refreshes exactly once for a storm of 30 callers whose minTtl the stored token does not meet, and audits each", async () => {
@@ -200,7 +256,8 @@ describe("the OpenAPI document", () => {
     const response = await fetch(`${app.origin}/api/v1/openapi.json`);
     const doc = (await response.json()) as {
       openapi: string;
-      paths: Record<string, Record<string, { parameters: { name: string; schema: Record<string, unknown> }[]; security: unknown }>>;
+      info: { description: string };
+      paths: Record<string, Record<string, { parameters: { name: string; schema: Record<string, unknown> }[]; security: unknown; responses: Record<string, unknown> }>>;
       components: { schemas: Record<string, { required?: string[] }> };
     };
     expect(doc.openapi).toBe("3.1.0");
@@ -216,6 +273,12 @@ describe("the OpenAPI document", () => {
     expect(token.parameters.find((parameter) => parameter.name === "minTtl")!.schema).toMatchObject({ type: "integer", minimum: 0, maximum: 86400, default: 0 });
     expect(doc.components.schemas.AccessToken!.required).toStrictEqual(["accessToken", "tokenType", "expiresAt", "scopes"]);
     expect(doc.components.schemas.Account!.required).toContain("providerAccountId");
+    // 404s as the routes answer them: an unknown user or account, and any other path.
+    expect(doc.paths["/api/v1/users/{userId}/accounts"]!.get!.responses["404"]).toMatchObject({
+      description: expect.stringContaining("no such user"),
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+    });
+    expect(doc.info.description).toContain("Any other path under /api answers 404");
   });
 });
 
@@ -224,6 +287,8 @@ describe("the README's Python example", () => {
     const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
     const script = /<!-- example: python-token -->\n```python\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(script).toBeDefined();
+    // It says where the account id comes from: the label the dashboard's card shows it under.
+    expect(script).toContain(`"Account id" on the account's dashboard card`);
     // Asynchronously: the app answering it runs in this process.
     const result = await promisify(execFile)("python3", ["-c", script!], {
       env: { PATH: process.env.PATH, NODE_ENV: "test", TOKENKEEPER_URL: app.origin, TOKENKEEPER_API_KEY: keys["tokens:read"]!, ACCOUNT_ID: accountId },

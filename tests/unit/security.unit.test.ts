@@ -30,6 +30,27 @@ describe("the proxy's token bucket", () => {
     expect(parseEnv({ ...base, TOKENKEEPER_PROXY_RATE: "0.5" }).TOKENKEEPER_PROXY_RATE).toStrictEqual({ perSecond: 0.5, burst: 1 });
     for (const bad of ["0", "fast", "10,0", "-1,5"]) expect(() => parseEnv({ ...base, TOKENKEEPER_PROXY_RATE: bad }), bad).toThrow(/TOKENKEEPER_PROXY_RATE must be/);
   });
+
+  it("bounds TOKENKEEPER_PROXY_RATE and TOKENKEEPER_API_KEY_RATE, with a config error saying the range", () => {
+    const base = { DATABASE_URL: "postgresql://u@h/db", AUTH_SECRET: "a".repeat(32), TOKEN_ENCRYPTION_KEYS: "k" };
+    expect(parseEnv({ ...base, TOKENKEEPER_PROXY_RATE: "1000,2000", TOKENKEEPER_API_KEY_RATE: "10000" })).toMatchObject({
+      TOKENKEEPER_PROXY_RATE: { perSecond: 1000, burst: 2000 },
+      TOKENKEEPER_API_KEY_RATE: 10_000,
+    });
+    for (const bad of ["1001", "1000000", "10,2001", "0.001"]) {
+      expect(() => parseEnv({ ...base, TOKENKEEPER_PROXY_RATE: bad }), bad).toThrow(
+        expect.objectContaining({
+          code: "config",
+          message: expect.stringContaining('TOKENKEEPER_PROXY_RATE must be "<calls a second>[,<burst>]" with 0.01 to 1000 calls a second and a burst of 1 to 2000'),
+        }),
+      );
+    }
+    for (const bad of ["10001", "1e9", "0x10", "0", "2.5"]) {
+      expect(() => parseEnv({ ...base, TOKENKEEPER_API_KEY_RATE: bad }), bad).toThrow(
+        expect.objectContaining({ code: "config", message: "Invalid configuration: TOKENKEEPER_API_KEY_RATE must be a whole number from 1 to 10000, in plain decimal digits." }),
+      );
+    }
+  });
 });
 
 describe("cross-site requests", () => {

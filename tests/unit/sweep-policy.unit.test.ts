@@ -81,9 +81,12 @@ describe("policyFromQuery", () => {
   it("takes bounded overrides", () => {
     expect(policyFromQuery(new URLSearchParams("budgetMs=5000&concurrency=4"))).toStrictEqual({ ...DEFAULT_SWEEP_POLICY, budgetMs: 5000, concurrency: 4 });
   });
-  it.each([["budgetMs=50"], ["batchSize=0"], ["concurrency=1.5"], ["leaseMs=1"]])("refuses %s with a 400", (query) => {
-    expect(() => policyFromQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ code: "bad_request" }));
-  });
+  it.each([["budgetMs=50"], ["batchSize=0"], ["concurrency=1.5"], ["leaseMs=1"], ["batchSize="], ["concurrency=0x10"], ["budgetMs=1e3"], ["batchSize=+5"], ["batchSize= 5"]])(
+    "refuses %s with a 400",
+    (query) => {
+      expect(() => policyFromQuery(new URLSearchParams(query))).toThrow(expect.objectContaining({ code: "invalid_request" }));
+    },
+  );
 });
 
 describe("workersFor", () => {
