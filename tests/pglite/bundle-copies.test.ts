@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { listAccounts } from "@/lib/accounts";
 import { createApiKey } from "@/lib/api-keys";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
-import { startTestStack, type TestStack } from "../../testkit/stack";
+import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // `next build` bundles lib/ once for the route handlers and again for the pages and
 // server actions: one process, two copies of every module, each with classes of its
@@ -53,4 +53,14 @@ describe("two copies of lib/ in one process, as next build makes them", () => {
     }
   });
 
+  it("a disconnect through one copy drops the tokens the other copy's engine cached", async () => {
+    const account = await seeded(epochNow() + 3600);
+    const engine = engineFor(stack);
+    expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
+    vi.resetModules();
+    const { disconnect } = await import("@/lib/accounts");
+    await disconnect(account.userId, account.accountId);
+    // Not the revoked token from the cache: the account is gone.
+    await expect(engine.getAccessToken(account.userId, "oidc")).rejects.toMatchObject({ code: "not_found" });
+  });
 });
