@@ -76,11 +76,18 @@ export function createTokenkeeper(config: Config, parts: TokenkeeperParts = {}):
   return { config, db, keyring, providers, sweepPolicy, events, engine };
 }
 
-// One per process: Next's dev reloads re-evaluate modules, globalThis survives.
-const globalForApp = globalThis as unknown as { tokenkeeper?: Tokenkeeper };
+// One per copy of this module, not one per process on globalThis: `next build` bundles
+// lib/ once for the route handlers and again for the pages and server actions, each
+// copy with classes of its own. An app built by the pages' copy (the sign-in page asks
+// first) threw errors the route handlers' errorResponse did not know as AppErrors: a
+// 502 provider_misconfigured answered as a 500 (tests/pglite/bundle-copies.test.ts).
+// Each copy's engine still refreshes an account at most once at a time anywhere (the
+// lease); tokens cached by either are dropped by a change made in either
+// (lib/tokens/token-cache.ts).
+let app: Tokenkeeper | undefined;
 
-/** The app of this process, built from process.env on first use (a `config` error names what is wrong). */
+/** The app of this copy of lib/, built from process.env on first use (a `config` error names what is wrong). */
 export function tokenkeeper(): Tokenkeeper {
-  globalForApp.tokenkeeper ??= createTokenkeeper(loadConfig(process.env));
-  return globalForApp.tokenkeeper;
+  app ??= createTokenkeeper(loadConfig(process.env));
+  return app;
 }

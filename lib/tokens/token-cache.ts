@@ -41,7 +41,13 @@ export type Forget = { accountId: string } | { userId: string };
 
 // Every cache of this process, so a change made anywhere in it (an Auth.js event, a
 // route, another engine) reaches each; weakly held, so a dropped engine's cache goes.
-const caches = new Set<WeakRef<TokenCache>>();
+// On globalThis: `next build` bundles this module once for the route handlers and again
+// for the pages and server actions (sign-out), and a change made through one copy must
+// reach the caches the other copy's engine keeps.
+const REGISTRY = Symbol.for("tokenkeeper.tokenCaches");
+const registry = globalThis as { [REGISTRY]?: Set<WeakRef<{ forget(scope: Forget): void }>> };
+registry[REGISTRY] ??= new Set();
+const caches = registry[REGISTRY];
 
 /**
  * Drops the cached tokens of one account, or of all a user's accounts (a sign-in may
