@@ -76,18 +76,15 @@ export function createTokenkeeper(config: Config, parts: TokenkeeperParts = {}):
   return { config, db, keyring, providers, sweepPolicy, events, engine };
 }
 
-// One per copy of this module, not one per process on globalThis: `next build` bundles
-// lib/ once for the route handlers and again for the pages and server actions, each
-// copy with classes of its own. An app built by the pages' copy (the sign-in page asks
-// first) threw errors the route handlers' errorResponse did not know as AppErrors: a
-// 502 provider_misconfigured answered as a 500 (tests/pglite/bundle-copies.test.ts).
-// Each copy's engine still refreshes an account at most once at a time anywhere (the
-// lease); tokens cached by either are dropped by a change made in either
-// (lib/tokens/token-cache.ts).
-let app: Tokenkeeper | undefined;
+// One per process, on globalThis: Next's dev reloads re-evaluate modules, and `next
+// build` bundles lib/ once for the route handlers and again for the pages and server
+// actions. Whichever copy asks first builds it, so its errors are recognised by kind
+// across copies (lib/errors.ts) and its token cache is forgotten through any copy
+// (lib/tokens/token-cache.ts); tests/pglite/bundle-copies.test.ts holds both.
+const globalForApp = globalThis as unknown as { tokenkeeper?: Tokenkeeper };
 
-/** The app of this copy of lib/, built from process.env on first use (a `config` error names what is wrong). */
+/** The app of this process, built from process.env on first use (a `config` error names what is wrong). */
 export function tokenkeeper(): Tokenkeeper {
-  app ??= createTokenkeeper(loadConfig(process.env));
-  return app;
+  globalForApp.tokenkeeper ??= createTokenkeeper(loadConfig(process.env));
+  return globalForApp.tokenkeeper;
 }
