@@ -41,7 +41,23 @@ export type AppErrorOptions = {
  * a provider's answer, a rate limit are all AppErrors, and errorResponse turns any of
  * them into `{error, message}`.
  */
+// Next bundles each route on its own, so one process may hold several copies of this
+// module, and the Tokenkeeper on globalThis throws the copy of whichever route built
+// it. instanceof goes by each class's kind, not its identity, so every copy knows the
+// errors of every other (a route's errorResponse answered them 500 internal).
+const KIND: unique symbol = Symbol.for("tokenkeeper.error-kind");
+type Kinded = { [KIND]?: string };
+
 export class AppError extends Error {
+  static readonly [KIND]: string = "AppError";
+  static [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (a subclass too), not AppError
+    const kind = (this as Kinded)[KIND];
+    for (let proto = typeof value === "object" && value !== null ? Object.getPrototypeOf(value) : null; proto; proto = Object.getPrototypeOf(proto)) {
+      if ((proto.constructor as Kinded | undefined)?.[KIND] === kind) return true;
+    }
+    return false;
+  }
   override name = "AppError";
   readonly code: ErrorCode;
   readonly retryAfter?: Date;
@@ -67,6 +83,7 @@ export { AppError as TokenError };
 
 // The two a library caller tells apart (the contract of getAccessToken).
 export class ReauthRequiredError extends AppError {
+  static override readonly [KIND] = "ReauthRequiredError";
   override name = "ReauthRequiredError";
   constructor(message: string, options?: AppErrorOptions) {
     super("reauth_required", message, options);
@@ -74,6 +91,7 @@ export class ReauthRequiredError extends AppError {
 }
 
 export class ProviderUnavailableError extends AppError {
+  static override readonly [KIND] = "ProviderUnavailableError";
   override name = "ProviderUnavailableError";
   constructor(message: string, options?: AppErrorOptions) {
     super("provider_unavailable", message, options);
@@ -82,6 +100,7 @@ export class ProviderUnavailableError extends AppError {
 
 /** The provider refused the app's client credentials (invalid_client, unauthorized_client): no user can fix it. */
 export class ProviderMisconfiguredError extends AppError {
+  static override readonly [KIND] = "ProviderMisconfiguredError";
   override name = "ProviderMisconfiguredError";
   constructor(message: string, options?: AppErrorOptions) {
     super("provider_misconfigured", message, options);

@@ -148,3 +148,24 @@ describe("errorResponse", () => {
     expect(await response.json()).toStrictEqual({ error: "unauthorized", message: "Sign in first." });
   });
 });
+
+describe("an error from another copy of lib/errors (Next bundles each route on its own)", () => {
+  // The Tokenkeeper of a process lives on globalThis, built by whichever route ran
+  // first: its engine throws that route's copy of these classes, and another route's
+  // errorResponse must still answer them by their code (it answered 500 internal).
+  it("is answered by its code and known to instanceof, class by class", async () => {
+    // A query makes Vite load the module again as a module of its own, as a second route bundle would.
+    const anotherRoute = "@/lib/errors?another-route";
+    const copy = (await import(/* @vite-ignore */ anotherRoute)) as typeof import("@/lib/errors");
+    const { AppError: OurAppError } = await import("@/lib/errors");
+    expect(copy.ReauthRequiredError).not.toBe(ReauthRequiredError);
+    const foreign = new copy.ReauthRequiredError("oidc tokens were cleared at sign-out: sign in again");
+    const response = errorResponse(foreign);
+    expect(response.status).toBe(409);
+    expect(await response.json()).toStrictEqual({ error: "reauth_required", message: "oidc tokens were cleared at sign-out: sign in again" });
+    expect(foreign instanceof ReauthRequiredError && foreign instanceof OurAppError).toBe(true);
+    expect(new copy.AppError("not_found", "x") instanceof ReauthRequiredError).toBe(false);
+    expect(new copy.ProviderUnavailableError("x") instanceof ProviderMisconfiguredError).toBe(false);
+    expect(new Error("x") instanceof OurAppError).toBe(false);
+  });
+});
