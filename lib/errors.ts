@@ -35,12 +35,6 @@ export type AppErrorOptions = {
   details?: Record<string, unknown>;
 };
 
-/**
- * The app's error: a stable code from the catalogue above (its HTTP status), a message
- * safe to show, and its cause. Not only about tokens: a bad request, a config error,
- * a provider's answer, a rate limit are all AppErrors, and errorResponse turns any of
- * them into `{error, message}`.
- */
 // Next bundles each route on its own, so one process may hold several copies of this
 // module, and the Tokenkeeper on globalThis throws the copy of whichever route built
 // it. instanceof goes by each class's kind, not its identity, so every copy knows the
@@ -48,6 +42,12 @@ export type AppErrorOptions = {
 const KIND: unique symbol = Symbol.for("tokenkeeper.error-kind");
 type Kinded = { [KIND]?: string };
 
+/**
+ * The app's error: a stable code from the catalogue above (its HTTP status), a message
+ * safe to show, and its cause. Not only about tokens: a bad request, a config error,
+ * a provider's answer, a rate limit are all AppErrors, and errorResponse turns any of
+ * them into `{error, message}`.
+ */
 export class AppError extends Error {
   static readonly [KIND]: string = "AppError";
   static [Symbol.hasInstance](value: unknown): boolean {
