@@ -3,7 +3,7 @@
 // Usage: tsx dev/start.ts start|dev|vercel-dev
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { parseEnv, webhookConfig } from "../lib/env";
+import { parseEnv, signOutMode, webhookConfig } from "../lib/env";
 import { AppError } from "../lib/errors";
 import { parseKeyring } from "../lib/tokens/crypto";
 import { loadEnvLocal } from "../ops/database";
@@ -47,6 +47,7 @@ const env: NodeJS.ProcessEnv = { ...process.env, ...stack!.env, PORT: port };
 try {
   parseKeyring(parseEnv(env).TOKEN_ENCRYPTION_KEYS);
   webhookConfig(env);
+  signOutMode(env);
 } catch (error) {
   await refuse(error);
 }

@@ -36,6 +36,13 @@ export type AppErrorOptions = {
   details?: Record<string, unknown>;
 };
 
+// Next bundles each route on its own, so one process may hold several copies of this
+// module, and the Tokenkeeper on globalThis throws the copy of whichever route built
+// it. instanceof goes by each class's kind, not its identity, so every copy knows the
+// errors of every other (a route's errorResponse answered them 500 internal).
+const KIND: unique symbol = Symbol.for("tokenkeeper.error-kind");
+type Kinded = { [KIND]?: string };
+
 /**
  * The app's error: a stable code from the catalogue above (its HTTP status), a message
  * safe to show, and its cause. Not only about tokens: a bad request, a config error,

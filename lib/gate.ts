@@ -2,14 +2,25 @@
 // unit tests and middleware.ts all judge paths by the same rules. middleware.ts's
 // matcher must cover exactly these prefixes (a unit test holds them together).
 
-export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "signin"; callbackUrl: string };
+export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "bad_request" } | { kind: "signin"; callbackUrl: string };
 
 export const PROTECTED_PAGE_PREFIXES = ["/dashboard"];
 export const PROTECTED_API_PREFIXES = ["/api/accounts"];
 
 const under = (pathname: string, prefix: string) => pathname === prefix || pathname.startsWith(`${prefix}/`);
 
+/** Does every percent-escape of the path decode? Next answers a bare 500 for a route parameter that does not. */
+function decodable(pathname: string): boolean {
+  try {
+    decodeURIComponent(pathname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function gate(url: URL, signedIn: boolean): GateDecision {
+  if (!decodable(url.pathname)) return { kind: "bad_request" };
   if (signedIn) return { kind: "pass" };
   if (PROTECTED_API_PREFIXES.some((prefix) => under(url.pathname, prefix))) return { kind: "unauthorized" };
   if (PROTECTED_PAGE_PREFIXES.some((prefix) => under(url.pathname, prefix))) {

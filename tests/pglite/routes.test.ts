@@ -114,8 +114,10 @@ describe("the dev stack's files (#16)", () => {
     for (const file of ["secrets.json", "oidc-store.json"]) expect((statSync(join(stack.home, file)).mode & 0o777).toString(8), file).toBe("600");
   });
 
-  it("refuses to start with a plain-http webhook URL or a short webhook secret, naming the variable", () => {
+  it("refuses to start with a plain-http webhook URL, a short webhook secret or an unknown sign-out mode, naming the variable", () => {
     const cases = [
+      // Otherwise every sign-out logged signout.clear_failed and kept the tokens the dashboard said it would clear.
+      [{ TOKENKEEPER_SIGN_OUT: "maybe" }, 'TOKENKEEPER_SIGN_OUT must be "clear" or "keep", not "maybe".'],
       [{ TOKENKEEPER_WEBHOOK_URL: "http://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString("base64")}` }, "TOKENKEEPER_WEBHOOK_URL must be an https:// URL"],
       [
         { TOKENKEEPER_WEBHOOK_URL: "https://hooks.example/in", TOKENKEEPER_WEBHOOK_SECRET: `whsec_${Buffer.alloc(16, 1).toString("base64")}` },

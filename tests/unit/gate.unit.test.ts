@@ -14,6 +14,13 @@ describe("gate", () => {
   it("answers 401 for signed-out API requests", () => {
     expect(gate(url("/api/accounts/oidc/refresh"), false)).toStrictEqual({ kind: "unauthorized" });
   });
+  it("answers 400 for a path whose percent-encoding does not decode, signed in or not (Next would answer a bare 500)", () => {
+    for (const signedIn of [true, false]) {
+      expect(gate(url("/api/accounts/%E0%A4%A/refresh"), signedIn)).toStrictEqual({ kind: "bad_request" });
+      expect(gate(url("/dashboard/%ZZ"), signedIn)).toStrictEqual({ kind: "bad_request" });
+    }
+    expect(gate(url("/api/accounts/caf%C3%A9/refresh"), true)).toStrictEqual({ kind: "pass" });
+  });
   it("does not treat look-alike prefixes as protected", () => {
     expect(gate(url("/dashboards"), false)).toStrictEqual({ kind: "pass" });
     expect(gate(url("/api/accountsx"), false)).toStrictEqual({ kind: "pass" });
