@@ -49,13 +49,6 @@ type Kinded = { [KIND]?: string };
  * a provider's answer, a rate limit are all AppErrors, and errorResponse turns any of
  * them into `{error, message}`.
  */
-// Next bundles each route on its own, so one process may hold several copies of this
-// module, and the Tokenkeeper on globalThis throws the copy of whichever route built
-// it. instanceof goes by each class's kind, not its identity, so every copy knows the
-// errors of every other (a route's errorResponse answered them 500 internal).
-const KIND: unique symbol = Symbol.for("tokenkeeper.error-kind");
-type Kinded = { [KIND]?: string };
-
 export class AppError extends Error {
   static readonly [KIND]: string = "AppError";
   static [Symbol.hasInstance](value: unknown): boolean {
