@@ -1,6 +1,6 @@
 import { NextResponse, type NextRequest } from "next/server";
 import { badRequest, errorResponse, unauthorized } from "./lib/errors";
-import { gate } from "./lib/gate";
+import { gate, needsSession } from "./lib/gate";
 import { checkSession, sessionSecrets } from "./lib/session-check";
 
 // The edge gate, on the edge runtime ON PURPOSE. Next 16 deprecates the name
@@ -12,8 +12,10 @@ import { checkSession, sessionSecrets } from "./lib/session-check";
 // Auth.js's cookie format), and rolls it as Auth.js does. No database, no token keys,
 // no Node APIs: tests/edge runs this file in workerd to prove it, and proves each
 // decision equal to NextAuth(authConfig).auth's under the pinned next-auth.
+// Every other /api path (Auth.js, /api/v1, the crons) comes here only so that a path
+// Next cannot decode is a 400 {error, message}, not its bare 500: no cookie is read.
 export async function middleware(request: NextRequest): Promise<Response> {
-  const session = await checkSession(request, sessionSecrets(process.env));
+  const session = needsSession(request.nextUrl.pathname) ? await checkSession(request, sessionSecrets(process.env)) : { signedIn: false };
   const decision = gate(request.nextUrl, session.signedIn);
   if (decision.kind === "unauthorized") return errorResponse(unauthorized());
   if (decision.kind === "bad_request") return errorResponse(badRequest("the URL's path is not valid percent-encoding"));
@@ -28,6 +30,6 @@ export async function middleware(request: NextRequest): Promise<Response> {
 }
 
 export const config = {
-  // Never for Auth.js itself, the cron route or static assets.
-  matcher: ["/dashboard/:path*", "/api/accounts/:path*"],
+  // The protected prefixes (lib/gate.ts), and all of /api for the encoding check alone.
+  matcher: ["/dashboard/:path*", "/api/:path*"],
 };

@@ -117,13 +117,16 @@ describe("a cookie seen before (the lean check opens each cookie once per isolat
 describe("a path whose percent-encoding does not decode", () => {
   // Next answers a bare text/plain 500 when it cannot decode a route's parameter
   // (its DecodeError), before the route handler runs: the gate answers it first.
-  it.each(["/api/accounts/%E0%A4%A/refresh", "/api/accounts/oidc/proxy/a%ZZ", "/dashboard/%ZZ"])("answers %s with 400 {error, message}, signed in or not", async (path) => {
-    for (const cookie of [await mint(false), undefined]) {
-      const response = await workers.lean!.mf.dispatchFetch(`http://localhost:3000${path}`, { headers: cookie ? { cookie: `${cookieName(false)}=${cookie}` } : {}, redirect: "manual" });
-      expect(response.status).toBe(400);
-      expect(await response.json()).toStrictEqual({ error: "bad_request", message: "the URL's path is not valid percent-encoding" });
-    }
-  });
+  it.each(["/api/accounts/%E0%A4%A/refresh", "/api/accounts/oidc/proxy/a%ZZ", "/dashboard/%ZZ", "/api/v1/accounts/%ZZ/token", "/api/auth/callback/%ZZ", "/api/nothing/%ZZ"])(
+    "answers %s with 400 {error, message}, signed in or not",
+    async (path) => {
+      for (const cookie of [await mint(false), undefined]) {
+        const response = await workers.lean!.mf.dispatchFetch(`http://localhost:3000${path}`, { headers: cookie ? { cookie: `${cookieName(false)}=${cookie}` } : {}, redirect: "manual" });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toStrictEqual({ error: "bad_request", message: "the URL's path is not valid percent-encoding" });
+      }
+    },
+  );
 });
 
 describe("session secrets rotated (AUTH_SECRET new, AUTH_SECRET_1 old) and rolling sessions (#11)", () => {

@@ -37,13 +37,13 @@ describe("sessionSecrets", () => {
 });
 
 describe("middleware matcher", () => {
-  it("runs the middleware on exactly the prefixes the gate protects", async () => {
+  it("runs the middleware on exactly the prefixes the gate protects, and on all of /api for the encoding check", async () => {
     const { config } = await import("@/middleware");
-    const { PROTECTED_API_PREFIXES, PROTECTED_PAGE_PREFIXES } = await import("@/lib/gate");
+    const { ENCODING_CHECKED_PREFIXES, PROTECTED_PAGE_PREFIXES } = await import("@/lib/gate");
     const covered = config.matcher.map((pattern) => {
       expect(pattern).toMatch(/^\/[a-z/]+\/:path\*$/); // the prefix itself and everything under it
       return pattern.replace(/\/:path\*$/, "");
     });
-    expect(covered.sort()).toStrictEqual([...PROTECTED_API_PREFIXES, ...PROTECTED_PAGE_PREFIXES].sort());
+    expect(covered.sort()).toStrictEqual([...ENCODING_CHECKED_PREFIXES, ...PROTECTED_PAGE_PREFIXES].sort());
   });
 });
