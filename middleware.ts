@@ -13,6 +13,8 @@ import { checkSession, sessionSecrets } from "./lib/session-check";
 // no Node APIs: tests/edge runs this file in workerd to prove it, and proves each
 // decision equal to NextAuth(authConfig).auth's under the pinned next-auth.
 export async function middleware(request: NextRequest): Promise<Response> {
+  // Read here, not through lib/env.ts (Node-only: zod and every provider would enter the
+  // edge bundle); sessionSecrets is the same parsing the app's Config takes its list from.
   const session = await checkSession(request, sessionSecrets(process.env));
   const decision = gate(request.nextUrl, session.signedIn);
   if (decision.kind === "unauthorized") return errorResponse(unauthorized());
