@@ -6,7 +6,7 @@ import { cache } from "react";
 import { authConfig } from "./auth.config";
 import { signOutMode } from "./lib/env";
 import { logger } from "./lib/log";
-import { sessionSecrets } from "./lib/session-check";
+import { grantCapNote } from "./lib/providers/grant-cap";
 import { consentMarkerFor, sameAccountSignIn } from "./lib/consent";
 import { clearUserTokens } from "./lib/db/accounts";
 import { deleteUserWithoutAccounts } from "./lib/db/users";
@@ -59,13 +59,15 @@ function tokenkeeperAdapter(): Adapter {
  * reconnect, more scopes) must come back as that account (lib/consent.ts).
  */
 export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig> {
-  const secrets = sessionSecrets(process.env);
-  const marker = request ? await consentMarkerFor(request, secrets) : null;
+  const { sessionSecrets, providers } = tokenkeeper().config;
+  const marker = request ? await consentMarkerFor(request, sessionSecrets) : null;
   if (marker) log.info("consent.callback", { accountId: marker.accountId, provider: marker.provider });
   return {
     ...authConfig,
-    // Read per request, like the rest of the Node config.
-    secret: secrets,
+    providers: providers.map((provider) => provider.authjs),
+    // Newest first, as the middleware takes them: next-auth alone would read AUTH_SECRET
+    // only and refuse sessions sealed under AUTH_SECRET_1..3.
+    secret: sessionSecrets,
     adapter: tokenkeeperAdapter(),
     callbacks: { ...authConfig.callbacks, signIn: sameAccountSignIn(marker) },
     events: {
@@ -102,6 +104,11 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
       debug: () => {},
     },
   };
+}
+
+/** Id, display name, whether it is generic (no catalogue entry), "link another account" parameters and what another consent costs (grant caps), for buttons and cards. */
+export function authProviderLabels(): { id: string; name: string; generic: boolean; linkParams: Record<string, string>; grantCapNote: string | null }[] {
+  return tokenkeeper().config.providers.map(({ id, name, generic, linkParams, spec }) => ({ id, name, generic, linkParams, grantCapNote: grantCapNote(name, spec.liveGrantCap) }));
 }
 
 const nextAuth = NextAuth(nodeAuthConfig);

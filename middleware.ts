@@ -15,6 +15,8 @@ import { checkSession, sessionSecrets } from "./lib/session-check";
 // Every other /api path (Auth.js, /api/v1, the crons) comes here only so that a path
 // Next cannot decode is a 400 {error, message}, not its bare 500: no cookie is read.
 export async function middleware(request: NextRequest): Promise<Response> {
+  // Read here, not through lib/env.ts (Node-only: zod and every provider would enter the
+  // edge bundle); sessionSecrets is the same parsing the app's Config takes its list from.
   const session = needsSession(request.nextUrl.pathname) ? await checkSession(request, sessionSecrets(process.env)) : { signedIn: false };
   const decision = gate(request.nextUrl, session.signedIn);
   if (decision.kind === "unauthorized") return errorResponse(unauthorized());

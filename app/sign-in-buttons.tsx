@@ -1,5 +1,4 @@
-import { signIn } from "@/auth";
-import { authProviderLabels } from "@/auth.config";
+import { authProviderLabels, signIn } from "@/auth";
 import { ProviderMark } from "./_components/provider-mark";
 import { Button } from "./_components/ui/button";
 

@@ -4,6 +4,7 @@
 // environment the Next.js app runs with.
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadOperationsConfig } from "../lib/env";
 import { configError } from "../lib/errors";
 import { openDatabase, STACK_PID_FILE, tokenkeeperHome } from "../ops/database";
 import { applyMigrations } from "../ops/migrations";
@@ -43,7 +44,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const appPort = options.appPort ?? Number(source.PORT ?? 3000);
   const secrets = await loadOrCreateSecrets(home);
 
-  const { backend, url: appUrl, embedded } = await openDatabase({ ...source, TOKENKEEPER_HOME: home }, { poolSize: 20 });
+  const { backend, url: appUrl, embedded } = await openDatabase(loadOperationsConfig({ ...source, TOKENKEEPER_HOME: home }), { poolSize: 20 });
   const stoppers: (() => Promise<void>)[] = [() => backend.close()];
   if (embedded) {
     // Operations commands refuse to open the embedded database while this runs.

@@ -11,7 +11,6 @@ import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/r
 import { decryptOptional } from "./tokens/crypto";
 import { parseAccountRef, pickAccount } from "./tokens/pick-account";
 import { accessTokenExpiry, accountStatus, forcedRefreshAllowed, nextForcedRefreshAt, type AccountStatus } from "./tokens/token-decision";
-import { sessionSecrets } from "./session-check";
 import { tokenkeeper } from "./tokenkeeper";
 import { forgetAccessTokens } from "./tokens/token-cache";
 
@@ -145,7 +144,7 @@ export function appOrigin(request: Request): string {
 
 /** A consent link (lib/consent.ts) for one account, under `origin`: `{url, expiresAt}`. */
 export function consentLink(row: AccountRow, origin: string, scopes: string[] = []): Promise<{ url: string; expiresAt: string }> {
-  return signConsentLink(sessionSecrets(process.env)[0]!, origin, { accountId: row.id, userId: row.userId, scopes });
+  return signConsentLink(tokenkeeper().config.sessionSecrets[0]!, origin, { accountId: row.id, userId: row.userId, scopes });
 }
 
 /**

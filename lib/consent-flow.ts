@@ -6,8 +6,6 @@ import { findAccountById } from "./db/accounts";
 import { claimConsentLink } from "./db/consent-links";
 import { AppError } from "./errors";
 import { logger } from "./log";
-import { configuredProviders } from "./providers/registry";
-import { sessionSecrets } from "./session-check";
 import { tokenkeeper } from "./tokenkeeper";
 
 // What a browser sees of a consent link: GET /api/v1/consent?link=… starts the
@@ -56,7 +54,7 @@ function page(status: number, title: string, body: string, headers: HeadersInit 
  */
 export async function openConsentLink(request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const secrets = sessionSecrets(process.env);
+  const secrets = tokenkeeper().config.sessionSecrets;
   let link: VerifiedConsentLink;
   try {
     link = await verifyConsentLink(secrets, url.searchParams.get("link") ?? "");
@@ -72,7 +70,7 @@ export async function openConsentLink(request: Request): Promise<Response> {
   }
   if (userId !== link.userId) return page(403, "This link is for another user", "You are signed in as someone else. Sign out, then open the link again and sign in as the account's owner.");
   const row = await findAccountById(tokenkeeper().db, link.accountId);
-  const provider = row && configuredProviders(process.env).find((candidate) => candidate.id === row.provider);
+  const provider = row && tokenkeeper().config.providers.find((candidate) => candidate.id === row.provider);
   if (!row || row.userId !== userId || !provider) return page(404, "This account is gone", "The account this link names was disconnected, or its provider is no longer enabled.");
   // Single use, counted when a consent starts (a signed-out or wrong-user opening above uses nothing).
   if (!(await claimConsentLink(tokenkeeper().db, link.jti, link.expiresAt))) {
@@ -95,8 +93,8 @@ export async function openConsentLink(request: Request): Promise<Response> {
 export async function consentRefusedPage(request: Request): Promise<Response> {
   // The marker is read as the callback read it: the callback-URL cookie is still there.
   const asCallback = new Request(new URL("/api/auth/callback/refused", request.url), { headers: request.headers });
-  const marker = await consentMarkerFor(asCallback, sessionSecrets(process.env));
-  const providerName = marker && (configuredProviders(process.env).find((provider) => provider.id === marker.provider)?.name ?? marker.provider);
+  const marker = await consentMarkerFor(asCallback, tokenkeeper().config.sessionSecrets);
+  const providerName = marker && (tokenkeeper().config.providers.find((provider) => provider.id === marker.provider)?.name ?? marker.provider);
   const expected = marker ? `${providerName} account ${marker.identity ?? marker.providerAccountId}` : "account you were reconnecting";
   if (marker) log.warn("consent.refused", { accountId: marker.accountId, provider: marker.provider });
   return page(

@@ -3,10 +3,17 @@ import { z } from "zod";
 import { configError } from "./errors";
 import { decimalInteger } from "./params";
 import { envNames } from "./providers/descriptor";
-import { DESCRIPTORS } from "./providers/registry";
+import { configuredProviders, DESCRIPTORS } from "./providers/registry";
+import type { ConfiguredProvider, ProviderEnv } from "./providers/types";
+import { sessionSecretList } from "./session-check";
 
-// The one place that reads process.env for Node code. Edge code (auth.config.ts,
-// middleware.ts) reads only the few variables it needs, directly.
+// The one module that reads process.env, and the one definition of how each variable
+// is parsed: the app's Config (loadConfig) and the subset the operations commands read
+// (loadOperationsConfig). The few exceptions (edge code, which must not bundle zod and
+// every provider; tools outside the app) are listed with their reasons in
+// tests/unit/env-readers.unit.test.ts, which fails on any other reader.
+
+type Source = Record<string, string | undefined>;
 
 /** The most requests a second one API key may be given (TOKENKEEPER_API_KEY_RATE, or its own --rate). */
 export const MAX_KEY_RATE = 10_000;
@@ -36,13 +43,16 @@ function providerVariables() {
 const postgresUrl = z
   .string()
   .trim()
-  .refine((value) => {
-    try {
-      return ["postgres:", "postgresql:"].includes(new URL(value).protocol) && new URL(value).hostname !== "";
-    } catch {
-      return false;
+  .superRefine((value, ctx) => {
+    if (!URL.canParse(value)) return ctx.addIssue({ code: "custom", message: "is not a valid URL: expected postgresql://user:password@host:port/database" });
+    const url = new URL(value);
+    if (!["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
+      ctx.addIssue({ code: "custom", message: `must be a postgres:// or postgresql:// URL with a host, not "${url.protocol}//…"` });
     }
-  }, "must be a postgres:// or postgresql:// URL with a host");
+  });
+
+// The cron routes' bearer, trimmed (a pasted value may end in a newline), at least 16 characters.
+const cronSecretValue = z.string().trim().min(16, "must be at least 16 characters");
 
 const schema = z.object({
   DATABASE_URL: postgresUrl,
@@ -52,7 +62,7 @@ const schema = z.object({
   AUTH_SECRET: z.string().min(16, "must be at least 16 characters"),
   // The app's own address behind a proxy that rewrites Host (as Auth.js reads it): also what same-origin means.
   AUTH_URL: z.url().optional(),
-  CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  CRON_SECRET: cronSecretValue.optional(),
   TOKEN_ENCRYPTION_KEYS: z.string().min(1),
   TOKEN_REFRESH_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
   TOKEN_FORCED_REFRESH_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
@@ -101,12 +111,12 @@ const schema = z.object({
 
 export type Env = z.infer<typeof schema>;
 
-/** Validates the environment; the error names every missing or malformed variable. */
-export function parseEnv(raw: Record<string, string | undefined>): Env {
+/** `raw` through `shape`; the `config` error names every missing or malformed variable. */
+function validate<T extends z.ZodType>(shape: T, raw: Source): z.infer<T> {
   // A variable set to nothing (`KEY=` in .env.local, an empty dashboard field) is unset:
   // coerced, "" would be the number 0 (no refresh margin, no token cache, no workers).
   const source = Object.fromEntries(Object.entries(raw).filter(([, value]) => value === undefined || value.trim() !== ""));
-  const result = schema.safeParse(source);
+  const result = shape.safeParse(source);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0]);
@@ -115,10 +125,15 @@ export function parseEnv(raw: Record<string, string | undefined>): Env {
   throw configError(`Invalid configuration: ${problems.join("; ")}.`);
 }
 
+/** Validates the environment; the error names every missing or malformed variable. */
+export function parseEnv(raw: Source): Env {
+  return validate(schema, raw);
+}
+
 const skewValue = z.coerce.number().int().min(0).max(86_400);
 
 /** TOKEN_REFRESH_SKEW_SECONDS_<PROVIDER> (e.g. _GOOGLE), by provider id; each is checked like the global one. */
-export function skewByProvider(source: Record<string, string | undefined>): Record<string, number> {
+export function skewByProvider(source: Source): Record<string, number> {
   const skews: Record<string, number> = {};
   for (const [name, value] of Object.entries(source)) {
     const provider = /^TOKEN_REFRESH_SKEW_SECONDS_([A-Z0-9_]+)$/.exec(name)?.[1];
@@ -135,8 +150,8 @@ export function skewByProvider(source: Record<string, string | undefined>): Reco
  * before anything else, so a caller without it never learns what is misconfigured.
  */
 export function cronSecret(): string | undefined {
-  const value = process.env.CRON_SECRET?.trim();
-  return value && value.length >= 16 ? value : undefined;
+  const parsed = cronSecretValue.safeParse(process.env.CRON_SECRET);
+  return parsed.success ? parsed.data : undefined;
 }
 
 // Plain http is accepted for this machine alone: anywhere else the payload and its signature would cross the network readable.
@@ -164,7 +179,7 @@ export type WebhookConfig = { url: string; secret: string; failingAfter: number 
  * Where events go, or null when TOKENKEEPER_WEBHOOK_URL is unset (no events are
  * written then). Part of the one Config (loadConfig), read once per process.
  */
-export function webhookConfig(source: Record<string, string | undefined> = process.env): WebhookConfig | null {
+export function webhookConfig(source: Source = process.env): WebhookConfig | null {
   if (!source.TOKENKEEPER_WEBHOOK_URL?.trim()) return null;
   const result = webhookSchema.safeParse(source);
   if (!result.success) {
@@ -178,14 +193,50 @@ export function webhookConfig(source: Record<string, string | undefined> = proce
 
 /**
  * Everything the app is configured with, validated at once: the environment, the
- * per-provider refresh margins and where events go (null: no events). What
- * createTokenkeeper (lib/tokenkeeper.ts) builds the app from. Throws a `config`
- * error naming every missing or malformed variable.
+ * session secrets, the enabled providers, the per-provider refresh margins and where
+ * events go (null: no events). What createTokenkeeper (lib/tokenkeeper.ts) builds the
+ * app from. Throws a `config` error naming every missing or malformed variable.
  */
-export type Config = Env & { skewByProvider: Record<string, number>; webhook: WebhookConfig | null };
+export type Config = Env & {
+  /** AUTH_SECRET, then AUTH_SECRET_1..3 (older ones still accepted): newest first, the list the middleware reads too. */
+  sessionSecrets: string[];
+  /** The providers whose Auth.js variables are set, in button order (lib/providers/registry.ts). */
+  providers: ConfiguredProvider[];
+  skewByProvider: Record<string, number>;
+  webhook: WebhookConfig | null;
+};
 
-export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  return { ...parseEnv(source), skewByProvider: skewByProvider(source), webhook: webhookConfig(source) };
+export function loadConfig(source: Source = process.env): Config {
+  const env = parseEnv(source);
+  return {
+    ...env,
+    sessionSecrets: sessionSecretList(source),
+    // From the validated variables: a malformed issuer URL is a named config error, not a provider silently left out.
+    providers: configuredProviders(env as unknown as ProviderEnv),
+    skewByProvider: skewByProvider(source),
+    webhook: webhookConfig(source),
+  };
+}
+
+/**
+ * What the operations commands (ops/: db:migrate, db:adopt, db:new-migration, keys:*,
+ * tokens:reencrypt) and the dev stack read, parsed as the app parses the same
+ * variables. DATABASE_URL unset: the embedded database in TOKENKEEPER_HOME.
+ */
+const operationsSchema = schema.pick({ DATABASE_URL: true, TOKEN_ENCRYPTION_KEYS: true }).partial().extend({
+  // Where the embedded database and the generated secrets live (default: .tokenkeeper/ in the checkout).
+  TOKENKEEPER_HOME: optional,
+  // Set by Vercel on its builds: there the embedded database is refused.
+  VERCEL: optional,
+  // db:new-migration's server when DATABASE_URL is unset: the test suites' one.
+  TEST_POSTGRES_URL: postgresUrl.optional(),
+});
+
+export type OperationsConfig = z.infer<typeof operationsSchema>;
+
+/** The operations commands' subset of the environment; throws a `config` error naming what is malformed. */
+export function loadOperationsConfig(source: Source = process.env): OperationsConfig {
+  return validate(operationsSchema, source);
 }
 
 export type SignOutMode = "clear" | "keep";
@@ -197,7 +248,7 @@ export type SignOutMode = "clear" | "keep";
  * per account with Disconnect. Read on each call.
  * Throws a `config` AppError for any other value.
  */
-export function signOutMode(source: Record<string, string | undefined> = process.env): SignOutMode {
+export function signOutMode(source: Source = process.env): SignOutMode {
   const value = source.TOKENKEEPER_SIGN_OUT?.trim().toLowerCase() || "clear";
   if (value === "clear" || value === "keep") return value;
   throw configError(`TOKENKEEPER_SIGN_OUT must be "clear" or "keep", not "${source.TOKENKEEPER_SIGN_OUT}".`);

@@ -76,12 +76,6 @@ export class AppError extends Error {
   }
 }
 
-/**
- * The name lib/providers/** still imports: that folder is being rewritten (the
- * provider catalogue) and moves to AppError with it. Same class, no other meaning.
- */
-export { AppError as TokenError };
-
 // The two a library caller tells apart (the contract of getAccessToken).
 export class ReauthRequiredError extends AppError {
   static override readonly [KIND] = "ReauthRequiredError";

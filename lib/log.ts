@@ -44,7 +44,10 @@ type Fields = Record<string, unknown>;
 type Level = "info" | "warn" | "error";
 const RANK: Record<Level, number> = { info: 0, warn: 1, error: 2 };
 
-/** TOKENKEEPER_LOG_LEVEL: the least severe level written (default info). */
+/**
+ * TOKENKEEPER_LOG_LEVEL: the least severe level written (default info). Read here, on
+ * each line, not through lib/env.ts: the edge middleware logs through lib/errors.ts.
+ */
 function threshold(): number {
   const level = process.env.TOKENKEEPER_LOG_LEVEL as Level | undefined;
   return level && level in RANK ? RANK[level] : 0;

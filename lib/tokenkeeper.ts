@@ -2,8 +2,7 @@ import "server-only";
 import { createDb, type Db } from "./db/client";
 import type { Outbox } from "./db/outbox";
 import { loadConfig, type Config, type WebhookConfig } from "./env";
-import { providerSpecs, type ProviderSpec } from "./providers";
-import type { ProviderEnv } from "./providers/types";
+import { specsById, type ProviderSpec } from "./providers";
 import { parseKeyring, type Keyring } from "./tokens/crypto";
 import { createTokenEngine, type EngineOptions, type TokenEngine } from "./tokens/engine";
 import { sweepPolicyFrom, type SweepPolicy } from "./tokens/sweep-policy";
@@ -43,8 +42,7 @@ export type TokenkeeperParts = { db?: Db; engine?: Partial<EngineOptions> };
 export function createTokenkeeper(config: Config, parts: TokenkeeperParts = {}): Tokenkeeper {
   const db = parts.db ?? createDb(config.DATABASE_URL, config.NEON_LOCAL_ENDPOINT);
   const keyring = parseKeyring(config.TOKEN_ENCRYPTION_KEYS);
-  // The validated environment: a malformed issuer URL is a named config error.
-  const providers = providerSpecs(config as unknown as ProviderEnv);
+  const providers = specsById(config.providers);
   const sweepPolicy = sweepPolicyFrom({
     activeDays: config.TOKEN_SWEEP_ACTIVE_DAYS,
     keepaliveDays: config.TOKEN_SWEEP_KEEPALIVE_DAYS,
@@ -83,8 +81,8 @@ export function createTokenkeeper(config: Config, parts: TokenkeeperParts = {}):
 // (lib/tokens/token-cache.ts); tests/pglite/bundle-copies.test.ts holds both.
 const globalForApp = globalThis as unknown as { tokenkeeper?: Tokenkeeper };
 
-/** The app of this process, built from process.env on first use (a `config` error names what is wrong). */
+/** The app of this process, built from the environment on first use (a `config` error names what is wrong). */
 export function tokenkeeper(): Tokenkeeper {
-  globalForApp.tokenkeeper ??= createTokenkeeper(loadConfig(process.env));
+  globalForApp.tokenkeeper ??= createTokenkeeper(loadConfig());
   return globalForApp.tokenkeeper;
 }

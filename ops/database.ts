@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { OperationsConfig } from "../lib/env";
 import { configError } from "../lib/errors";
 import { openPglite, openPostgres, type SqlBackend } from "./sql-backend";
 
@@ -15,9 +16,7 @@ const embeddedDatabaseUrl = () => `postgresql://tokenkeeper:${randomBytes(24).to
 /** Written by the dev stack while it has the embedded database open (PGlite allows one process). */
 export const STACK_PID_FILE = "stack.pid";
 
-type Env = Record<string, string | undefined>;
-
-export const tokenkeeperHome = (env: Env) => env.TOKENKEEPER_HOME ?? DEFAULT_HOME;
+export const tokenkeeperHome = (config: Pick<OperationsConfig, "TOKENKEEPER_HOME">) => config.TOKENKEEPER_HOME ?? DEFAULT_HOME;
 
 /**
  * Reads .env.local into process.env, as Next.js does (and `vercel env pull` writes
@@ -27,15 +26,6 @@ export const tokenkeeperHome = (env: Env) => env.TOKENKEEPER_HOME ?? DEFAULT_HOM
 export function loadEnvLocal(root = join(import.meta.dirname, "..")): void {
   const file = join(root, ".env.local");
   if (existsSync(file)) process.loadEnvFile(file);
-}
-
-export function checkDatabaseUrl(value: string): URL {
-  if (!URL.canParse(value)) throw configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database.");
-  const url = new URL(value);
-  if (!["postgres:", "postgresql:"].includes(url.protocol) || !url.hostname) {
-    throw configError(`DATABASE_URL must be a postgres:// or postgresql:// URL with a host, not "${url.protocol}//…".`);
-  }
-  return url;
 }
 
 function runningStack(home: string): number | undefined {
@@ -53,15 +43,15 @@ function runningStack(home: string): number | undefined {
 export type OpenedDatabase = { backend: SqlBackend; url: string; embedded: boolean };
 
 /**
- * Opens the database `env` names: DATABASE_URL through a pg pool of `poolSize`, or
- * the embedded PGlite in TOKENKEEPER_HOME. Refuses the embedded one on Vercel (a
- * build without DATABASE_URL must fail, not migrate a throwaway database) and
- * while another process has it open.
+ * Opens the database `config` names (lib/env.ts loadOperationsConfig): DATABASE_URL
+ * through a pg pool of `poolSize`, or the embedded PGlite in TOKENKEEPER_HOME.
+ * Refuses the embedded one on Vercel (a build without DATABASE_URL must fail, not
+ * migrate a throwaway database) and while another process has it open.
  */
-export async function openDatabase(env: Env, { poolSize = 2 } = {}): Promise<OpenedDatabase> {
-  const databaseUrl = env.DATABASE_URL?.trim();
+export async function openDatabase(config: OperationsConfig, { poolSize = 2 } = {}): Promise<OpenedDatabase> {
+  const databaseUrl = config.DATABASE_URL;
   if (databaseUrl) {
-    const url = checkDatabaseUrl(databaseUrl);
+    const url = new URL(databaseUrl);
     const backend = openPostgres(databaseUrl, poolSize);
     try {
       await backend.query({ query: "SELECT 1", params: [] });
@@ -72,8 +62,8 @@ export async function openDatabase(env: Env, { poolSize = 2 } = {}): Promise<Ope
     }
     return { backend, url: databaseUrl, embedded: false };
   }
-  if (env.VERCEL) throw configError("DATABASE_URL is not set: set it in the Vercel project's environment variables (the embedded database is for local use only).");
-  const home = tokenkeeperHome(env);
+  if (config.VERCEL) throw configError("DATABASE_URL is not set: set it in the Vercel project's environment variables (the embedded database is for local use only).");
+  const home = tokenkeeperHome(config);
   const pid = runningStack(home);
   if (pid !== undefined) throw configError(`npm start (pid ${pid}) has the embedded database open: stop it first, then run this again.`);
   return { backend: await openPglite(join(home, "pglite")), url: embeddedDatabaseUrl(), embedded: true };

@@ -2,14 +2,16 @@
 // (plain-text tokens) to Tokenkeeper's, on the database DATABASE_URL names (unset: the
 // embedded one), sealing its tokens with TOKEN_ENCRYPTION_KEYS. Running it again
 // changes nothing. See ops/adoption.ts.
+import { loadOperationsConfig } from "../lib/env";
 import { parseKeyring } from "../lib/tokens/crypto";
 import { AdoptionRefused, adoptDatabase } from "./adoption";
 import { loadEnvLocal, openDatabase } from "./database";
 
 loadEnvLocal();
 try {
-  const keyring = parseKeyring(process.env.TOKEN_ENCRYPTION_KEYS);
-  const { backend } = await openDatabase(process.env, { poolSize: 1 });
+  const config = loadOperationsConfig();
+  const keyring = parseKeyring(config.TOKEN_ENCRYPTION_KEYS);
+  const { backend } = await openDatabase(config, { poolSize: 1 });
   try {
     const report = await adoptDatabase(backend, keyring);
     const schema = { authjs: "Auth.js schema baselined", tokenkeeper: "schema already Tokenkeeper's", empty: "no Auth.js tables: a new database" }[report.schema];

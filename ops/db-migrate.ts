@@ -1,11 +1,12 @@
 // `npm run db:migrate`: applies prisma/migrations to the database DATABASE_URL names
 // (unset: the embedded one). Run by `vercel-build` before `next build`.
+import { loadOperationsConfig } from "../lib/env";
 import { loadEnvLocal, openDatabase } from "./database";
 import { applyMigrations } from "./migrations";
 
 loadEnvLocal();
 try {
-  const { backend } = await openDatabase(process.env, { poolSize: 1 });
+  const { backend } = await openDatabase(loadOperationsConfig(), { poolSize: 1 });
   try {
     const applied = await applyMigrations(backend);
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "schema up to date");

@@ -6,11 +6,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import { loadOperationsConfig } from "../lib/env";
 import { MIGRATIONS_DIR } from "./migrations";
 import { EMPTY_MIGRATION, migrationDrift } from "./schema-engine";
 
 const name = process.argv[2];
-const server = process.env.DATABASE_URL ?? process.env.TEST_POSTGRES_URL;
+const config = loadOperationsConfig();
+const server = config.DATABASE_URL ?? config.TEST_POSTGRES_URL;
 if (!name || !/^[a-z0-9_]+$/.test(name) || !server) {
   console.error("usage: DATABASE_URL=postgresql://… npm run db:new-migration -- <snake_case_name>");
   process.exit(2);

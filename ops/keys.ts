@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { API_KEY_SCOPES, createApiKey, parseScopes } from "../lib/api-keys";
 import { listApiKeys, revokeApiKeys } from "../lib/db/api-keys";
+import { loadOperationsConfig } from "../lib/env";
 import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
 
@@ -21,7 +22,7 @@ try {
   if (command === "revoke" && positionals.length !== 1) throw new Error(`name one key\n${USAGE}`);
   if (!["create", "list", "revoke"].includes(command ?? "")) throw new Error(USAGE);
   const scopes = command === "create" ? parseScopes(values.scopes!) : [];
-  const { db, close } = await openOperationsDb(process.env);
+  const { db, close } = await openOperationsDb(loadOperationsConfig());
   try {
     if (command === "create") {
       const created = await createApiKey(db, { name: values.name!, scopes, rate: values.rate === undefined ? null : Number(values.rate) });

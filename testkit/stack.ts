@@ -45,6 +45,15 @@ export function tokenkeeperFor(stack: TestStack, engine: Partial<EngineOptions> 
   return createTokenkeeper(loadConfig({ ...process.env, ...stack.env }), { db: stack.db, engine });
 }
 
+/**
+ * What a restart (a redeploy, on Vercel) does to the app this process serves: it reads
+ * its Config once per process (lib/tokenkeeper.ts keeps it on globalThis), and builds
+ * it again from process.env as it is now on its next use.
+ */
+export function restartApp(): void {
+  delete (globalThis as { tokenkeeper?: Tokenkeeper }).tokenkeeper;
+}
+
 /** A token engine of its own (its own single-flight), wired as the app's is; `options` override its settings. */
 export function engineFor(stack: TestStack, options: Partial<EngineOptions> = {}) {
   return tokenkeeperFor(stack, options).engine;

@@ -1,7 +1,6 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
-import { auth, signOut } from "@/auth";
-import { authProviderLabels } from "@/auth.config";
+import { auth, authProviderLabels, signOut } from "@/auth";
 import { listAccounts } from "@/lib/accounts";
 import { env, signOutMode } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";

@@ -1,19 +1,15 @@
 import "server-only";
-import { env } from "../env";
 import { configuredProviders } from "./registry";
-import type { ProviderEnv, ProviderSpec } from "./types";
+import type { ConfiguredProvider, ProviderEnv, ProviderSpec } from "./types";
 
 export type { ProviderSpec } from "./types";
 
-/** The Node side of every enabled provider, by id. */
-export function providerSpecs(env: ProviderEnv): Map<string, ProviderSpec> {
-  return new Map(configuredProviders(env).map((provider) => [provider.id, provider.spec]));
+/** The Node side of each of `providers`, by id: what the engine, the proxy and revocation look up. */
+export function specsById(providers: readonly ConfiguredProvider[]): Map<string, ProviderSpec> {
+  return new Map(providers.map((provider) => [provider.id, provider.spec]));
 }
 
-let cached: Map<string, ProviderSpec> | undefined;
-
-export function enabledProviders(): Map<string, ProviderSpec> {
-  // The validated environment (a malformed issuer URL is a named config error).
-  cached ??= providerSpecs(env() as unknown as ProviderEnv);
-  return cached;
+/** The Node side of every provider `env` enables, by id (the app's come from its Config; tests and benchmarks name theirs). */
+export function providerSpecs(env: ProviderEnv): Map<string, ProviderSpec> {
+  return specsById(configuredProviders(env));
 }

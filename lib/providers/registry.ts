@@ -4,9 +4,9 @@ import { configure } from "./descriptor";
 import { genericDescriptor } from "./generic";
 import type { ConfiguredProvider, ProviderDescriptor, ProviderEnv } from "./types";
 
-// Auth.js (auth.config.ts, edge-safe), the environment schema (lib/env.ts) and the
-// refresh engine (lib/providers/index.ts) all read the providers through here, so
-// they can never disagree. A new provider is one entry in lib/providers/catalogue.ts;
+// The environment schema and the Config (lib/env.ts) read the providers through here,
+// and Auth.js (auth.ts) and the refresh engine (lib/tokenkeeper.ts) take the Config's
+// one list of enabled providers, so they can never disagree. A new provider is one entry in lib/providers/catalogue.ts;
 // any other Auth.js provider works as a generic one (lib/providers/generic.ts).
 
 /** Every provider that can be enabled: the catalogue's, then Auth.js's others as generic ones. */

@@ -1,5 +1,5 @@
 import * as o from "oauth4webapi";
-import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, TokenError } from "../errors";
+import { ProviderMisconfiguredError, ProviderUnavailableError, ReauthRequiredError, AppError } from "../errors";
 import type { Span } from "@opentelemetry/api";
 import { inSpan } from "../telemetry";
 import { apiBaseOfAnswer, type ApiBaseCheck } from "./api-base";
@@ -44,7 +44,7 @@ export type RotationOnly = {
   refreshTokenExpiresAt: Date | null;
   repairs: string[];
   /** Why the refresh failed (provider_rejected). */
-  error: TokenError;
+  error: AppError;
 };
 
 export type RefreshAnswer = TokenSet | RotationOnly;
@@ -117,7 +117,7 @@ const credentialNames = (spec: Pick<ProviderSpec, "id">) => {
 };
 
 /** The typed error for a token-endpoint error answer, by what it means (lib/providers/error-classes.ts). */
-function errorFromAnswer(spec: ProviderSpec, answer: ErrorAnswer, headers: Headers, cause: unknown, now: Date): TokenError {
+function errorFromAnswer(spec: ProviderSpec, answer: ErrorAnswer, headers: Headers, cause: unknown, now: Date): AppError {
   const said = `${spec.id} answered ${answer.status}${answer.error ? ` (${answer.error})` : ""}`;
   const options = { cause, providerStatus: answer.status };
   switch (classifyErrorAnswer(answer, spec.errorMatchers)) {
@@ -128,13 +128,13 @@ function errorFromAnswer(spec: ProviderSpec, answer: ErrorAnswer, headers: Heade
     case "unavailable":
       return new ProviderUnavailableError(said, { ...options, retryAfter: parseRetryAfter(headers.get("retry-after"), now) });
     case "rejected":
-      return new TokenError("provider_rejected", said, options);
+      return new AppError("provider_rejected", said, options);
   }
 }
 
 /** Maps whatever a provider call threw to the catalogue (lib/errors.ts). */
-export function classifyProviderError(spec: ProviderSpec, error: unknown, now = new Date()): TokenError {
-  if (error instanceof TokenError) return error;
+export function classifyProviderError(spec: ProviderSpec, error: unknown, now = new Date()): AppError {
+  if (error instanceof AppError) return error;
   if (error instanceof o.ResponseBodyError) {
     return errorFromAnswer(spec, { status: error.status, error: error.error, body: error.cause }, error.response.headers, error, now);
   }
@@ -152,7 +152,7 @@ export function classifyProviderError(spec: ProviderSpec, error: unknown, now = 
   if (error instanceof TypeError) {
     return new ProviderUnavailableError(`${spec.id} is unreachable (${error.message})`, { cause: error });
   }
-  return new TokenError("provider_rejected", `${spec.id} call failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  return new AppError("provider_rejected", `${spec.id} call failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
 }
 
 /** A span around one provider HTTP call: the provider, the operation, how it ended. */
@@ -161,7 +161,7 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
     try {
       return await work(span);
     } catch (error) {
-      const status = (error as TokenError).providerStatus;
+      const status = (error as AppError).providerStatus;
       if (status !== undefined) span.setAttribute("http.response.status_code", status);
       throw error;
     }
@@ -173,7 +173,7 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
  * refresh token) to the rotation alone, which the caller must store. Whatever else
  * is odd in a 200 answer is repaired (lib/providers/token-answer.ts); an ID token that
  * fails oauth4webapi's validation is dropped, not the refresh (OpenID Connect Core
- * §12.2 makes it optional on a refresh). Throws a TokenError for an error answer
+ * §12.2 makes it optional on a refresh). Throws a AppError for an error answer
  * (classified by lib/providers/error-classes.ts), a timeout or a network failure.
  */
 export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<RefreshAnswer> {
@@ -218,7 +218,7 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
     }
     const body: unknown = await response.json().catch(() => undefined);
     if (body === null || typeof body !== "object" || Array.isArray(body)) {
-      throw new TokenError("provider_rejected", `${spec.id} answered 200 without a JSON object`, { providerStatus: 200 });
+      throw new AppError("provider_rejected", `${spec.id} answered 200 without a JSON object`, { providerStatus: 200 });
     }
     // An error in a 200 answer (GitHub, Slack's ok:false, Reddit): the same classes as any error answer.
     const said = body as Record<string, unknown>;
@@ -250,7 +250,7 @@ async function refreshGrantRequest(spec: ProviderSpec, refreshToken: string, opt
       }
     }
     if (!result) {
-      const error = new TokenError("provider_rejected", `${spec.id} answered 200 without a usable access token`, { cause: failure, providerStatus: 200 });
+      const error = new AppError("provider_rejected", `${spec.id} answered 200 without a usable access token`, { cause: failure, providerStatus: 200 });
       if (!rotation.rotated) throw error;
       return { usable: false, ...rotation, rotated: true, repairs, error };
     }
@@ -292,9 +292,9 @@ async function revocationRequest(spec: ProviderSpec, token: string, hint: "refre
 }
 
 /** The provider's API refused the access token itself: a refresh may help. */
-export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) => new TokenError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
+export const accessTokenRejected = (spec: ProviderSpec, cause?: unknown) => new AppError("provider_rejected", `${spec.id} rejected the access token`, { cause, providerStatus: 401 });
 
-export const isAccessTokenRejected = (error: unknown) => error instanceof TokenError && error.code === "provider_rejected" && error.providerStatus === 401;
+export const isAccessTokenRejected = (error: unknown) => error instanceof AppError && error.code === "provider_rejected" && error.providerStatus === 401;
 
 /** GET the provider's userinfo endpoint with the user's access token. */
 export function fetchUserinfo(spec: ProviderSpec, accessToken: string, options: CallOptions = {}): Promise<unknown> {
@@ -304,7 +304,7 @@ export function fetchUserinfo(spec: ProviderSpec, accessToken: string, options: 
 async function userinfoRequest(spec: ProviderSpec, accessToken: string, options: CallOptions): Promise<unknown> {
   try {
     const as = await spec.authorizationServer();
-    if (!as.userinfo_endpoint) throw new TokenError("not_found", `${spec.id} has no userinfo endpoint`);
+    if (!as.userinfo_endpoint) throw new AppError("not_found", `${spec.id} has no userinfo endpoint`);
     const response = await o.protectedResourceRequest(accessToken, "GET", new URL(as.userinfo_endpoint), new Headers({ accept: "application/json" }), null, requestOptions(spec, options.timeoutMs));
     if (response.status === 401) throw accessTokenRejected(spec);
     if (!response.ok) throw new o.OperationProcessingError(`userinfo answered ${response.status}`, { cause: response, code: o.RESPONSE_IS_NOT_CONFORM });

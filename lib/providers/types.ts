@@ -2,7 +2,7 @@ import type * as o from "oauth4webapi";
 import type { Provider } from "next-auth/providers";
 import type { ErrorMatcher } from "./error-classes";
 
-/** The environment a provider reads its credentials from (process.env, or a test's). */
+/** The variables a provider reads its credentials from (the validated environment, lib/env.ts, or a test's). */
 export type ProviderEnv = Record<string, string | undefined>;
 
 /**

@@ -6,10 +6,9 @@ import { AdoptionRefused, adoptDatabase } from "@/ops/adoption";
 import { applyMigrations, readMigrations } from "@/ops/migrations";
 import { openPglite, type SqlBackend } from "@/ops/sql-backend";
 import { decryptToken, encryptToken, generateKey, isSealed, parseKeyring, type TokenColumn } from "@/lib/tokens/crypto";
-import { createDb } from "@/lib/db/client";
+import { loadConfig } from "@/lib/env";
+import { createTokenkeeper } from "@/lib/tokenkeeper";
 import { startNeonEndpoint } from "@/ops/neon-endpoint";
-import { providerSpecs } from "@/lib/providers";
-import { createTokenEngine } from "@/lib/tokens/engine";
 import { createAuthjsDatabase, snapshot, type PlainAccount } from "../support/authjs-database";
 
 // `npm run db:adopt`'s work on an embedded database built from Auth.js's own Prisma
@@ -17,7 +16,8 @@ import { createAuthjsDatabase, snapshot, type PlainAccount } from "../support/au
 let dir: string;
 let backend: SqlBackend;
 let accounts: PlainAccount[];
-const keyring = parseKeyring(generateKey());
+const key = generateKey();
+const keyring = parseKeyring(key);
 const COLUMNS: TokenColumn[] = ["access_token", "refresh_token", "id_token"];
 
 beforeEach(async () => {
@@ -87,17 +87,27 @@ describe("adopting an Auth.js + Prisma database (#22)", () => {
     // Tokenkeeper's own migrations find nothing left to do.
     expect(await applyMigrations(backend)).toStrictEqual([]);
 
-    // The engine, through the app's own driver, hands out the adopted tokens that are still valid.
+    // The app, built as a deployment builds it (the adopting key, Google and Discord
+    // enabled), hands out through its own driver the adopted tokens that are still valid.
     const url = "postgresql://tokenkeeper:adopt@localhost/tokenkeeper";
     const endpoint = await startNeonEndpoint(backend, { connectionString: url });
-    const db = createDb(url, endpoint.url);
+    const app = createTokenkeeper(
+      loadConfig({
+        DATABASE_URL: url,
+        NEON_LOCAL_ENDPOINT: endpoint.url,
+        AUTH_SECRET: "adoption-suite-secret-0123456789",
+        TOKEN_ENCRYPTION_KEYS: key,
+        AUTH_GOOGLE_ID: "id",
+        AUTH_GOOGLE_SECRET: "secret",
+        AUTH_DISCORD_ID: "id",
+        AUTH_DISCORD_SECRET: "secret",
+      }),
+    );
     try {
-      const providers = providerSpecs({ AUTH_GOOGLE_ID: "id", AUTH_GOOGLE_SECRET: "secret", AUTH_DISCORD_ID: "id", AUTH_DISCORD_SECRET: "secret" });
-      const engine = createTokenEngine({ db, keyring, providers, skewSeconds: 60 });
-      expect(await engine.getAccessToken("user-ada@example.com", "google")).toBe(accounts[0]!.access_token);
-      expect(await engine.getAccessToken("user-ada@example.com", "discord")).toBe(accounts[1]!.access_token);
+      expect(await app.engine.getAccessToken("user-ada@example.com", "google")).toBe(accounts[0]!.access_token);
+      expect(await app.engine.getAccessToken("user-ada@example.com", "discord")).toBe(accounts[1]!.access_token);
     } finally {
-      await db.$disconnect();
+      await app.db.$disconnect();
       await endpoint.close();
     }
   });

@@ -47,8 +47,10 @@ describe("the dev stack", () => {
 
   it("stops with one sentence naming DATABASE_URL when it is malformed or unreachable", async () => {
     const home = mkdtempSync(join(tmpdir(), "tokenkeeper-bad-"));
-    await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(configError("DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."));
-    await expect(startStack({ home, env: { DATABASE_URL: "mysql://localhost/db" } })).rejects.toThrow(/^DATABASE_URL must be a postgres/);
+    await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(
+      configError("Invalid configuration: DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
+    );
+    await expect(startStack({ home, env: { DATABASE_URL: "mysql://localhost/db" } })).rejects.toThrow(/^Invalid configuration: DATABASE_URL must be a postgres/);
     await expect(startStack({ home, env: { DATABASE_URL: "postgresql://nobody@127.0.0.1:9/none" } })).rejects.toThrow(
       "DATABASE_URL names a database that cannot be reached (127.0.0.1:9, ECONNREFUSED).",
     );
@@ -57,7 +59,7 @@ describe("the dev stack", () => {
 
 describe("npm run db:migrate (#11)", () => {
   const migrate = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "ops/db-migrate.ts"], {
+    spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "ops/db-migrate.ts"], {
       cwd: join(import.meta.dirname, "../.."),
       env: { PATH: process.env.PATH!, NODE_ENV: "production", ...env },
       encoding: "utf8",

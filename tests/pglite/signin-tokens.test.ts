@@ -4,7 +4,7 @@ import { reencryptAll } from "@/lib/tokens/reencrypt";
 import { clearUserTokens } from "@/lib/db/accounts";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
-import { startTestStack, type TestStack } from "../../testkit/stack";
+import { restartApp, startTestStack, type TestStack } from "../../testkit/stack";
 
 // Sign-in and sign-out through Auth.js's real callback path against the real dev
 // provider; assertions read the Account row straight from the database.
@@ -145,6 +145,7 @@ describe("session-secret rotation (#11)", () => {
     const old = process.env.AUTH_SECRET!;
     const fresh = Buffer.alloc(32, 9).toString("base64url");
     Object.assign(process.env, { AUTH_SECRET: fresh, AUTH_SECRET_1: old });
+    restartApp();
     try {
       const response = await agent.request(`${APP_URL}/api/auth/session`);
       expect(await response.json()).toMatchObject({ user: { name: "rotating-session" } });
@@ -155,6 +156,7 @@ describe("session-secret rotation (#11)", () => {
     } finally {
       process.env.AUTH_SECRET = old;
       delete process.env.AUTH_SECRET_1;
+      restartApp();
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv, signOutMode } from "@/lib/env";
+import { loadConfig, loadOperationsConfig, parseEnv, signOutMode } from "@/lib/env";
 import { redact } from "@/lib/log";
 import { backoffMs } from "@/lib/tokens/engine";
 import { parseRetryAfter } from "@/lib/providers/requests";
@@ -21,8 +21,31 @@ describe("parseEnv", () => {
   });
   it("names each missing or malformed variable in one sentence", () => {
     expect(() => parseEnv({ ...valid, DATABASE_URL: "mysql://x/y", AUTH_SECRET: undefined })).toThrow(
-      "Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host; AUTH_SECRET is not set.",
+      'Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host, not "mysql://…"; AUTH_SECRET is not set.',
     );
+    expect(() => parseEnv({ ...valid, DATABASE_URL: "not a url" })).toThrow("Invalid configuration: DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database.");
+  });
+});
+
+describe("loadConfig (#17)", () => {
+  it("holds the session secrets newest first and the enabled providers, from the same variables the middleware and Auth.js read", () => {
+    const config = loadConfig({ ...valid, AUTH_SECRET_1: "b".repeat(32), AUTH_GITHUB_ID: "id", AUTH_GITHUB_SECRET: "secret", AUTH_GOOGLE_ID: "id only" });
+    expect(config.sessionSecrets).toStrictEqual(["a".repeat(32), "b".repeat(32)]);
+    expect(config.providers.map((provider) => provider.id)).toStrictEqual(["github"]);
+  });
+  it("refuses a malformed issuer by name instead of leaving its provider out", () => {
+    expect(() => loadConfig({ ...valid, AUTH_OIDC_ID: "id", AUTH_OIDC_SECRET: "secret", AUTH_OIDC_ISSUER: "login.example.com" })).toThrow(/AUTH_OIDC_ISSUER/);
+  });
+});
+
+describe("loadOperationsConfig (#17)", () => {
+  it("needs nothing: DATABASE_URL unset (or set to nothing) means the embedded database", () => {
+    expect(loadOperationsConfig({})).toStrictEqual({});
+    expect(loadOperationsConfig({ DATABASE_URL: " ", TOKENKEEPER_HOME: "/tmp/tk", VERCEL: "1" })).toStrictEqual({ TOKENKEEPER_HOME: "/tmp/tk", VERCEL: "1" });
+  });
+  it("parses DATABASE_URL as the app's Config does, with the same words", () => {
+    expect(loadOperationsConfig({ DATABASE_URL: " postgresql://u@db.example.com/x " }).DATABASE_URL).toBe("postgresql://u@db.example.com/x");
+    expect(() => loadOperationsConfig({ DATABASE_URL: "mysql://x/y" })).toThrow('Invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL with a host, not "mysql://…".');
   });
 });
 
