@@ -1,5 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
-import { badRequest, errorResponse, unauthorized } from "./lib/errors";
+import { invalidRequest, errorResponse, unauthorized } from "./lib/errors";
 import { gate, needsSession } from "./lib/gate";
 import { checkSession, sessionSecrets } from "./lib/session-check";
 
@@ -20,7 +20,7 @@ export async function middleware(request: NextRequest): Promise<Response> {
   const session = needsSession(request.nextUrl.pathname) ? await checkSession(request, sessionSecrets(process.env)) : { signedIn: false };
   const decision = gate(request.nextUrl, session.signedIn);
   if (decision.kind === "unauthorized") return errorResponse(unauthorized());
-  if (decision.kind === "bad_request") return errorResponse(badRequest("the URL's path is not valid percent-encoding"));
+  if (decision.kind === "invalid_request") return errorResponse(invalidRequest("the URL's path is not valid percent-encoding"));
   if (decision.kind === "signin") {
     const url = new URL("/signin", request.nextUrl);
     url.searchParams.set("callbackUrl", decision.callbackUrl);

@@ -4,7 +4,7 @@ import { scopesOf, signConsentLink } from "./consent";
 import { deleteAccount, findAccountsOfUser, findUserAccounts } from "./db/accounts";
 import type { AccountRow } from "./db/account-row";
 import { env } from "./env";
-import { badRequest, notFound, AppError } from "./errors";
+import { invalidRequest, notFound, AppError } from "./errors";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { fetchUserinfo, isAccessTokenRejected, revokeToken } from "./providers/requests";
@@ -166,7 +166,7 @@ export async function requestMoreScopes(userId: string, ref: string, body: unkno
   const parsed = moreScopesBody.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw badRequest(`${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message} (expected {"scopes": ["…"]})`);
+    throw invalidRequest(`${issue.path.length ? issue.path.join(".") : "body"}: ${issue.message} (expected {"scopes": ["…"]})`);
   }
   const { row } = await resolveAccount(userId, ref);
   const { url } = await consentLink(row, origin, parsed.data.scopes);

@@ -5,7 +5,7 @@ import type { AccountRow } from "./db/account-row";
 import { findKeyWithAccount, insertApiKey, recordKeyUse, type KeyFields } from "./db/api-keys";
 import type { Db } from "./db/client";
 import { MAX_KEY_RATE } from "./env";
-import { badRequest, AppError, unauthorized } from "./errors";
+import { invalidRequest, AppError, unauthorized } from "./errors";
 import { logger } from "./log";
 
 // API keys for the app's other services (/api/v1). A key is `tk_live_<id>_<secret>`:
@@ -34,9 +34,9 @@ export function parseScopes(list: string): ApiKeyScope[] {
         .filter(Boolean),
     ),
   ];
-  if (scopes.length === 0) throw badRequest(`name at least one scope: ${API_KEY_SCOPES.join(", ")}`);
+  if (scopes.length === 0) throw invalidRequest(`name at least one scope: ${API_KEY_SCOPES.join(", ")}`);
   for (const scope of scopes) {
-    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) throw badRequest(`unknown scope "${scope}": the scopes are ${API_KEY_SCOPES.join(", ")}`);
+    if (!(API_KEY_SCOPES as readonly string[]).includes(scope)) throw invalidRequest(`unknown scope "${scope}": the scopes are ${API_KEY_SCOPES.join(", ")}`);
   }
   return scopes as ApiKeyScope[];
 }
@@ -48,8 +48,8 @@ export type NewApiKey = { id: string; name: string; key: string; scopes: ApiKeyS
  * `rate`: requests a second for this key (null: TOKENKEEPER_API_KEY_RATE).
  */
 export async function createApiKey(db: Db, { name, scopes, rate = null }: { name: string; scopes: ApiKeyScope[]; rate?: number | null }): Promise<NewApiKey> {
-  if (!/^[\w .:-]{1,80}$/.test(name)) throw badRequest("the name is 1 to 80 letters, digits, spaces or . : _ -");
-  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_KEY_RATE)) throw badRequest(`the rate is a whole number of requests a second, 1 to ${MAX_KEY_RATE}`);
+  if (!/^[\w .:-]{1,80}$/.test(name)) throw invalidRequest("the name is 1 to 80 letters, digits, spaces or . : _ -");
+  if (rate !== null && (!Number.isInteger(rate) || rate < 1 || rate > MAX_KEY_RATE)) throw invalidRequest(`the rate is a whole number of requests a second, 1 to ${MAX_KEY_RATE}`);
   const id = randomBytes(10).toString("hex");
   const key = `${API_KEY_PREFIX}${id}_${randomBytes(32).toString("base64url")}`;
   await insertApiKey(db, { id, name, hash: hashOf(key), scopes, rate });

@@ -2,7 +2,7 @@ import "server-only";
 import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import type { AccountRow } from "./db/account-row";
-import { badRequest, AppError } from "./errors";
+import { invalidRequest, AppError } from "./errors";
 import type { ConfiguredProvider } from "./providers/types";
 
 // A consent for ONE account (reconnect, or more scopes) comes back as that account or
@@ -51,14 +51,14 @@ export async function signConsentLink(secret: string, origin: string, link: Cons
   return { url: url.href, expiresAt: new Date((Math.floor(now.getTime() / 1000) + CONSENT_LINK_TTL_SECONDS) * 1000).toISOString() };
 }
 
-/** The consent link's claims; 400 bad_request when it is malformed, forged or expired (the message says which). */
+/** The consent link's claims; 400 invalid_request when it is malformed, forged or expired (the message says which). */
 export async function verifyConsentLink(secrets: string[], jwt: string, now = new Date()): Promise<VerifiedConsentLink> {
   const payload = await verifyUnder(secrets, jwt, "consent link", LINK_AUDIENCE, now).catch((error: unknown) => {
-    if (error instanceof joseErrors.JWTExpired) throw badRequest("This link has expired: ask for a new one.");
-    throw badRequest("This link is not valid.");
+    if (error instanceof joseErrors.JWTExpired) throw invalidRequest("This link has expired: ask for a new one.");
+    throw invalidRequest("This link is not valid.");
   });
   const scopes = Array.isArray(payload.scp) && payload.scp.every((scope) => typeof scope === "string") ? (payload.scp as string[]) : [];
-  if (typeof payload.sub !== "string" || typeof payload.uid !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") throw badRequest("This link is not valid.");
+  if (typeof payload.sub !== "string" || typeof payload.uid !== "string" || typeof payload.jti !== "string" || typeof payload.exp !== "number") throw invalidRequest("This link is not valid.");
   return { accountId: payload.sub, userId: payload.uid, scopes, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
 }
 

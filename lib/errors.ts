@@ -15,8 +15,7 @@ const CATALOGUE = {
   method_not_allowed: 405,
   payload_too_large: 413,
   not_found: 404,
-  bad_request: 400,
-  invalid_request: 400, // a parameter is unknown, malformed or out of range, named in the message (RFC 6750 §3.1)
+  invalid_request: 400, // the request is malformed: a parameter unknown, malformed or out of range, named in the message (RFC 6749 §5.2, RFC 6750 §3.1)
   unauthorized: 401,
   invalid_token: 401, // an API key that is malformed, unknown or revoked (RFC 6750 §3.1)
   insufficient_scope: 403, // an API key without the scope the route needs (RFC 6750 §3.1)
@@ -102,7 +101,8 @@ export class ProviderMisconfiguredError extends AppError {
   }
 }
 
-export const badRequest = (message: string) => new AppError("bad_request", message);
+/** A malformed request, named in the message: 400 invalid_request. */
+export const invalidRequest = (message: string) => new AppError("invalid_request", message);
 export const notFound = (message: string) => new AppError("not_found", message);
 export const configError = (message: string, options?: AppErrorOptions) => new AppError("config", message, options);
 export const unauthorized = (message = "Sign in first.") => new AppError("unauthorized", message);

@@ -3,7 +3,7 @@
 // matcher must cover exactly the protected prefixes and ENCODING_CHECKED_PREFIXES (a
 // unit test holds them together).
 
-export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "bad_request" } | { kind: "signin"; callbackUrl: string };
+export type GateDecision = { kind: "pass" } | { kind: "unauthorized" } | { kind: "invalid_request" } | { kind: "signin"; callbackUrl: string };
 
 export const PROTECTED_PAGE_PREFIXES = ["/dashboard"];
 export const PROTECTED_API_PREFIXES = ["/api/accounts"];
@@ -27,7 +27,7 @@ function decodable(pathname: string): boolean {
 }
 
 export function gate(url: URL, signedIn: boolean): GateDecision {
-  if (!decodable(url.pathname)) return { kind: "bad_request" };
+  if (!decodable(url.pathname)) return { kind: "invalid_request" };
   if (signedIn || !needsSession(url.pathname)) return { kind: "pass" };
   if (PROTECTED_API_PREFIXES.some((prefix) => under(url.pathname, prefix))) return { kind: "unauthorized" };
   if (PROTECTED_PAGE_PREFIXES.some((prefix) => under(url.pathname, prefix))) {

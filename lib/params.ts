@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AppError } from "./errors";
+import { invalidRequest } from "./errors";
 
 // Request parameters (query strings, path segments, JSON bodies) checked by zod, with
 // one kind of answer for all of them: 400 invalid_request naming the parameter (the
@@ -15,9 +15,6 @@ export function decimalInteger(min: number, max: number) {
   const message = `must be a whole number from ${min} to ${max}, in plain decimal digits`;
   return z.preprocess((value) => (typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : value), z.int({ error: message }).min(min).max(max));
 }
-
-/** A malformed, unknown or out-of-range parameter: 400 invalid_request. */
-export const invalidRequest = (message: string) => new AppError("invalid_request", message);
 
 /**
  * Parses `input` with `schema`, or throws invalid_request naming the first bad

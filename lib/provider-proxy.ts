@@ -1,7 +1,7 @@
 import "server-only";
 import { resolveAccount } from "./accounts";
 import type { AccountRow } from "./db/account-row";
-import { badRequest, ProviderUnavailableError, AppError } from "./errors";
+import { invalidRequest, ProviderUnavailableError, AppError } from "./errors";
 import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
@@ -92,14 +92,14 @@ export function proxyTarget(base: string, rawPath: string, search = ""): URL {
     try {
       decoded = decodeURIComponent(segment);
     } catch {
-      throw badRequest("the API path is not valid percent-encoding");
+      throw invalidRequest("the API path is not valid percent-encoding");
     }
     if (segment === "" || decoded === "." || decoded === ".." || /[/\\]/.test(decoded) || /%(2e|2f|5c)/i.test(decoded) || /^[a-z][a-z0-9+.-]*:$/i.test(decoded)) {
-      throw badRequest("the API path must stay under the provider's API base: no empty, '.', '..', '/' or '\\' segments, in any encoding");
+      throw invalidRequest("the API path must stay under the provider's API base: no empty, '.', '..', '/' or '\\' segments, in any encoding");
     }
   }
   const target = new URL(segments.join("/") + search, root);
-  if (target.origin !== root.origin || !target.pathname.startsWith(root.pathname)) throw badRequest("the API path leaves the provider's API base");
+  if (target.origin !== root.origin || !target.pathname.startsWith(root.pathname)) throw invalidRequest("the API path leaves the provider's API base");
   return target;
 }
 
@@ -206,7 +206,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, r
 export async function proxyForUser(userId: string, ref: string, request: Request): Promise<Response> {
   const url = new URL(request.url);
   const rawPath = /^\/api\/accounts\/[^/]+\/proxy\/(.*)$/.exec(url.pathname)?.[1];
-  if (!rawPath) throw badRequest("name an API path after /proxy/");
+  if (!rawPath) throw invalidRequest("name an API path after /proxy/");
   takeProxyCall(userId);
   const { row, spec } = await resolveAccount(userId, ref);
   const body = ["GET", "HEAD"].includes(request.method) ? null : await readLimitedBody(request);

@@ -1,10 +1,10 @@
 // `npm run keys:create -- --name worker --scopes tokens:read,proxy [--rate 10]`,
-// `npm run keys:list`, `npm run keys:revoke -- <id or name>`: API keys for the app's
+// `npm run keys:list`, `npm run keys:revoke -- <id, or a name only one live key has>`: API keys for the app's
 // other services, on the database the operations commands use (DATABASE_URL, or the
 // embedded one). A new key is printed once; only its hash is stored.
 import { parseArgs } from "node:util";
 import { API_KEY_SCOPES, createApiKey, parseScopes } from "../lib/api-keys";
-import { listApiKeys, revokeApiKeys } from "../lib/db/api-keys";
+import { listApiKeys, revokeApiKey } from "../lib/db/api-keys";
 import { loadOperationsConfig } from "../lib/env";
 import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
@@ -13,6 +13,12 @@ const USAGE = `usage:
   npm run keys:create -- --name <name> --scopes <${API_KEY_SCOPES.join(",")}> [--rate <requests a second>]
   npm run keys:list
   npm run keys:revoke -- <id or name>`;
+
+/** --rate as plain decimal digits (not "0x10", "1e3" or ""), which createApiKey then bounds. */
+function keyRate(value: string): number {
+  if (!/^\d{1,6}$/.test(value)) throw new Error(`--rate is a whole number of requests a second, in plain decimal digits (not "${value}")`);
+  return Number(value);
+}
 
 loadEnvLocal();
 const [command, ...rest] = process.argv.slice(2);
@@ -25,7 +31,7 @@ try {
   const { db, close } = await openOperationsDb(loadOperationsConfig());
   try {
     if (command === "create") {
-      const created = await createApiKey(db, { name: values.name!, scopes, rate: values.rate === undefined ? null : Number(values.rate) });
+      const created = await createApiKey(db, { name: values.name!, scopes, rate: values.rate === undefined ? null : keyRate(values.rate) });
       console.log(`created key ${created.id} "${created.name}" with scopes ${created.scopes.join(",")}; it is shown this once, keep it secret:`);
       console.log(created.key);
     } else if (command === "list") {
@@ -38,9 +44,10 @@ try {
         );
       }
     } else {
-      const revoked = await revokeApiKeys(db, positionals[0]!);
+      const { revoked, sameName } = await revokeApiKey(db, positionals[0]!);
+      if (sameName.length > 1) throw new Error(`${sameName.length} active keys are named "${positionals[0]}": revoke one by its id (${sameName.join(", ")})`);
       if (revoked === 0) throw new Error(`no active key has the id or name "${positionals[0]}"`);
-      console.log(`revoked ${revoked} key${revoked === 1 ? "" : "s"}`);
+      console.log("revoked 1 key");
     }
   } finally {
     await close();

@@ -5,7 +5,7 @@ import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter 
 import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
 import { env } from "../env";
-import { badRequest, errorResponse, notFound, AppError } from "../errors";
+import { invalidRequest, errorResponse, notFound, AppError } from "../errors";
 import { parseParams } from "../params";
 import { proxyToProvider, readLimitedBody } from "../provider-proxy";
 import { takeProxyCall } from "../rate-limit";
@@ -152,6 +152,6 @@ function safeDecode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw badRequest("the path is not valid percent-encoding");
+    throw invalidRequest("the path is not valid percent-encoding");
   }
 }

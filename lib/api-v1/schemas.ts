@@ -31,7 +31,7 @@ export const tokenQuery = z.strictObject({
 
 export const errorBody = z
   .object({
-    error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, invalid_request, bad_request, not_found, reauth_required, rate_limited, provider_unavailable, …"),
+    error: z.string().describe("a stable code: unauthorized, invalid_token, insufficient_scope, invalid_request, not_found, reauth_required, rate_limited, provider_unavailable, …"),
     message: z.string(),
   })
   .register(components, { id: "Error", description: "Every error answer; some carry more fields (scope, accounts)." });

@@ -19,12 +19,23 @@ export function listApiKeys(db: Db): Promise<Omit<ApiKey, "hash">[]> {
 }
 
 /**
- * Revokes the key with this id, or every live key with this name. Answers how many
- * it revoked; a key revoked before keeps its first revocation time.
+ * Revokes the live key with this id, or the one live key with this name. Answers
+ * `{revoked}` (0 or 1), and the ids of the live keys that share the name when it
+ * names more than one (then nothing is revoked: names are not unique, and replacing
+ * a key under the same name must not end both). One statement; a key revoked before
+ * keeps its first revocation time.
  */
-export async function revokeApiKeys(db: Db, idOrName: string): Promise<number> {
-  const { count } = await db.apiKey.updateMany({ where: { revokedAt: null, OR: [{ id: idOrName }, { name: idOrName }] }, data: { revokedAt: new Date() } });
-  return count;
+export async function revokeApiKey(db: Db, idOrName: string): Promise<{ revoked: number; sameName: string[] }> {
+  const [row] = await db.$queryRaw<{ revoked: number; sameName: string[] }[]>`
+    WITH named AS (SELECT id FROM "ApiKey" WHERE name = ${idOrName} AND "revokedAt" IS NULL),
+    revoked AS (
+      UPDATE "ApiKey" SET "revokedAt" = now()
+      WHERE "revokedAt" IS NULL AND (id = ${idOrName} OR (id IN (SELECT id FROM named) AND (SELECT count(*) FROM named) = 1))
+      RETURNING id
+    )
+    SELECT (SELECT count(*) FROM revoked)::int AS revoked,
+           CASE WHEN (SELECT count(*) FROM named) > 1 THEN ARRAY(SELECT id FROM named ORDER BY id) ELSE ARRAY[]::text[] END AS "sameName"`;
+  return row!;
 }
 
 /** The key's columns a request needs, prefixed so they never clash with the Account's. */

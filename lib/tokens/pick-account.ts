@@ -1,4 +1,4 @@
-import { badRequest, notFound, AppError } from "../errors";
+import { invalidRequest, notFound, AppError } from "../errors";
 
 // Which account a request means: pure, tested table-style. A user may link several
 // accounts at one provider (two Google accounts), so a provider id names an account
@@ -13,7 +13,7 @@ const SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
  * name, else an account id. 400 when it cannot be either.
  */
 export function parseAccountRef(segment: string, providers: ReadonlySet<string>): AccountRef {
-  if (!SEGMENT.test(segment)) throw badRequest("account must be an account id or a provider id (letters, digits, - or _)");
+  if (!SEGMENT.test(segment)) throw invalidRequest("account must be an account id or a provider id (letters, digits, - or _)");
   return providers.has(segment) ? { provider: segment } : { accountId: segment };
 }
 

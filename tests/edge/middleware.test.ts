@@ -123,7 +123,7 @@ describe("a path whose percent-encoding does not decode", () => {
       for (const cookie of [await mint(false), undefined]) {
         const response = await workers.lean!.mf.dispatchFetch(`http://localhost:3000${path}`, { headers: cookie ? { cookie: `${cookieName(false)}=${cookie}` } : {}, redirect: "manual" });
         expect(response.status).toBe(400);
-        expect(await response.json()).toStrictEqual({ error: "bad_request", message: "the URL's path is not valid percent-encoding" });
+        expect(await response.json()).toStrictEqual({ error: "invalid_request", message: "the URL's path is not valid percent-encoding" });
       }
     },
   );

@@ -70,7 +70,7 @@ describe("accounts by id", () => {
   });
 
   it("answers 400 for a malformed account", async () => {
-    await expect(refreshNow(userId, "../twin")).rejects.toMatchObject({ code: "bad_request", status: 400 });
+    await expect(refreshNow(userId, "../twin")).rejects.toMatchObject({ code: "invalid_request", status: 400 });
   });
 
   it("unlinks one account by id, after which the provider id names the other", async () => {
@@ -88,7 +88,7 @@ describe("more scopes later", () => {
     ["not a list", { scopes: "phone" }],
     ["an unknown field", { scopes: ["phone"], redirect: "https://evil.example" }],
   ])("answers 400 for %s", async (_label, body) => {
-    await expect(requestMoreScopes(userId, ids["twin-a"]!, body, APP_URL)).rejects.toMatchObject({ code: "bad_request", status: 400 });
+    await expect(requestMoreScopes(userId, ids["twin-a"]!, body, APP_URL)).rejects.toMatchObject({ code: "invalid_request", status: 400 });
   });
 
   it("stores the new tokens and scopes on the same account after the provider's consent", async () => {

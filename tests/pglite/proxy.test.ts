@@ -119,7 +119,7 @@ describe("the provider API proxy", () => {
   ])("answers 400 for %s and sends nothing", async (_label, rawPath) => {
     const account = await seeded();
     const seen = api.seen.length;
-    await expect(call(account, rawPath)).rejects.toMatchObject({ code: "bad_request", status: 400 });
+    await expect(call(account, rawPath)).rejects.toMatchObject({ code: "invalid_request", status: 400 });
     expect(api.seen.length).toBe(seen);
   });
 

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiKey, type ApiKeyScope } from "@/lib/api-keys";
-import { revokeApiKeys } from "@/lib/db/api-keys";
+import { revokeApiKey } from "@/lib/db/api-keys";
 import { operatorPanel } from "@/lib/operator";
 import { signInThroughApp } from "../../testkit/browserless";
 import { serveApp, type AppServer } from "../../testkit/app-server";
@@ -111,10 +111,20 @@ describe("API keys", () => {
     expect((await call(`/api/v1/accounts/${accountId}/token`, key)).status).toBe(200);
     const tampered = key.slice(0, -1) + (key.endsWith("A") ? "B" : "A");
     expect(await (await call(`/api/v1/accounts/${accountId}/token`, tampered)).json()).toMatchObject({ error: "invalid_token", message: "Unknown API key." });
-    expect(await revokeApiKeys(stack.db, id)).toBe(1);
+    expect(await revokeApiKey(stack.db, id)).toStrictEqual({ revoked: 1, sameName: [] });
     const refused = await call(`/api/v1/accounts/${accountId}/token`, key);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: "invalid_token", message: "This API key was revoked." });
+  });
+
+  it("revokes by name only the one live key of that name; two of one name are named back by id, and both keep working", async () => {
+    const first = await createApiKey(stack.db, { name: "rotating", scopes: ["tokens:read"] });
+    const second = await createApiKey(stack.db, { name: "rotating", scopes: ["tokens:read"] });
+    expect(await revokeApiKey(stack.db, "rotating")).toStrictEqual({ revoked: 0, sameName: [first.id, second.id].sort() });
+    for (const { key } of [first, second]) expect((await call(`/api/v1/accounts/${accountId}/token`, key)).status).toBe(200);
+    expect(await revokeApiKey(stack.db, first.id)).toStrictEqual({ revoked: 1, sameName: [] });
+    expect(await revokeApiKey(stack.db, "rotating")).toStrictEqual({ revoked: 1, sameName: [] });
+    expect((await call(`/api/v1/accounts/${accountId}/token`, second.key)).status).toBe(401);
   });
 
   it("stores only the key's hash", async () => {

@@ -15,7 +15,7 @@ describe("parseScopes", () => {
   ])("reads %j", (list, scopes) => expect(parseScopes(list)).toStrictEqual(scopes));
 
   it.each([[""], [","], ["tokens:write"], ["tokens:read,admin"]])("refuses %j with 400", (list) => {
-    expect(() => parseScopes(list)).toThrow(expect.objectContaining({ code: "bad_request" }));
+    expect(() => parseScopes(list)).toThrow(expect.objectContaining({ code: "invalid_request" }));
   });
 });
 

@@ -16,8 +16,8 @@ describe("gate", () => {
   });
   it("answers 400 for a path whose percent-encoding does not decode, signed in or not (Next would answer a bare 500)", () => {
     for (const signedIn of [true, false]) {
-      expect(gate(url("/api/accounts/%E0%A4%A/refresh"), signedIn)).toStrictEqual({ kind: "bad_request" });
-      expect(gate(url("/dashboard/%ZZ"), signedIn)).toStrictEqual({ kind: "bad_request" });
+      expect(gate(url("/api/accounts/%E0%A4%A/refresh"), signedIn)).toStrictEqual({ kind: "invalid_request" });
+      expect(gate(url("/dashboard/%ZZ"), signedIn)).toStrictEqual({ kind: "invalid_request" });
     }
     expect(gate(url("/api/accounts/caf%C3%A9/refresh"), true)).toStrictEqual({ kind: "pass" });
   });

@@ -17,7 +17,7 @@ describe("parseAccountRef", () => {
     expect(parseAccountRef(segment, providers)).toStrictEqual(expected);
   });
   it.each([[""], ["../x"], ["a b"], ["x".repeat(65)], ["%2e%2e"]])("answers 400 for %j", (segment) => {
-    expect(() => parseAccountRef(segment, providers)).toThrow(expect.objectContaining({ code: "bad_request" }));
+    expect(() => parseAccountRef(segment, providers)).toThrow(expect.objectContaining({ code: "invalid_request" }));
   });
 });
 

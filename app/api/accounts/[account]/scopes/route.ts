@@ -1,5 +1,5 @@
 import { appOrigin, requestMoreScopes } from "@/lib/accounts";
-import { badRequest } from "@/lib/errors";
+import { invalidRequest } from "@/lib/errors";
 import { otherMethods } from "@/lib/methods";
 import { readLimitedBody } from "@/lib/provider-proxy";
 import { userRoute } from "@/lib/route";
@@ -13,7 +13,7 @@ export const POST = userRoute<{ account: string }>(async ({ userId, params, requ
   try {
     body = JSON.parse(new TextDecoder().decode(bytes ?? new ArrayBuffer(0)));
   } catch {
-    throw badRequest('the body must be JSON: {"scopes": ["…"]}');
+    throw invalidRequest('the body must be JSON: {"scopes": ["…"]}');
   }
   return requestMoreScopes(userId, params.account, body, appOrigin(request));
 });
