@@ -3,7 +3,6 @@ import { z } from "zod";
 import { scopesOf, signConsentLink } from "./consent";
 import { deleteAccount, findAccountsOfUser, findUserAccounts } from "./db/accounts";
 import type { AccountRow } from "./db/account-row";
-import { env } from "./env";
 import { invalidRequest, notFound, AppError } from "./errors";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
@@ -82,7 +81,7 @@ export async function resolveAccount(userId: string, ref: string): Promise<{ row
  */
 export async function refreshNow(userId: string, ref: string, now = new Date()): Promise<AccountSummary> {
   const { row } = await resolveAccount(userId, ref);
-  const allowedAt = nextForcedRefreshAt(row.refreshedAt, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
+  const allowedAt = nextForcedRefreshAt(row.refreshedAt, tokenkeeper().config.TOKEN_FORCED_REFRESH_INTERVAL_SECONDS);
   if (allowedAt && allowedAt > now) {
     throw new AppError("rate_limited", `this ${row.provider} account was refreshed moments ago; try again after ${allowedAt.toISOString()}`, { retryAfter: allowedAt });
   }
@@ -101,7 +100,7 @@ export async function callUserinfo(userId: string, ref: string): Promise<{ provi
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.issueToken(row)).accessToken) };
   } catch (error) {
     // Nothing to refresh with: the grant is over whenever it is refused (no provider call).
-    if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
+    if (!isAccessTokenRejected(error) || (row.refresh_token !== null && !forcedRefreshAllowed(row, tokenkeeper().config.TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) throw error;
     log.info("userinfo.token_rejected", { accountId: row.id, provider: row.provider });
     return { provider: row.provider, userinfo: await fetchUserinfo(spec, (await engine.accessTokenRefused(row)).accessToken) };
   }
@@ -139,7 +138,7 @@ const moreScopesBody = z.strictObject({
 
 /** The app's public origin: AUTH_URL when set, else the request's own. */
 export function appOrigin(request: Request): string {
-  return new URL(env().AUTH_URL ?? request.url).origin;
+  return new URL(tokenkeeper().config.AUTH_URL ?? request.url).origin;
 }
 
 /** A consent link (lib/consent.ts) for one account, under `origin`: `{url, expiresAt}`. */

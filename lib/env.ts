@@ -253,10 +253,3 @@ export function signOutMode(source: Source = process.env): SignOutMode {
   if (value === "clear" || value === "keep") return value;
   throw configError(`TOKENKEEPER_SIGN_OUT must be "clear" or "keep", not "${source.TOKENKEEPER_SIGN_OUT}".`);
 }
-
-let cached: Env | undefined;
-
-export function env(): Env {
-  cached ??= parseEnv(process.env);
-  return cached;
-}

@@ -3,7 +3,6 @@ import { recentTokenAudits } from "./db/api-keys";
 import { recentDeliveries } from "./db/outbox";
 import { providerPauses } from "./db/provider-pauses";
 import { countActiveExpiringBefore, recentSweepRuns } from "./db/sweep-runs";
-import { env } from "./env";
 import { tokenkeeper } from "./tokenkeeper";
 
 export type OperatorPanel = {
@@ -31,7 +30,7 @@ export type OperatorPanel = {
 
 /** Is this signed-in user one of TOKENKEEPER_OPERATOR_EMAILS? */
 export function isOperator(email: string | null | undefined): boolean {
-  return Boolean(email) && env().TOKENKEEPER_OPERATOR_EMAILS.includes(email!.toLowerCase());
+  return Boolean(email) && tokenkeeper().config.TOKENKEEPER_OPERATOR_EMAILS.includes(email!.toLowerCase());
 }
 
 /** The last sweep runs and how many active tokens expire within the hour (operators only: callers check isOperator). */

@@ -2,7 +2,6 @@ import "server-only";
 import { resolveAccount } from "./accounts";
 import type { AccountRow } from "./db/account-row";
 import { invalidRequest, ProviderUnavailableError, AppError } from "./errors";
-import { env } from "./env";
 import { logger } from "./log";
 import type { ProviderSpec } from "./providers";
 import { accountApiBase } from "./providers/api-base";
@@ -179,7 +178,7 @@ export async function proxyToProvider(engine: TokenEngine, spec: ProviderSpec, r
   // The token may be dead before its time (revoked, rotated elsewhere): refresh once,
   // as often as a forced refresh may run; sooner, the 401 goes back as it came. With
   // nothing to refresh with, the grant is over (reauth_required), and no provider call is made.
-  if (response.status === 401 && (row.refresh_token === null || forcedRefreshAllowed(row, env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) {
+  if (response.status === 401 && (row.refresh_token === null || forcedRefreshAllowed(row, tokenkeeper().config.TOKEN_FORCED_REFRESH_INTERVAL_SECONDS))) {
     await response.body?.cancel();
     log.info("proxy.token_rejected", { accountId: row.id, provider: row.provider });
     issued = await engine.accessTokenRefused(issued.account);

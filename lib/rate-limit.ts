@@ -1,6 +1,6 @@
 import "server-only";
-import { env } from "./env";
 import { AppError } from "./errors";
+import { tokenkeeper } from "./tokenkeeper";
 
 // The per-user proxy rate: a token bucket per user (TOKENKEEPER_PROXY_RATE, default 10
 // calls a second, bursts of 20), held in this instance's memory. On many instances
@@ -26,7 +26,7 @@ const MAX_BUCKETS = 10_000;
 
 /** One proxy call for `userId`, or 429 rate_limited with Retry-After. */
 export function takeProxyCall(userId: string, now = Date.now()): void {
-  const rate = env().TOKENKEEPER_PROXY_RATE;
+  const rate = tokenkeeper().config.TOKENKEEPER_PROXY_RATE;
   const { bucket, waitMs } = takeToken(buckets.get(userId), now, rate);
   buckets.set(userId, bucket);
   if (buckets.size > MAX_BUCKETS) {

@@ -1,8 +1,8 @@
 import "server-only";
 import { auth } from "@/auth";
-import { env } from "./env";
 import { errorResponse, AppError, unauthorized } from "./errors";
 import { isCrossSite } from "./same-origin";
+import { tokenkeeper } from "./tokenkeeper";
 
 type Handler<P> = (context: { userId: string; params: P; request: Request }) => Promise<unknown>;
 
@@ -17,7 +17,7 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 export function userRoute<P>(handler: Handler<P>) {
   return async (request: Request, context: { params: Promise<P> }): Promise<Response> => {
     try {
-      if (!SAFE_METHODS.has(request.method) && isCrossSite(request.headers, env().AUTH_URL)) {
+      if (!SAFE_METHODS.has(request.method) && isCrossSite(request.headers, tokenkeeper().config.AUTH_URL)) {
         throw new AppError("forbidden", "cross-site requests may not change anything here");
       }
       const session = await auth();

@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { auth, authProviderLabels, signOut } from "@/auth";
 import { listAccounts } from "@/lib/accounts";
-import { env, signOutMode } from "@/lib/env";
+import { signOutMode } from "@/lib/env";
 import { isOperator, operatorPanel } from "@/lib/operator";
 import { CopyableId } from "../_components/copyable-id";
 import { ProviderMark } from "../_components/provider-mark";
@@ -11,6 +11,7 @@ import { SignInButtons } from "../sign-in-buttons";
 import { AccountCard } from "./account-card";
 import { OperatorPanel } from "./operator-panel";
 import { SignOutButton } from "./sign-out-button";
+import { tokenkeeper } from "@/lib/tokenkeeper";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Your connections" };
@@ -20,7 +21,7 @@ export default async function Dashboard() {
   if (!session?.user?.id) redirect("/signin?callbackUrl=/dashboard");
   // Non-operators get no panel at all: nothing of it reaches their HTML or RSC payload.
   const [accounts, panel] = await Promise.all([listAccounts(session.user.id), isOperator(session.user.email) ? operatorPanel() : null]);
-  const forcedRefreshIntervalSeconds = env().TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
+  const forcedRefreshIntervalSeconds = tokenkeeper().config.TOKEN_FORCED_REFRESH_INTERVAL_SECONDS;
   const labels = authProviderLabels();
   // A provider without a catalogue entry runs on what Auth.js knows of it: said on its cards.
   const providerNames = new Map(labels.map(({ id, name, generic }) => [id, generic ? `${name} (generic)` : name]));

@@ -4,7 +4,6 @@ import { appOrigin, consentLink, listUserAccounts } from "../accounts";
 import { authenticateKey, keyRateLimiter, type ApiKeyScope, type KeyRateLimiter } from "../api-keys";
 import type { AccountRow } from "../db/account-row";
 import { insertTokenAudit } from "../db/api-keys";
-import { env } from "../env";
 import { invalidRequest, errorResponse, notFound, AppError } from "../errors";
 import { parseParams } from "../params";
 import { proxyToProvider, readLimitedBody } from "../provider-proxy";
@@ -116,7 +115,7 @@ function matcher(template: string): RegExp {
 const MATCHERS = V1_ROUTES.map((route) => ({ route, pattern: matcher(route.path) }));
 
 const globalForLimiter = globalThis as unknown as { tokenkeeperKeyLimiter?: KeyRateLimiter };
-const limiter = () => (globalForLimiter.tokenkeeperKeyLimiter ??= keyRateLimiter(env().TOKENKEEPER_API_KEY_RATE));
+const limiter = () => (globalForLimiter.tokenkeeperKeyLimiter ??= keyRateLimiter(tokenkeeper().config.TOKENKEEPER_API_KEY_RATE));
 
 /**
  * Serves one /api/v1 request: finds its route, checks the API key (before anything
