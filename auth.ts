@@ -21,6 +21,8 @@ declare module "next-auth" {
 }
 
 const log = logger("auth");
+/** Auth.js error types a visitor's request causes (@auth/core's errors.js), not a fault of the app. */
+const REQUEST_CAUSED = new Set(["JWTSessionError", "SessionTokenError", "InvalidCheck", "MissingCSRF", "UnknownAction", "InvalidCallbackUrl", "OAuthCallbackError", "AccessDenied", "Verification"]);
 
 /**
  * The Prisma adapter, with the first link's tokens encrypted like every later write,
@@ -99,7 +101,9 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
       },
     },
     logger: {
-      error: (error) => log.error("authjs.error", { error }),
+      // What a request causes by itself (a stale or forged cookie, a cancelled or replayed
+      // callback, an unknown action) is a warning: no visitor can fill the error log.
+      error: (error) => (REQUEST_CAUSED.has((error as { type?: string }).type ?? "") ? log.warn : log.error)("authjs.error", { error }),
       warn: (code) => log.warn("authjs.warn", { code }),
       debug: () => {},
     },

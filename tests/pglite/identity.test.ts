@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isOperator } from "@/lib/operator";
 import { signInThroughApp, type Agent, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
@@ -69,5 +69,21 @@ describe("emails the provider does not vouch for (#16)", () => {
     delete claimsOf.quiet;
     await signInThroughApp(APP_URL, "quiet", fetcher);
     expect(await stack.db.user.count({ where: { name: "quiet" } })).toBe(1);
+  });
+});
+
+describe("what a visitor's request causes in Auth.js", () => {
+  it("logs a forged session cookie as a warning, never as an error: no visitor can fill the error log", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const response = await fetcher(`${APP_URL}/api/auth/session`, { headers: { cookie: "authjs.session-token=forged.forged.forged.forged.forged" } });
+      expect(response.status).toBe(200);
+      expect(errors.mock.calls.flat().join("\n")).not.toContain("authjs.error");
+      expect(warnings.mock.calls.flat().join("\n")).toMatch(/"level":"warn".*"event":"authjs.error".*JWTSessionError/);
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
   });
 });
