@@ -10,7 +10,7 @@ import { proxyToProvider, readLimitedBody } from "../provider-proxy";
 import { takeProxyCall } from "../rate-limit";
 import { scopesOf } from "../consent";
 import { tokenkeeper } from "../tokenkeeper";
-import { accountList, accountParams, consentLinkBody, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
+import { accountList, accountParams, consentLinkBody, noQuery, proxyParams, tokenBody, tokenQuery, userParams } from "./schemas";
 
 // /api/v1, for the app's other services: each route once, here, with its method,
 // path, key scope and schemas. The route files under app/api/v1 serve these, and
@@ -50,6 +50,7 @@ export const V1_ROUTES: V1Route[] = [
     summary: "The user's linked accounts, as the dashboard lists them (404 not_found when no such user exists; [] for a user with none). Never a token.",
     scope: "accounts:read",
     params: userParams,
+    query: noQuery,
     response: accountList,
     handle: ({ params }) => listUserAccounts(params.userId!),
   },
@@ -102,6 +103,7 @@ export const V1_ROUTES: V1Route[] = [
     summary: "A short-lived signed link to send the account's owner: it runs the provider's consent for this same account (signing in first if needed) and brings it back to active.",
     scope: "reconnect",
     params: accountParams,
+    query: noQuery,
     response: consentLinkBody,
     handle: (context) => consentLink(accountOf(context).account, appOrigin(context.request)),
   },

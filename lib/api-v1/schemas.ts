@@ -18,6 +18,9 @@ export const userParams = z.strictObject({ userId: id("a Tokenkeeper user id") }
 export const accountParams = z.strictObject({ accountId: id("an account id (GET /api/v1/users/{userId}/accounts lists them)") });
 export const proxyParams = accountParams.extend({ path: z.string().describe("the provider API path, under its API base (e.g. oauth2/v3/userinfo at Google)") });
 
+/** A route that takes no query parameters: any is 400 invalid_request, as on the token route. */
+export const noQuery = z.strictObject({});
+
 export const tokenQuery = z.strictObject({
   minTtl: decimalInteger(0, 86_400).default(0).describe("seconds the token must still be valid for; a token expiring sooner is refreshed first (at most half the provider's token lifetime counts)"),
   // No control characters: Postgres refuses NUL in text (a 500 after the token was issued), and a line break would forge lines on the dashboard.

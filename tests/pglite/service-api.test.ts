@@ -206,6 +206,17 @@ describe("the token route", () => {
     }
   });
 
+  it("answers 400 for any query parameter on a route that takes none, as the token route does for an unknown one", async () => {
+    for (const [method, path] of [
+      ["GET", `/api/v1/users/${userId}/accounts?limit=5`],
+      ["POST", `/api/v1/accounts/${accountId}/reconnect?scopes=all`],
+    ] as const) {
+      const response = await call(path, keys.all, { method });
+      expect(response.status, path).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_request", message: expect.stringMatching(/^unknown query parameter: (limit|scopes)$/) });
+    }
+  });
+
   it("takes minTtl only as plain decimal digits within 0 to 86400: an empty, hexadecimal, exponent or padded value is a 400 naming it, and costs no audit row", async () => {
     const audits = await stack.db.tokenAudit.count();
     // Number() would read these as 0, 16, 100, 5, 5 and 10.
