@@ -68,8 +68,13 @@ const shutdown = async (code: number) => {
   await stack!.stop();
   process.exit(code);
 };
-process.on("SIGINT", () => void shutdown(0));
-process.on("SIGTERM", () => void shutdown(0));
+// SIGHUP too: a closed terminal no longer reaches the child's own group.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+// Last resort, when this process ends any other way (an uncaught error): no server
+// outlives it holding the port with the dev stack gone.
+process.on("exit", () => {
+  if (child?.pid && groupAlive(child.pid)) process.kill(-child.pid, "SIGKILL");
+});
 
 /** Whether any process of the group `pgid` is still alive. */
 const groupAlive = (pgid: number) => {
