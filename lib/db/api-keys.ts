@@ -19,20 +19,19 @@ export function listApiKeys(db: Db): Promise<Omit<ApiKey, "hash">[]> {
 }
 
 /**
- * Revokes the live key with this id, or the one live key with this name. Answers
- * `{revoked}` (0 or 1), and the ids of the live keys that share the name when it
- * names more than one (then nothing is revoked: names are not unique, and replacing
- * a key under the same name must not end both). One statement; a key revoked before
+ * Revokes the live key with this id, or else the one live key with this name. An id
+ * wins over a name (a name may look like another key's id). Answers `{revoked}` (0 or
+ * 1), and the ids of the live keys that share the name when no id matched and the name
+ * names more than one (then nothing is revoked: names are not unique, and replacing a
+ * key under the same name must not end both). One statement; a key revoked before
  * keeps its first revocation time.
  */
 export async function revokeApiKey(db: Db, idOrName: string): Promise<{ revoked: number; sameName: string[] }> {
   const [row] = await db.$queryRaw<{ revoked: number; sameName: string[] }[]>`
-    WITH named AS (SELECT id FROM "ApiKey" WHERE name = ${idOrName} AND "revokedAt" IS NULL),
-    revoked AS (
-      UPDATE "ApiKey" SET "revokedAt" = now()
-      WHERE "revokedAt" IS NULL AND (id = ${idOrName} OR (id IN (SELECT id FROM named) AND (SELECT count(*) FROM named) = 1))
-      RETURNING id
-    )
+    WITH byId AS (SELECT id FROM "ApiKey" WHERE id = ${idOrName} AND "revokedAt" IS NULL),
+    named AS (SELECT id FROM "ApiKey" WHERE name = ${idOrName} AND "revokedAt" IS NULL AND NOT EXISTS (SELECT 1 FROM byId)),
+    target AS (SELECT id FROM byId UNION ALL SELECT id FROM named WHERE (SELECT count(*) FROM named) = 1),
+    revoked AS (UPDATE "ApiKey" SET "revokedAt" = now() WHERE id IN (SELECT id FROM target) RETURNING id)
     SELECT (SELECT count(*) FROM revoked)::int AS revoked,
            CASE WHEN (SELECT count(*) FROM named) > 1 THEN ARRAY(SELECT id FROM named ORDER BY id) ELSE ARRAY[]::text[] END AS "sameName"`;
   return row!;

@@ -127,6 +127,13 @@ describe("API keys", () => {
     expect((await call(`/api/v1/accounts/${accountId}/token`, second.key)).status).toBe(401);
   });
 
+  it("revokes by id before by name: a key named like another key's id is left alone", async () => {
+    const target = await createApiKey(stack.db, { name: "target", scopes: ["tokens:read"] });
+    const lookalike = await createApiKey(stack.db, { name: target.id, scopes: ["tokens:read"] });
+    expect(await revokeApiKey(stack.db, target.id)).toStrictEqual({ revoked: 1, sameName: [] });
+    expect((await call(`/api/v1/accounts/${accountId}/token`, lookalike.key)).status).toBe(200);
+  });
+
   it("stores only the key's hash", async () => {
     const { key, id } = await createApiKey(stack.db, { name: "hashed", scopes: ["proxy"] });
     const row = await stack.db.apiKey.findUniqueOrThrow({ where: { id } });
