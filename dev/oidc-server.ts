@@ -39,6 +39,8 @@ export type DevOidcServer = {
     tokenResponse?: (body: Record<string, unknown>, request: TokenRequest) => Record<string, unknown>;
     /** Claims of one login that replace the derived ones (e.g. another person's email with email_verified false, or none). */
     claims?: (login: string) => Record<string, unknown> | undefined;
+    /** An HTTP status to answer the discovery document with instead (the provider down at a sign-in's start). */
+    discovery?: () => number | undefined;
   };
   close(): Promise<void>;
 };
@@ -112,6 +114,12 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidcServ
   });
   provider.proxy = false;
 
+  provider.use(async (ctx, next) => {
+    const status = ctx.path === "/.well-known/openid-configuration" ? state.faults.discovery?.() : undefined;
+    if (!status) return next();
+    ctx.status = status;
+    ctx.body = { error: "server_error", error_description: "injected by the test" };
+  });
   provider.use(async (ctx, next) => {
     if (ctx.method !== "POST" || ctx.path !== "/token") return next();
     // Read the form here to count and fault refresh requests; oidc-provider then

@@ -72,13 +72,21 @@ export async function openConsentLink(request: Request): Promise<Response> {
   const row = await findAccountById(tokenkeeper().db, link.accountId);
   const provider = row && tokenkeeper().config.providers.find((candidate) => candidate.id === row.provider);
   if (!row || row.userId !== userId || !provider) return page(404, "This account is gone", "The account this link names was disconnected, or its provider is no longer enabled.");
-  // Single use, counted when a consent starts (a signed-out or wrong-user opening above uses nothing).
+  const origin = appOrigin(request);
+  const marker = await consentMarker(secrets[0]!, row, origin.startsWith("https:"));
+  let started: Awaited<ReturnType<typeof startProviderSignIn>>;
+  try {
+    started = await startProviderSignIn(origin, row.provider, consentParams(provider, row, link.scopes), marker.callbackPath);
+  } catch (error) {
+    log.warn("consent.start_failed", { accountId: row.id, provider: row.provider, error });
+    return page(503, `${provider.name} could not be reached`, "The consent could not start. Open the link again in a minute: it has not been used.");
+  }
+  const { location, setCookies } = started;
+  // Single use, counted once the consent has started: a signed-out or wrong-user opening
+  // above uses nothing, nor one whose start failed (a provider's discovery down).
   if (!(await claimConsentLink(tokenkeeper().db, link.jti, link.expiresAt))) {
     return page(410, "This link was already used", "Each reconnect link works once. Ask for a new one, or reconnect the account from your connections.");
   }
-  const origin = appOrigin(request);
-  const marker = await consentMarker(secrets[0]!, row, origin.startsWith("https:"));
-  const { location, setCookies } = await startProviderSignIn(origin, row.provider, consentParams(provider, row, link.scopes), marker.callbackPath);
   log.info("consent.start", { accountId: row.id, provider: row.provider, scopes: link.scopes.length });
   const headers = new Headers({ location, "cache-control": "no-store" });
   for (const cookie of [...setCookies, marker.cookie]) headers.append("set-cookie", cookie);

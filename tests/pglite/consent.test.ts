@@ -100,6 +100,21 @@ describe("reconnect links", () => {
     expect(again.status).toBe(410);
     expect(await stack.db.consentLinkUse.count()).toBeGreaterThanOrEqual(1);
   });
+
+  it("stay usable when the consent could not start (the provider's discovery down), and work once it is back", async () => {
+    const { url } = await reconnectLink(userId, ids["twin-a"]!, app.origin);
+    const browser = await signInThroughApp(app.origin, "twin-a");
+    stack.oidc!.faults.discovery = () => 503;
+    try {
+      const down = await browser.request(url);
+      expect(down.status).toBe(503);
+      expect(await down.text()).toContain("it has not been used");
+    } finally {
+      stack.oidc!.faults.discovery = undefined;
+    }
+    expect((await browser.request(url)).status).toBe(303);
+    expect((await browser.request(url)).status).toBe(410);
+  });
 });
 
 describe("the same account, every time", () => {
