@@ -21,8 +21,13 @@ declare module "next-auth" {
 }
 
 const log = logger("auth");
-/** Auth.js error types a visitor's request causes (@auth/core's errors.js), not a fault of the app. */
-const REQUEST_CAUSED = new Set(["JWTSessionError", "SessionTokenError", "InvalidCheck", "MissingCSRF", "UnknownAction", "InvalidCallbackUrl", "OAuthCallbackError", "AccessDenied", "Verification"]);
+/**
+ * Auth.js error types a visitor's request causes (@auth/core's errors.js), not a fault
+ * of the app. Not OAuthCallbackError: a provider refusing the app's own client (Entra's
+ * invalid_client at the code exchange, unauthorized_client) is one too, and its message
+ * does not always say which.
+ */
+const REQUEST_CAUSED = new Set(["JWTSessionError", "SessionTokenError", "InvalidCheck", "MissingCSRF", "UnknownAction", "InvalidCallbackUrl", "AccessDenied"]);
 
 /**
  * The Prisma adapter, with the first link's tokens encrypted like every later write,
@@ -101,8 +106,8 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
       },
     },
     logger: {
-      // What a request causes by itself (a stale or forged cookie, a cancelled or replayed
-      // callback, an unknown action) is a warning: no visitor can fill the error log.
+      // What a request causes by itself (a stale or forged cookie, a replayed callback, an
+      // unknown action) is a warning: no visitor can fill the error log.
       error: (error) => (REQUEST_CAUSED.has((error as { type?: string }).type ?? "") ? log.warn : log.error)("authjs.error", { error }),
       warn: (code) => log.warn("authjs.warn", { code }),
       debug: () => {},

@@ -52,7 +52,10 @@ export class AppError extends Error {
   static readonly [KIND]: string = "AppError";
   static [Symbol.hasInstance](value: unknown): boolean {
     // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof (a subclass too), not AppError
-    const kind = (this as Kinded)[KIND];
+    const target = this as Kinded & { name: string };
+    // Its own kind, not one inherited: a subclass without one would match every AppError.
+    if (!Object.hasOwn(target, KIND)) throw new TypeError(`${target.name} declares no error kind (static [KIND])`);
+    const kind = target[KIND];
     for (let proto = typeof value === "object" && value !== null ? Object.getPrototypeOf(value) : null; proto; proto = Object.getPrototypeOf(proto)) {
       if ((proto.constructor as Kinded | undefined)?.[KIND] === kind) return true;
     }

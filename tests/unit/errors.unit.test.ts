@@ -168,4 +168,10 @@ describe("an error from another copy of lib/errors (Next bundles each route on i
     expect(new copy.ProviderUnavailableError("x") instanceof ProviderMisconfiguredError).toBe(false);
     expect(new Error("x") instanceof OurAppError).toBe(false);
   });
+
+  it("refuses instanceof for a subclass that declares no kind of its own, which would match every AppError", async () => {
+    const { AppError: OurAppError } = await import("@/lib/errors");
+    class Unkinded extends OurAppError {}
+    expect(() => new OurAppError("not_found", "x") instanceof Unkinded).toThrow(/Unkinded declares no error kind/);
+  });
 });
