@@ -73,7 +73,9 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal
 // Last resort, when this process ends any other way (an uncaught error): no server
 // outlives it holding the port with the dev stack gone.
 process.on("exit", () => {
-  if (child?.pid && groupAlive(child.pid)) process.kill(-child.pid, "SIGKILL");
+  try {
+    if (child?.pid) process.kill(-child.pid, "SIGKILL");
+  } catch {} // already gone
 });
 
 /** Whether any process of the group `pgid` is still alive. */
