@@ -39,11 +39,18 @@ describe("sessionSecrets", () => {
 describe("middleware matcher", () => {
   it("runs the middleware on exactly the prefixes the gate protects, and on all of /api for the encoding check", async () => {
     const { config } = await import("@/middleware");
-    const { ENCODING_CHECKED_PREFIXES, PROTECTED_PAGE_PREFIXES } = await import("@/lib/gate");
+    const { ENCODING_CHECKED_PREFIXES, PROTECTED_API_PREFIXES, PROTECTED_PAGE_PREFIXES } = await import("@/lib/gate");
     const covered = config.matcher.map((pattern) => {
       expect(pattern).toMatch(/^\/[a-z/]+\/:path\*$/); // the prefix itself and everything under it
       return pattern.replace(/\/:path\*$/, "");
     });
     expect(covered.sort()).toStrictEqual([...ENCODING_CHECKED_PREFIXES, ...PROTECTED_PAGE_PREFIXES].sort());
+    // Every protected prefix is one the middleware runs on.
+    for (const prefix of [...PROTECTED_API_PREFIXES, ...PROTECTED_PAGE_PREFIXES]) {
+      expect(
+        covered.some((matched) => prefix === matched || prefix.startsWith(`${matched}/`)),
+        prefix,
+      ).toBe(true);
+    }
   });
 });
