@@ -2,6 +2,7 @@
 // consent forms) and Account rows holding their tokens, encrypted as the app does.
 import * as o from "oauth4webapi";
 import type { Db } from "@/lib/db/client";
+import type { TokenWrite } from "@/lib/db/refresh";
 import { encryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { DEFAULT_SWEEP_POLICY, nextSweepAt } from "@/lib/tokens/sweep-policy";
 import { Agent, loginAtDevProvider } from "./browserless";
@@ -96,4 +97,22 @@ export async function seedMany(db: Db, stack: TestStack, prefix: string, count: 
     }),
   );
   return seeded;
+}
+
+/** A refresh's write for account `id` under the lease `owner`: the given tokens, nothing else (no scope, ID token, lifetimes or warning), not handed out. */
+export function tokenWrite(id: string, owner: string, tokens: Pick<TokenWrite, "accessToken" | "refreshToken" | "expiresAt">): TokenWrite {
+  return {
+    id,
+    owner,
+    ...tokens,
+    scope: null,
+    tokenType: "bearer",
+    idToken: null,
+    refreshTokenExpiresAt: null,
+    reauthBy: null,
+    reauthWarnedAt: null,
+    warnReauth: false,
+    nextSweepAt: new Date(),
+    used: false,
+  };
 }

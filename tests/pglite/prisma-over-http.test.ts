@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimDueAccounts, claimLease, writeTokens } from "@/lib/db/refresh";
 import { startTestStack, type TestStack } from "../../testkit/stack";
+import { tokenWrite } from "../../testkit/grants";
 
 // Prisma 7 through @prisma/adapter-neon's HTTP adapter, against the local endpoint:
 // the exact path production takes to Neon.
@@ -96,23 +97,9 @@ describe("Prisma over PrismaNeonHttp", () => {
   it("writes back only under the lease it holds (compare-and-set)", async () => {
     const row = await account("cas", { expires_at: 10 });
     expect(await claimLease(stack.db, row.id, { owner: "holder", leaseMs: 60_000 })).toMatchObject({ id: row.id, leaseOwner: "holder" });
-    const write = {
-      id: row.id,
-      accessToken: "a2",
-      refreshToken: "r2",
-      expiresAt: 999,
-      scope: null,
-      tokenType: "bearer",
-      idToken: null,
-      refreshTokenExpiresAt: null,
-      reauthBy: null,
-      reauthWarnedAt: null,
-      warnReauth: false,
-      nextSweepAt: new Date(),
-      used: false,
-    };
-    expect(await writeTokens(stack.db, [{ ...write, owner: "intruder" }], null)).toStrictEqual({ versions: new Map(), rows: new Map(), events: 0 });
-    expect(await writeTokens(stack.db, [{ ...write, owner: "holder" }], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), rows: new Map(), events: 0 });
+    const tokens = { accessToken: "a2", refreshToken: "r2", expiresAt: 999 };
+    expect(await writeTokens(stack.db, [tokenWrite(row.id, "intruder", tokens)], null)).toStrictEqual({ versions: new Map(), rows: new Map(), events: 0 });
+    expect(await writeTokens(stack.db, [tokenWrite(row.id, "holder", tokens)], null)).toStrictEqual({ versions: new Map([[row.id, 1]]), rows: new Map(), events: 0 });
     expect(await stack.db.account.findUnique({ where: { id: row.id } })).toMatchObject({ access_token: "a2", refresh_token: "r2", expires_at: 999n, leaseOwner: null, tokenVersion: 1 });
   });
 });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimLease, type TokenWrite } from "@/lib/db/refresh";
 import { batchingWriter } from "@/lib/tokens/batch-writer";
 import { startTestStack, type TestStack } from "../../testkit/stack";
+import { tokenWrite } from "../../testkit/grants";
 
 // The sweep's write-back: refreshes that complete one by one still share statements
 // (issue #23: grouping only same-turn writes gave ~1.4 rows per statement at c=32).
@@ -22,22 +23,7 @@ async function leased(count: number, prefix: string): Promise<TokenWrite[]> {
     const user = await stack.db.user.create({ data: { name: `${prefix}-${i}` } });
     const row = await stack.db.account.create({ data: { userId: user.id, type: "oidc", provider: "oidc", providerAccountId: `${prefix}-${i}`, refresh_token: "r", expires_at: 10 } });
     await claimLease(stack.db, row.id, { owner: `${prefix}-owner`, leaseMs: 60_000 });
-    writes.push({
-      id: row.id,
-      owner: `${prefix}-owner`,
-      accessToken: `a-${i}`,
-      refreshToken: `r-${i}`,
-      expiresAt: 2_000_000_000,
-      scope: null,
-      tokenType: "bearer",
-      idToken: null,
-      refreshTokenExpiresAt: null,
-      reauthBy: null,
-      reauthWarnedAt: null,
-      warnReauth: false,
-      nextSweepAt: new Date(),
-      used: false,
-    });
+    writes.push(tokenWrite(row.id, `${prefix}-owner`, { accessToken: `a-${i}`, refreshToken: `r-${i}`, expiresAt: 2_000_000_000 }));
   }
   return writes;
 }
