@@ -5,7 +5,8 @@
 import { parseArgs } from "node:util";
 import { API_KEY_SCOPES, createApiKey, parseScopes } from "../lib/api-keys";
 import { listApiKeys, revokeApiKey } from "../lib/db/api-keys";
-import { loadOperationsConfig } from "../lib/env";
+import { loadOperationsConfig, MAX_KEY_RATE } from "../lib/env";
+import { decimalInteger } from "../lib/params";
 import { loadEnvLocal } from "./database";
 import { openOperationsDb } from "./operations-db";
 
@@ -14,10 +15,11 @@ const USAGE = `usage:
   npm run keys:list
   npm run keys:revoke -- <id or name>`;
 
-/** --rate as plain decimal digits (not "0x10", "1e3" or ""), which createApiKey then bounds. */
+/** --rate as the env's TOKENKEEPER_API_KEY_RATE reads: plain decimal digits (not "0x10", "1e3" or ""), 1 to MAX_KEY_RATE. */
 function keyRate(value: string): number {
-  if (!/^\d{1,6}$/.test(value)) throw new Error(`--rate is a whole number of requests a second, in plain decimal digits (not "${value}")`);
-  return Number(value);
+  const parsed = decimalInteger(1, MAX_KEY_RATE).safeParse(value);
+  if (!parsed.success) throw new Error(`--rate (requests a second) ${parsed.error.issues[0]!.message}, not "${value}"`);
+  return parsed.data;
 }
 
 loadEnvLocal();
