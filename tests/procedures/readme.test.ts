@@ -63,17 +63,11 @@ async function npmStart(env: Record<string, string>): Promise<Started> {
   const stop = async () => {
     if (child.exitCode === null) process.kill(-child.pid!, "SIGINT"); // as Ctrl-C does
     await exited;
-    // Next's server lingers while a keep-alive connection is open, and would answer the
-    // next start's first request: wait until the port is free. Probed with a bare TCP
-    // connect, since an HTTP probe's own keep-alive connection would keep it lingering.
+    // npm start returns once its server's process group is gone, so the next start's first
+    // request cannot be answered by this one. Probed with a bare TCP connect, since an
+    // HTTP probe's own keep-alive connection would keep a server lingering.
     for (let i = 0; i < 100 && (await portOpen()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    // Still held after 10 s: end whatever of the group lingers, as a second Ctrl-C would not.
-    if (await portOpen()) {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {}
-      for (let i = 0; i < 100 && (await portOpen()); i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    if (await portOpen()) throw new Error(`${APP} still answers 10 s after npm start exited:\n${output}`);
   };
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
