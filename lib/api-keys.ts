@@ -7,6 +7,7 @@ import type { Db } from "./db/client";
 import { MAX_KEY_RATE } from "./env";
 import { invalidRequest, AppError, unauthorized } from "./errors";
 import { logger } from "./log";
+import { type Bucket, takeToken } from "./rate-limit";
 
 // API keys for the app's other services (/api/v1). A key is `tk_live_<id>_<secret>`:
 // the prefix lets secret scanners find a leaked one (as GitHub's `ghp_` does), the id
@@ -93,21 +94,14 @@ export type KeyRateLimiter = { take(keyId: string, rate: number | null): void };
  * Retry-After. Each serverless instance keeps its own buckets.
  */
 export function keyRateLimiter(defaultRate: number, now: () => number = Date.now): KeyRateLimiter {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, Bucket>();
   return {
     take(keyId, ownRate) {
       const rate = ownRate ?? defaultRate;
-      const capacity = rate * 2;
       const at = now();
-      const bucket = buckets.get(keyId) ?? { tokens: capacity, at };
-      bucket.tokens = Math.min(capacity, bucket.tokens + ((at - bucket.at) / 1000) * rate);
-      bucket.at = at;
+      const { bucket, waitMs } = takeToken(buckets.get(keyId), at, { perSecond: rate, burst: rate * 2 });
       buckets.set(keyId, bucket);
-      if (bucket.tokens < 1) {
-        const waitMs = ((1 - bucket.tokens) / rate) * 1000;
-        throw new AppError("rate_limited", `this API key is limited to ${rate} requests a second`, { retryAfter: new Date(at + waitMs) });
-      }
-      bucket.tokens -= 1;
+      if (waitMs > 0) throw new AppError("rate_limited", `this API key is limited to ${rate} requests a second`, { retryAfter: new Date(at + waitMs) });
     },
   };
 }
