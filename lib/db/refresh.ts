@@ -12,8 +12,11 @@ import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 export type ClaimOptions = {
   owner: string;
   leaseMs: number;
-  /** Claim only while the access token expires before this epoch second (undefined: always). */
-  staleBefore?: number;
+  /**
+   * Claim only while the access token expires at or before this epoch second
+   * (undefined: always): decide()'s "refresh" as a condition, so the two agree.
+   */
+  staleBy?: number;
 };
 
 /**
@@ -21,8 +24,8 @@ export type ClaimOptions = {
  * out), the account is active and not backing off. Returns the row as it is now,
  * or null when someone else holds the lease or there is nothing to refresh.
  */
-export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBefore }: ClaimOptions): Promise<AccountRow | null> {
-  const stale = staleBefore === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at < ${staleBefore})`;
+export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBy }: ClaimOptions): Promise<AccountRow | null> {
+  const stale = staleBy === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at <= ${staleBy})`;
   const rows = await db.$queryRaw<AccountRow[]>`
     UPDATE "Account"
        SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'

@@ -308,14 +308,24 @@ export function createTokenEngine(options: EngineOptions) {
   /**
    * Acts on decide() until it says use (or fails): claims and refreshes, or waits
    * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
+   * A claim refused twice running is waited on too: decide() reads the app's clock
+   * and the claim the database's, and while the two disagree (a lease or back-off
+   * ending between them) asking again at once would only spin.
+   * @throws AppError `refresh_busy` when nothing changes within the lease (ms) + 2 s.
    */
   async function resolveToken(first: AccountRow, force: boolean, skewSeconds = skewFor(first.provider)): Promise<IssuedToken> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
     const deadline = Date.now() + leaseMs + 2_000;
+    const pause = async () => {
+      if (Date.now() > deadline) throw new AppError("refresh_busy", `another ${first.provider} refresh is taking too long; try again`);
+      await sleep(pollMs);
+    };
     const forceAfterVersion = force ? first.tokenVersion : undefined;
     let row = first;
+    let refusedClaims = 0;
     for (;;) {
-      const decision = decide(row, { now: now(), skewSeconds, forceAfterVersion });
+      const at = now();
+      const decision = decide(row, { now: at, skewSeconds, forceAfterVersion });
       switch (decision.action) {
         case "use":
           return handOut(row, false);
@@ -326,8 +336,8 @@ export function createTokenEngine(options: EngineOptions) {
         case "refresh": {
           const owner = newOwner();
           // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
-          const staleBefore = force ? undefined : Math.floor(now().getTime() / 1000) + skewSeconds;
-          const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBefore });
+          const staleBy = force ? undefined : Math.floor(at.getTime() / 1000 + skewSeconds);
+          const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBy });
           if (claimed) {
             // The row as written goes back with the token: the caller need not read it again.
             let written: AccountRow | undefined;
@@ -340,11 +350,12 @@ export function createTokenEngine(options: EngineOptions) {
             const { accessToken, expiresAt, scope, tokenType } = await refreshClaimed(claimed, owner, writer, { used: true });
             return { accessToken, expiresAt, scope, tokenType, refreshed: true, account: written! };
           }
+          // The first refusal is read again at once: another instance most likely just claimed or refreshed.
+          if (++refusedClaims > 1) await pause();
           break;
         }
         case "wait":
-          if (Date.now() > deadline) throw new AppError("refresh_busy", `another ${row.provider} refresh is taking too long; try again`);
-          await sleep(pollMs);
+          await pause();
           break;
       }
       const next = await findAccountById(db, row.id);
