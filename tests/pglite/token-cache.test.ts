@@ -76,9 +76,12 @@ describe("repeat calls", () => {
   });
 
   it("never hands out a token past expiresAt − skew: the call that would refresh refreshes", async () => {
-    // Expires 70 s from now with a 60 s skew: cacheable for 10 s only, whatever the TTL.
-    const account = await seeded(epochNow() + 70);
-    let clock = Date.now();
+    // Expires 70 s after the clock's start with a 60 s skew: cacheable for 10 s only,
+    // whatever the TTL. The clock starts from the expiry, not from when seeding ended:
+    // on a loaded machine seeding can take more than a second.
+    const expiresAt = epochNow() + 70;
+    const account = await seeded(expiresAt);
+    let clock = (expiresAt - 70) * 1000;
     const engine = engineFor(stack, { tokenCacheTtlSeconds: 60, now: () => new Date(clock) });
     expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
     clock += 9_000;
