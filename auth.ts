@@ -23,11 +23,22 @@ declare module "next-auth" {
 const log = logger("auth");
 /**
  * Auth.js error types a visitor's request causes (@auth/core's errors.js), not a fault
- * of the app. Not OAuthCallbackError: a provider refusing the app's own client (Entra's
- * invalid_client at the code exchange, unauthorized_client) is one too, and its message
- * does not always say which.
+ * of the app. Not every OAuthCallbackError: a provider refusing the app's own client
+ * (Entra's invalid_client at the code exchange, unauthorized_client) is one too.
  */
 const REQUEST_CAUSED = new Set(["JWTSessionError", "SessionTokenError", "InvalidCheck", "MissingCSRF", "UnknownAction", "InvalidCallbackUrl", "AccessDenied"]);
+
+/**
+ * The visitor's doing: a type above, or an OAuthCallbackError on a callback that
+ * carries the authorization response `error=access_denied`, the user cancelling
+ * consent (RFC 6749 §4.1.2.1). Auth.js drops the response's parameters from that
+ * error, so they are read from the callback's query (not from a form_post body).
+ */
+function requestCaused(error: Error, request: Request | undefined): boolean {
+  const type = (error as Error & { type?: string }).type ?? "";
+  if (REQUEST_CAUSED.has(type)) return true;
+  return type === "OAuthCallbackError" && request !== undefined && new URL(request.url).searchParams.get("error") === "access_denied";
+}
 
 /**
  * The Prisma adapter, with the first link's tokens encrypted like every later write,
@@ -107,8 +118,8 @@ export async function nodeAuthConfig(request?: Request): Promise<NextAuthConfig>
     },
     logger: {
       // What a request causes by itself (a stale or forged cookie, a replayed callback, an
-      // unknown action) is a warning: no visitor can fill the error log.
-      error: (error) => (REQUEST_CAUSED.has((error as { type?: string }).type ?? "") ? log.warn : log.error)("authjs.error", { error }),
+      // unknown action, a cancelled consent) is a warning: no visitor can fill the error log.
+      error: (error) => (requestCaused(error, request) ? log.warn : log.error)("authjs.error", { error }),
       warn: (code) => log.warn("authjs.warn", { code }),
       debug: () => {},
     },

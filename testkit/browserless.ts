@@ -111,6 +111,17 @@ export async function loginAtDevProvider(agent: Agent, authorizationUrl: string,
  * `authorizationParams` go to the provider (prompt=login: another account there).
  */
 export async function signInThroughApp(appUrl: string, login: string, fetcher: Fetcher = fetch, agent = new Agent(fetcher), authorizationParams: Record<string, string> = {}): Promise<Agent> {
+  const authorizationUrl = await startSignIn(appUrl, agent, authorizationParams);
+  const callback = await loginAtDevProvider(agent, authorizationUrl, login, `${appUrl}/api/auth/callback/`);
+  const done = await agent.request(callback);
+  if (done.status !== 302 && done.status !== 303) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
+  const landed = done.headers.get("location") ?? "";
+  if (landed.includes("error")) throw new Error(`sign-in failed: ${landed}`);
+  return agent;
+}
+
+/** Starts an `oidc` sign-in through Auth.js at `appUrl` (CSRF token, POST); returns the provider's authorization URL. */
+export async function startSignIn(appUrl: string, agent: Agent, authorizationParams: Record<string, string> = {}): Promise<string> {
   const csrf = (await (await agent.request(`${appUrl}/api/auth/csrf`)).json()) as { csrfToken: string };
   const query = new URLSearchParams(authorizationParams).toString();
   const start = await agent.request(`${appUrl}/api/auth/signin/oidc${query ? `?${query}` : ""}`, {
@@ -120,10 +131,5 @@ export async function signInThroughApp(appUrl: string, login: string, fetcher: F
   });
   const authorizationUrl = start.headers.get("location");
   if (!authorizationUrl?.includes("/auth")) throw new Error(`sign-in did not redirect to the provider (${start.status})`);
-  const callback = await loginAtDevProvider(agent, authorizationUrl, login, `${appUrl}/api/auth/callback/`);
-  const done = await agent.request(callback);
-  if (done.status !== 302 && done.status !== 303) throw new Error(`callback answered ${done.status}: ${await done.text()}`);
-  const landed = done.headers.get("location") ?? "";
-  if (landed.includes("error")) throw new Error(`sign-in failed: ${landed}`);
-  return agent;
+  return authorizationUrl;
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isOperator } from "@/lib/operator";
-import { signInThroughApp, type Agent, type Fetcher } from "../../testkit/browserless";
+import { Agent, signInThroughApp, startSignIn, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
 import { startTestStack, type TestStack } from "../../testkit/stack";
 
@@ -81,6 +81,37 @@ describe("what a visitor's request causes in Auth.js", () => {
       expect(response.status).toBe(200);
       expect(errors.mock.calls.flat().join("\n")).not.toContain("authjs.error");
       expect(warnings.mock.calls.flat().join("\n")).toMatch(/"level":"warn".*"event":"authjs.error".*JWTSessionError/);
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
+  });
+
+  /** Where the dev provider's own "Cancel" (oidc-provider's interaction abort) sends the user back: access_denied, as a real provider sends it. */
+  async function cancelledConsent(agent: Agent): Promise<string> {
+    const isBack = (url: string) => url.startsWith(`${APP_URL}/api/auth/callback/`);
+    const { url: interaction } = await agent.follow(await startSignIn(APP_URL, agent), {}, isBack);
+    const { url: callback } = await agent.follow(`${interaction}/abort`, {}, isBack);
+    expect(new URL(callback).searchParams.get("error")).toBe("access_denied");
+    return callback;
+  }
+
+  it("logs a cancelled consent (access_denied) as a warning, any other error the provider sends back as an error", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const logged = (spy: typeof errors) => spy.mock.calls.flat().join("\n");
+    try {
+      const agent = new Agent(fetcher);
+      const done = await agent.request(await cancelledConsent(agent));
+      expect(done.headers.get("location")).toMatch(/error=/);
+      expect(logged(errors)).not.toContain("authjs.error");
+      expect(logged(warnings)).toMatch(/"level":"warn".*"event":"authjs.error".*OAuthCallbackError/);
+
+      // The same answer with RFC 6749's server_error: the provider's fault, worth an operator's look.
+      const failed = new URL(await cancelledConsent(agent));
+      failed.searchParams.set("error", "server_error");
+      await agent.request(failed.href);
+      expect(logged(errors)).toMatch(/"level":"error".*"event":"authjs.error".*OAuthCallbackError/);
     } finally {
       errors.mockRestore();
       warnings.mockRestore();
