@@ -95,20 +95,27 @@ export async function openConsentLink(request: Request): Promise<Response> {
 
 /**
  * The page a refused consent ends on (Auth.js's signIn callback sends the browser
- * here): it names the identity that was expected, read from the marker, and clears
- * the marker.
+ * here): 409, naming the identity that was expected (read from the marker), and
+ * clears the marker. Without a marker (opened by hand, or a second time) there is
+ * nothing to explain: 404.
  */
 export async function consentRefusedPage(request: Request): Promise<Response> {
   // The marker is read as the callback read it: the callback-URL cookie is still there.
   const asCallback = new Request(new URL("/api/auth/callback/refused", request.url), { headers: request.headers });
   const marker = await consentMarkerFor(asCallback, tokenkeeper().config.sessionSecrets);
-  const providerName = marker && (tokenkeeper().config.providers.find((provider) => provider.id === marker.provider)?.name ?? marker.provider);
-  const expected = marker ? `${providerName} account ${marker.identity ?? marker.providerAccountId}` : "account you were reconnecting";
-  if (marker) log.warn("consent.refused", { accountId: marker.accountId, provider: marker.provider });
+  if (!marker) {
+    return page(
+      404,
+      "No refused consent here",
+      "This page explains a reconnect or more-access consent that came back as another account. This browser has none to explain: nothing was refused, and nothing was changed.",
+    );
+  }
+  const providerName = tokenkeeper().config.providers.find((provider) => provider.id === marker.provider)?.name ?? marker.provider;
+  log.warn("consent.refused", { accountId: marker.accountId, provider: marker.provider });
   return page(
     409,
     "That was another account",
-    `The provider signed you in as a different account than the ${expected}. Nothing was changed: no account was added and no tokens were stored. Try again and sign in at the provider as that account.`,
+    `The provider signed you in as a different account than the ${providerName} account ${marker.identity ?? marker.providerAccountId}. Nothing was changed: no account was added and no tokens were stored. Try again and sign in at the provider as that account.`,
     { "set-cookie": `${CONSENT_MARKER_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax` },
   );
 }

@@ -133,6 +133,10 @@ describe("the same account, every time", () => {
     expect(await stack.db.account.findFirst({ where: { providerAccountId: "intruder" } })).toBeNull();
     expect(await stack.db.user.count()).toBe(users);
     expect(await row(ids["twin-a"]!)).toStrictEqual(before);
+    // The marker is cleared: the page opened again (or by hand) has nothing to explain.
+    const again = await owner.request(new URL(done.headers.get("location")!, app.origin).href);
+    expect(again.status).toBe(404);
+    expect(await again.text()).toContain("No refused consent here");
   });
 
   it("stores more scopes on the same account when the consent comes back as it, and keeps them across a later ordinary sign-in", async () => {
