@@ -86,6 +86,31 @@ describe("405 (#16)", () => {
   });
 });
 
+describe("Auth.js's own error answers", () => {
+  const authjs = async (method: "GET" | "POST", path: string, init: { headers?: Record<string, string>; body?: string } = {}) => {
+    const { NextRequest } = await import("next/server");
+    const module = await routes.auth();
+    return module[method](new NextRequest(`http://localhost:3999${path}`, { method, ...init }));
+  };
+
+  it.each([
+    ["GET", "/api/auth/whatever", "Auth.js serves no GET /api/auth/whatever"],
+    ["POST", "/api/auth/whatever", "Auth.js serves no POST /api/auth/whatever"],
+    ["POST", "/api/auth/session", "the CSRF token is missing or does not match"],
+  ] as const)("%s %s is 400 {error: invalid_request, message}, not Auth.js's bare JSON", async (method, path, message) => {
+    const response = await authjs(method, path, { headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toStrictEqual({ error: "invalid_request", message });
+  });
+
+  it("passes every other answer unchanged", async () => {
+    const csrf = await authjs("GET", "/api/auth/csrf");
+    expect(csrf.status).toBe(200);
+    expect(Object.keys(await csrf.json())).toStrictEqual(["csrfToken"]);
+    expect(await (await authjs("GET", "/api/auth/session")).json()).toBeNull();
+  });
+});
+
 describe("the per-user proxy rate (#16)", () => {
   it("allows a burst of 20 and then 10 a second, answering 429 rate_limited with Retry-After", () => {
     const now = 1_000_000;
