@@ -13,19 +13,28 @@ export type ClaimOptions = {
   owner: string;
   leaseMs: number;
   /**
-   * Claim only while the access token expires at or before this epoch second
-   * (undefined: always): decide()'s "refresh" as a condition, so the two agree.
+   * Claim only where decide() says "refresh" (lib/tokens/token-decision.ts
+   * claimCondition): the access token is missing or expires at or before `staleBy`
+   * (epoch s), or its version is at most `forceAfterVersion` (a forced refresh), and
+   * any back-off has ended by `at`, the instant decide() judged at (the app's clock
+   * wrote retryAfter). Undefined: claim whatever the tokens, back-offs ending by the
+   * database's clock.
    */
-  staleBy?: number;
+  when?: { at: Date; staleBy: number; forceAfterVersion?: number };
 };
 
 /**
  * Takes the refresh lease of one account if it is free (or its holder's lease ran
  * out), the account is active and not backing off. Returns the row as it is now,
- * or null when someone else holds the lease or there is nothing to refresh.
+ * or null when someone else holds the lease or there is nothing to refresh. A lease
+ * ends by the database's clock, which wrote it: one clock for every instance, so no
+ * instance whose clock runs ahead takes a live holder's lease (its rotated refresh
+ * token would be lost with its write).
  */
-export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBy }: ClaimOptions): Promise<AccountRow | null> {
-  const stale = staleBy === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at <= ${staleBy})`;
+export async function claimLease(db: Db, id: string, { owner, leaseMs, when }: ClaimOptions): Promise<AccountRow | null> {
+  const forced = when?.forceAfterVersion === undefined ? Prisma.sql`FALSE` : Prisma.sql`"tokenVersion" <= ${when.forceAfterVersion}`;
+  const stale = when === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at <= ${when.staleBy} OR ${forced})`;
+  const backedOffUntil = when === undefined ? Prisma.sql`now()` : Prisma.sql`${when.at}`;
   const rows = await db.$queryRaw<AccountRow[]>`
     UPDATE "Account"
        SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
@@ -33,7 +42,7 @@ export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBy }
        AND status = 'active'
        AND refresh_token IS NOT NULL
        AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
-       AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+       AND ("retryAfter" IS NULL OR "retryAfter" <= ${backedOffUntil})
        AND ${stale}
     RETURNING *`;
   return rows[0] ?? null;
