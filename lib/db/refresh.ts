@@ -55,8 +55,9 @@ export type SweepClaim = {
   leaseMs: number;
   limit: number;
   /**
-   * The run's start: an account written since (refreshed, failed, signed in, by this
-   * run or another) is not claimed again in this run, so two concurrent runs refresh
+   * The run's start by the database's clock (startSweepRun), which stamps what the
+   * run writes: an account written since (refreshed, failed, signed in, by this run
+   * or another) is not claimed again in this run, so two concurrent runs refresh
    * an account once, and a failure whose back-off ends within the run is retried by
    * the next run. What a claim sends stays the same however much the run claimed.
    */

@@ -3,7 +3,7 @@ import { claimLease } from "@/lib/db/refresh";
 import { AppError, ProviderUnavailableError } from "@/lib/errors";
 import { claimCondition, decide, type TokenDecision } from "@/lib/tokens/token-decision";
 import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
-import { engineFor, skewDatabaseClock, startTestStack, type TestStack } from "../../testkit/stack";
+import { engineFor, skewDatabaseClock, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // decide() (the app's view of a row) and the claim (the database's) must agree: where
 // decide() says refresh and the claim refuses, resolveToken asks again until its
@@ -141,5 +141,24 @@ describe("the app's clock and the database's apart", () => {
     expect(await userinfoStatus(token)).toBe(200);
     // 1.5 s at one claim and one read per 100 ms is ~30 statements; a spin makes hundreds.
     expect(statements() - before).toBeLessThan(60);
+  });
+});
+
+describe("the sweep with the database's clock apart", () => {
+  it("claims an account once per run while the database's clock runs behind the app's: a failure is retried by the next run", async () => {
+    await stack.db.account.updateMany({ data: { nextSweepAt: new Date(Date.now() + 365 * 86_400_000) } });
+    await skewDatabaseClock(stack, -1);
+    const failing = await seeded(epochNow() + 600);
+    const others = await Promise.all(Array.from({ length: 12 }, () => seeded(epochNow() + 600)));
+    // All due and last written a minute ago, the failing one first: its back-off (1 s)
+    // ends while the run still claims.
+    const aMinuteAgo = new Date(Date.now() - 60_000);
+    await stack.db.account.update({ where: { id: failing.accountId }, data: { nextSweepAt: new Date(Date.now() - 120_000), updatedAt: aMinuteAgo } });
+    await stack.db.account.updateMany({ where: { id: { in: others.map((account) => account.accountId) } }, data: { nextSweepAt: aMinuteAgo, updatedAt: aMinuteAgo } });
+    stack.oidc!.faults.token = ({ refreshToken }) => (refreshToken === failing.tokens.refreshToken ? { status: 503 } : { delayMs: 250 });
+    const before = refreshCalls();
+    const report = await sweepOnce(stack, { batchSize: 1, concurrency: 1 });
+    expect(report).toMatchObject({ claimed: 13, refreshed: 12, failed: 1 });
+    expect(refreshCalls() - before).toBe(13);
   });
 });
