@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { claimLease } from "@/lib/db/refresh";
 import { AppError, ProviderUnavailableError } from "@/lib/errors";
 import { claimCondition, decide, type TokenDecision } from "@/lib/tokens/token-decision";
@@ -14,10 +14,11 @@ beforeAll(async () => {
   stack = await startTestStack("pglite");
 });
 afterAll(() => stack?.stop());
-beforeEach(() => {
+// What a test set apart, set level again: the provider's faults and the two clocks.
+afterEach(async () => {
   stack.oidc!.faults.token = undefined;
+  await skewDatabaseClock(stack, 0);
 });
-afterEach(() => skewDatabaseClock(stack, 0));
 
 const refreshCalls = () => stack.oidc!.stats.refreshRequests;
 const statements = () => stack.endpoint!.requests();
