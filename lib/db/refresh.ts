@@ -9,18 +9,19 @@ import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 // RETURNING (SKIP LOCKED for batches) and write-backs are compare-and-set on the
 // lease owner.
 
+/**
+ * Where decide() says "refresh" (lib/tokens/token-decision.ts claimCondition): the
+ * access token is missing or expires at or before `staleBy` (epoch s), or its version
+ * is at most `forceAfterVersion` (a forced refresh), and any back-off has ended by
+ * `at`, the instant decide() judged at (the app's clock wrote retryAfter).
+ */
+export type ClaimCondition = { at: Date; staleBy: number; forceAfterVersion?: number };
+
 export type ClaimOptions = {
   owner: string;
   leaseMs: number;
-  /**
-   * Claim only where decide() says "refresh" (lib/tokens/token-decision.ts
-   * claimCondition): the access token is missing or expires at or before `staleBy`
-   * (epoch s), or its version is at most `forceAfterVersion` (a forced refresh), and
-   * any back-off has ended by `at`, the instant decide() judged at (the app's clock
-   * wrote retryAfter). Undefined: claim whatever the tokens, back-offs ending by the
-   * database's clock.
-   */
-  when?: { at: Date; staleBy: number; forceAfterVersion?: number };
+  /** Claim only where decide() says "refresh" (undefined: whatever the tokens, back-offs ending by the database's clock). */
+  when?: ClaimCondition;
 };
 
 /**

@@ -1,4 +1,5 @@
 import type { Account } from "../db/generated/client";
+import type { ClaimCondition } from "../db/refresh";
 
 // Pure decisions about an account's tokens: no I/O, tested table-style.
 
@@ -69,7 +70,7 @@ export function decide(account: TokenState, { now, skewSeconds, forceAfterVersio
  * and the tokens are no newer than `forceAfterVersion`. A back-off ends by `at`,
  * decide()'s own instant: the app's clock wrote retryAfter.
  */
-export function claimCondition({ now, skewSeconds, forceAfterVersion }: DecideOptions): { at: Date; staleBy: number; forceAfterVersion?: number } {
+export function claimCondition({ now, skewSeconds, forceAfterVersion }: DecideOptions): ClaimCondition {
   return { at: now, staleBy: Math.floor(now.getTime() / 1000 + skewSeconds), forceAfterVersion };
 }
 
