@@ -64,3 +64,20 @@ export function sweepOnce(stack: TestStack, { engine, ...overrides }: Partial<Sw
   const app = tokenkeeperFor(stack);
   return sweepExpiringTokens({ db: stack.db, engine: engine ?? app.engine, policy: { ...app.sweepPolicy, ...overrides } });
 }
+
+/**
+ * Sets the embedded database's clock `seconds` ahead of this process's (negative:
+ * behind), as a database server whose clock drifted from the app's: the app's SQL
+ * calls now() unqualified, and public.now() comes first on the search path. PGlite
+ * only (one session holds the setting); 0 sets the two clocks level again.
+ */
+export async function skewDatabaseClock(stack: TestStack, seconds: number): Promise<void> {
+  const [[version]] = (await stack.backend.query({ query: "SELECT version()", params: [] })).rows as [[string]];
+  // A server's pool would set the search path on one connection of many.
+  if (!version.includes("PGlite")) throw new Error("skewDatabaseClock needs the embedded database (PGlite)");
+  await stack.backend.query({
+    query: `CREATE OR REPLACE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT pg_catalog.now() + ${Number(seconds)} * interval '1 second' $$`,
+    params: [],
+  });
+  await stack.backend.query({ query: "SET search_path TO public, pg_catalog", params: [] });
+}

@@ -9,23 +9,33 @@ import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
 // RETURNING (SKIP LOCKED for batches) and write-backs are compare-and-set on the
 // lease owner.
 
+/**
+ * Where decide() says "refresh" (lib/tokens/token-decision.ts claimCondition): the
+ * access token is missing or expires at or before `staleBy` (epoch s), or its version
+ * is at most `forceAfterVersion` (a forced refresh), and any back-off has ended by
+ * `at`, the instant decide() judged at (the app's clock wrote retryAfter).
+ */
+export type ClaimCondition = { at: Date; staleBy: number; forceAfterVersion?: number };
+
 export type ClaimOptions = {
   owner: string;
   leaseMs: number;
-  /**
-   * Claim only while the access token expires at or before this epoch second
-   * (undefined: always): decide()'s "refresh" as a condition, so the two agree.
-   */
-  staleBy?: number;
+  /** Claim only where decide() says "refresh" (undefined: whatever the tokens, back-offs ending by the database's clock). */
+  when?: ClaimCondition;
 };
 
 /**
  * Takes the refresh lease of one account if it is free (or its holder's lease ran
  * out), the account is active and not backing off. Returns the row as it is now,
- * or null when someone else holds the lease or there is nothing to refresh.
+ * or null when someone else holds the lease or there is nothing to refresh. A lease
+ * ends by the database's clock, which wrote it: one clock for every instance, so no
+ * instance whose clock runs ahead takes a live holder's lease (its rotated refresh
+ * token would be lost with its write).
  */
-export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBy }: ClaimOptions): Promise<AccountRow | null> {
-  const stale = staleBy === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at IS NULL OR expires_at <= ${staleBy})`;
+export async function claimLease(db: Db, id: string, { owner, leaseMs, when }: ClaimOptions): Promise<AccountRow | null> {
+  const forced = when?.forceAfterVersion === undefined ? Prisma.sql`FALSE` : Prisma.sql`"tokenVersion" <= ${when.forceAfterVersion}`;
+  const stale = when === undefined ? Prisma.sql`TRUE` : Prisma.sql`(access_token IS NULL OR expires_at <= ${when.staleBy} OR ${forced})`;
+  const backedOffUntil = when === undefined ? Prisma.sql`now()` : Prisma.sql`${when.at}`;
   const rows = await db.$queryRaw<AccountRow[]>`
     UPDATE "Account"
        SET "leaseOwner" = ${owner}, "leaseUntil" = now() + ${leaseMs} * interval '1 millisecond'
@@ -33,7 +43,7 @@ export async function claimLease(db: Db, id: string, { owner, leaseMs, staleBy }
        AND status = 'active'
        AND refresh_token IS NOT NULL
        AND ("leaseUntil" IS NULL OR "leaseUntil" < now())
-       AND ("retryAfter" IS NULL OR "retryAfter" <= now())
+       AND ("retryAfter" IS NULL OR "retryAfter" <= ${backedOffUntil})
        AND ${stale}
     RETURNING *`;
   return rows[0] ?? null;
@@ -46,8 +56,9 @@ export type SweepClaim = {
   leaseMs: number;
   limit: number;
   /**
-   * The run's start: an account written since (refreshed, failed, signed in, by this
-   * run or another) is not claimed again in this run, so two concurrent runs refresh
+   * The run's start by the database's clock (startSweepRun), which stamps what the
+   * run writes: an account written since (refreshed, failed, signed in, by this run
+   * or another) is not claimed again in this run, so two concurrent runs refresh
    * an account once, and a failure whose back-off ends within the run is retried by
    * the next run. What a claim sends stays the same however much the run claimed.
    */

@@ -6,9 +6,16 @@ import type { SweepRun } from "./generated/client";
 
 export type SweepCounts = Pick<SweepRun, "claimed" | "refreshed" | "failed" | "reauthRequired" | "skipped">;
 
-/** A run starts as a row with no finishedAt: a run killed midway stays visible as such. */
-export async function startSweepRun(db: Db): Promise<string> {
-  return (await db.sweepRun.create({ data: {}, select: { id: true } })).id;
+/**
+ * A run starts as a row with no finishedAt: a run killed midway stays visible as such.
+ * Its start is the database's now(), the clock that stamps what the run writes
+ * (Account."updatedAt"), so "written since the run started" holds whatever the app's
+ * clock says (Prisma would stamp @default(now()) with the app's).
+ */
+export async function startSweepRun(db: Db): Promise<Pick<SweepRun, "id" | "startedAt">> {
+  const [run] = await db.$queryRaw<Pick<SweepRun, "id" | "startedAt">[]>`
+    INSERT INTO "SweepRun" (id, "startedAt") VALUES (gen_random_uuid()::text, now()) RETURNING id, "startedAt"`;
+  return run!;
 }
 
 export async function finishSweepRun(db: Db, id: string, counts: SweepCounts & { durationMs: number; error: string | null }): Promise<void> {

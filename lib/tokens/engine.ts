@@ -17,7 +17,7 @@ import { batchingWriter } from "./batch-writer";
 import { pickAccount } from "./pick-account";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, shouldRecordUse, type SweepPolicy } from "./sweep-policy";
 import { grantEndAfterRefresh, reauthWarning, refreshTokenExpiryAfterRefresh } from "./grant-end";
-import { accessTokenExpiry, decide } from "./token-decision";
+import { accessTokenExpiry, claimCondition, decide } from "./token-decision";
 import { createTokenCache, DEFAULT_TOKEN_CACHE_TTL_SECONDS, forgetAccessTokens, lookupKey, type CachedAccount } from "./token-cache";
 
 const log = logger("tokens");
@@ -308,10 +308,10 @@ export function createTokenEngine(options: EngineOptions) {
   /**
    * Acts on decide() until it says use (or fails): claims and refreshes, or waits
    * (bounded) for whoever holds the lease. Only I/O here; the rules are in decide().
-   * A claim refused twice running is waited on too: decide() reads the app's clock
-   * and the claim the database's, and while the two disagree (a lease or back-off
-   * ending between them) asking again at once would only spin.
-   * @throws AppError `refresh_busy` when nothing changes within the lease (ms) + 2 s.
+   * A claim refused twice running is waited on too: decide() reads a lease's end by
+   * the app's clock and the claim by the database's, and while the two disagree
+   * asking again at once would only spin.
+   * @throws AppError `refresh_busy` when still waiting on a lease the lease (ms) + 2 s after it began.
    */
   async function resolveToken(first: AccountRow, force: boolean, skewSeconds = skewFor(first.provider)): Promise<IssuedToken> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
@@ -324,8 +324,8 @@ export function createTokenEngine(options: EngineOptions) {
     let row = first;
     let refusedClaims = 0;
     for (;;) {
-      const at = now();
-      const decision = decide(row, { now: at, skewSeconds, forceAfterVersion });
+      const judged = { now: now(), skewSeconds, forceAfterVersion };
+      const decision = decide(row, judged);
       switch (decision.action) {
         case "use":
           return handOut(row, false);
@@ -335,9 +335,8 @@ export function createTokenEngine(options: EngineOptions) {
           throw new ProviderUnavailableError(`${row.provider} is backing off after: ${row.lastError ?? "an error"}`, { retryAfter: decision.until });
         case "refresh": {
           const owner = newOwner();
-          // Not forced: claim only while still stale, in case another instance refreshed meanwhile.
-          const staleBy = force ? undefined : Math.floor(at.getTime() / 1000 + skewSeconds);
-          const claimed = await claimLease(db, row.id, { owner, leaseMs, staleBy });
+          // Claimed only while decide() would still say so: another instance may have refreshed meanwhile.
+          const claimed = await claimLease(db, row.id, { owner, leaseMs, when: claimCondition(judged) });
           if (claimed) {
             // The row as written goes back with the token: the caller need not read it again.
             let written: AccountRow | undefined;

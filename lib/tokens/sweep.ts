@@ -84,10 +84,9 @@ async function sweep(options: SweepOptions): Promise<SweepReport> {
   const { db, policy } = options;
   const engine = options.engine.forSweep();
   const started = Date.now();
-  const startedAt = new Date(started);
   const deadline = started + policy.budgetMs;
   const report: SweepReport = { claimed: 0, refreshed: 0, failed: 0, reauthRequired: 0, skipped: 0, durationMs: 0 };
-  const runId = await startSweepRun(db);
+  const { id: runId, startedAt } = await startSweepRun(db);
   const limits = new Map<string, ReturnType<typeof limiter>>();
   const providerRuns = new Map<string, ProviderRun>();
   const pausedUntil = new Map<string, number>();

@@ -1,4 +1,5 @@
 import type { Account } from "../db/generated/client";
+import type { ClaimCondition } from "../db/refresh";
 
 // Pure decisions about an account's tokens: no I/O, tested table-style.
 
@@ -59,6 +60,18 @@ export function decide(account: TokenState, { now, skewSeconds, forceAfterVersio
   if (forced) return { action: "refresh", reason: "forced" };
   if (!account.access_token) return { action: "refresh", reason: "no_access_token" };
   return { action: "refresh", reason: secondsLeft <= 0 ? "expired" : "expiring" };
+}
+
+/**
+ * decide()'s "refresh" as the claim's condition on the row the database holds
+ * (lib/db/refresh.ts claimLease), so the two agree to the second: the access token
+ * is missing, expires at or before `staleBy` (epoch s: expires_at is whole seconds,
+ * so expires_at − now ≤ skew is expires_at ≤ ⌊now + skew⌋), or the refresh is forced
+ * and the tokens are no newer than `forceAfterVersion`. A back-off ends by `at`,
+ * decide()'s own instant: the app's clock wrote retryAfter.
+ */
+export function claimCondition({ now, skewSeconds, forceAfterVersion }: DecideOptions): ClaimCondition {
+  return { at: now, staleBy: Math.floor(now.getTime() / 1000 + skewSeconds), forceAfterVersion };
 }
 
 export function accountStatus(account: Pick<Account, "status" | "expires_at">, now: Date): AccountStatus {

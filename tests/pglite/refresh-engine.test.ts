@@ -131,22 +131,6 @@ describe("getAccessToken", () => {
     expect(await engine.getAccessToken(account.userId, "oidc")).not.toBe(account.tokens.accessToken);
     expect(refreshCalls() - before).toBe(1);
   });
-
-  it("waits instead of spinning while the app's clock is past a back-off the database's is not", async () => {
-    const account = await seeded();
-    // The app's clock runs 30 s ahead: to it the back-off is over, to the claim it is not, for 1.5 s.
-    const retryAfter = new Date(Date.now() + 1500);
-    await stack.db.account.update({ where: { id: account.accountId }, data: { retryAfter, failureCount: 1, lastError: "a 503" } });
-    const engine = engineFor(stack, { leaseMs: 5000, pollMs: 100, now: () => new Date(Date.now() + 30_000) });
-    const statements = stack.endpoint!.requests();
-    const calls = refreshCalls();
-    const token = await engine.getAccessToken(account.userId, "oidc");
-    expect(Date.now()).toBeGreaterThanOrEqual(retryAfter.getTime());
-    expect(refreshCalls() - calls).toBe(1);
-    expect(await userinfoStatus(token)).toBe(200);
-    // 1.5 s at one claim and one read per 100 ms is ~30 statements; a spin makes hundreds.
-    expect(stack.endpoint!.requests() - statements).toBeLessThan(60);
-  });
 });
 
 describe("work that follows use (#13)", () => {

@@ -32,4 +32,25 @@ describe("the refresh storm", () => {
     expect(row).toMatchObject({ status: "active", tokenVersion: 1, leaseOwner: null });
     expect(await decryptToken(parseKeyring(stack.env.TOKEN_ENCRYPTION_KEYS), row.access_token!, row, "access_token")).toBe(tokens[0]);
   });
+
+  it("30 callers on two instances whose provider API refused one token, arriving over 0.6 s: one forced refresh, one new token", async () => {
+    const account = await seedAccount(stack.db, stack, "storm-401", await issueTokens(stack, "storm-401"), epochNow() + 3600);
+    // Each caller read the row, called the provider's API with its token and got a 401.
+    const stale = await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
+    const instances = [engineFor(stack), engineFor(stack)];
+    const before = { ...stack.oidc!.stats };
+    stack.oidc!.faults.token = () => ({ delayMs: 100 });
+    const issued = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 20));
+        return instances[i % 2]!.accessTokenRefused(stale);
+      }),
+    );
+    stack.oidc!.faults.token = undefined;
+
+    expect(stack.oidc!.stats.refreshRequests - before.refreshRequests).toBe(1);
+    expect(stack.oidc!.stats.invalidGrants - before.invalidGrants).toBe(0);
+    expect(new Set(issued.map((each) => each.accessToken)).size).toBe(1);
+    expect(await stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } })).toMatchObject({ tokenVersion: stale.tokenVersion + 1, leaseOwner: null });
+  });
 });
