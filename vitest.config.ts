@@ -20,6 +20,10 @@ function project(name: string, include: string[], test: TestProjectInlineConfigu
       // next-auth imports "next/server" without an extension, which only a bundler
       // resolves: let Vite process it.
       server: { deps: { inline: ["next-auth"] } },
+      // expect.poll waits on a condition: up to 15 s (not vitest's 1 s), as
+      // tests/support/eventually.ts does; a refresh behind a page took over 1 s
+      // with slow statements. A condition met returns at once.
+      expect: { poll: { timeout: 15_000 } },
       ...test,
     },
   };

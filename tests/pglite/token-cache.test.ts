@@ -4,6 +4,7 @@ import { ReauthRequiredError, type AppError } from "@/lib/errors";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
 import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { eventually, settledCount } from "../support/eventually";
 import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // The token cache in the engine (issue #23): repeat calls make no round trip (counted
@@ -22,7 +23,8 @@ beforeEach(() => {
 });
 
 const requests = () => stack.endpoint!.requests();
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+/** Statements since `before` once at least `atLeast` arrived and no more followed (a use is recorded off the response path). */
+const statementsSince = (before: number, atLeast: number) => settledCount(() => requests() - before, atLeast);
 const refreshCalls = () => stack.oidc!.stats.refreshRequests;
 async function seeded(expiresAt = epochNow() + 3600): Promise<SeededAccount> {
   const login = `cache-${++seq}`;
@@ -37,8 +39,7 @@ describe("repeat calls", () => {
     const engine = engineFor(stack);
     const before = requests();
     for (let i = 0; i < 1000; i++) expect(await engine.getAccessToken(account.userId, "oidc")).toBe(account.tokens.accessToken);
-    await settle();
-    expect(requests() - before).toBe(1);
+    expect(await statementsSince(before, 1)).toBe(1);
   });
 
   it("still records a use when one is due, once, for calls answered from memory", async () => {
@@ -46,10 +47,11 @@ describe("repeat calls", () => {
     await stack.db.account.update({ where: { id: account.accountId }, data: { lastUsedAt: new Date(Date.now() - 2 * 3_600_000) } });
     const engine = engineFor(stack);
     const before = requests();
+    const asked = new Date();
     for (let i = 0; i < 50; i++) await engine.getAccessToken(account.userId, "oidc", { accountId: account.accountId });
-    await settle();
-    expect(requests() - before).toBe(2); // the read and one use record
-    expect(Date.now() - (await accountOf(`cache-${seq}`)).lastUsedAt!.getTime()).toBeLessThan(5_000);
+    expect(await statementsSince(before, 2)).toBe(2); // the read and one use record
+    // Recorded at the database's now(), once the write sent after the answer has run.
+    await eventually(async () => ((await accountOf(`cache-${seq}`)).lastUsedAt! >= asked ? true : undefined));
   });
 
   it("makes one round trip per call with TOKEN_CACHE_TTL_SECONDS=0", async () => {
@@ -57,8 +59,7 @@ describe("repeat calls", () => {
     const engine = engineFor(stack, { tokenCacheTtlSeconds: 0 });
     const before = requests();
     for (let i = 0; i < 20; i++) await engine.getAccessToken(account.userId, "oidc");
-    await settle();
-    expect(requests() - before).toBe(20);
+    expect(await statementsSince(before, 20)).toBe(20);
   });
 
   it("reads again once the TTL has passed", async () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { encode } from "next-auth/jwt";
+import { decode, encode } from "next-auth/jwt";
 import { describe, expect, it } from "vitest";
 import { checkSession } from "@/lib/session-check";
 
@@ -13,7 +13,10 @@ const request = (cookie: string) => new Request("http://localhost:3000/dashboard
 describe("checkSession on a cookie it has opened before", () => {
   it("still refuses it once it expired (15 s tolerance, as Auth.js), and accepts it again at an earlier clock", async () => {
     const cookie = await encode({ token: { sub: "u1" }, secret: SECRET, salt: NAME, maxAge: 3600 });
-    const now = Date.now();
+    // The clock of the cookie's own second (exp − maxAge), not Date.now() after encode():
+    // a second boundary between the two made the 14 s check land at 15 s.
+    const { exp } = (await decode({ token: cookie, secret: SECRET, salt: NAME }))!;
+    const now = (exp! - 3600) * 1000;
     expect((await checkSession(request(cookie), [SECRET], now)).signedIn).toBe(true);
     expect((await checkSession(request(cookie), [SECRET], now + 3600_000 + 14_000)).signedIn).toBe(true);
     expect((await checkSession(request(cookie), [SECRET], now + 3600_000 + 16_000)).signedIn).toBe(false);
