@@ -7,12 +7,23 @@ type AuthjsHandler = (request: NextRequest) => Promise<Response>;
 /**
  * Auth.js's route handler with its bare error answers made 400 `{error:
  * "invalid_request", message}` like every other route here: an action it does not
- * know, or a request it cannot parse, is `"Bad request."`; a session POST failing
- * its CSRF check is `null` (@auth/core 0.41 index.js `Auth`). Every other answer
- * (redirects, pages, the session, the CSRF token) passes unchanged; Set-Cookie is kept.
+ * know is `"Bad request."`; a session POST failing its CSRF check is `null`
+ * (@auth/core 0.41 index.js `Auth`; neither carries a header to keep). A POST whose
+ * JSON body does not parse is answered here, before Auth.js: it would log the
+ * parser's SyntaxError at error (a visitor could fill the error log) and answer the
+ * same "Bad request." (@auth/core lib/utils/web.js `getBody`). Every other answer
+ * (redirects, pages, the session, the CSRF token) passes unchanged.
  */
 export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
   return async (request) => {
+    if (request.method === "POST" && request.body && request.headers.get("content-type")?.includes("application/json")) {
+      const parsed = await request
+        .clone()
+        .json()
+        .then(() => true)
+        .catch(() => false);
+      if (!parsed) return errorResponse(invalidRequest("the request body is not valid JSON"));
+    }
     const response = await handler(request);
     if (response.status !== 400 || !response.headers.get("content-type")?.startsWith("application/json")) return response;
     const body: unknown = await response
@@ -21,8 +32,6 @@ export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
       .catch(() => undefined);
     if (body !== "Bad request." && body !== null) return response;
     const { pathname } = new URL(request.url);
-    const answer = errorResponse(invalidRequest(body === null ? "the CSRF token is missing or does not match" : `Auth.js serves no ${request.method} ${pathname}`));
-    for (const cookie of response.headers.getSetCookie()) answer.headers.append("set-cookie", cookie);
-    return answer;
+    return errorResponse(invalidRequest(body === null ? "the CSRF token is missing or does not match" : `Auth.js serves no ${request.method} ${pathname}`));
   };
 }

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { errorResponse } from "@/lib/errors";
 import { takeProxyCall } from "@/lib/rate-limit";
 import { issueTokens } from "../../testkit/grants";
@@ -101,6 +101,24 @@ describe("Auth.js's own error answers", () => {
     const response = await authjs(method, path, { headers: { "content-type": "application/json" }, body: method === "POST" ? "{}" : undefined });
     expect(response.status).toBe(400);
     expect(await response.json()).toStrictEqual({ error: "invalid_request", message });
+  });
+
+  it("names a body Auth.js could not parse as such, not as a route it does not serve, and logs it at warn", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const response = await authjs("POST", "/api/auth/session", { headers: { "content-type": "application/json" }, body: "{not json" });
+      expect(response.status).toBe(400);
+      const { error, message } = await response.json();
+      expect(error).toBe("invalid_request");
+      expect(message).not.toMatch(/serves no/);
+      expect(message).toMatch(/body/);
+      // A visitor's malformed body is the visitor's doing: no visitor can fill the error log.
+      expect(errors.mock.calls.flat().join("\n")).not.toContain("authjs.error");
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
   });
 
   it("passes every other answer unchanged", async () => {
