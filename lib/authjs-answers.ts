@@ -1,8 +1,12 @@
 import "server-only";
 import type { NextRequest } from "next/server";
-import { errorResponse, invalidRequest } from "./errors";
+import { errorResponse, invalidRequest, notFound } from "./errors";
+import { tokenkeeper } from "./tokenkeeper";
 
 type AuthjsHandler = (request: NextRequest) => Promise<Response>;
+
+/** Auth.js's actions that name a provider in the path (@auth/core lib/utils/web.js parseActionAndProviderId). */
+const PROVIDER_ACTION = /^\/api\/auth\/(?:signin|callback)\/([^/]+)\/?$/;
 
 /**
  * Auth.js's route handler with its bare error answers made 400 `{error:
@@ -11,11 +15,18 @@ type AuthjsHandler = (request: NextRequest) => Promise<Response>;
  * (@auth/core 0.41 index.js `Auth`; neither carries a header to keep). A POST whose
  * JSON body does not parse is answered here, before Auth.js: it would log the
  * parser's SyntaxError at error (a visitor could fill the error log) and answer the
- * same "Bad request." (@auth/core lib/utils/web.js `getBody`). Every other answer
- * (redirects, pages, the session, the CSRF token) passes unchanged.
+ * same "Bad request." (@auth/core lib/utils/web.js `getBody`). A provider this app
+ * does not have is 404 `not_found` here too: Auth.js throws a plain Error for it
+ * (lib/utils/providers.js), logged at error, and redirects to its "Configuration"
+ * error page, as if the server were misconfigured. Every other answer (redirects,
+ * pages, the session, the CSRF token) passes unchanged.
  */
 export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
   return async (request) => {
+    const providerId = PROVIDER_ACTION.exec(new URL(request.url).pathname)?.[1];
+    if (providerId !== undefined && !tokenkeeper().config.providers.some((provider) => provider.id === providerId)) {
+      return errorResponse(notFound(`no provider ${providerId} here`));
+    }
     if (request.method === "POST" && request.body && request.headers.get("content-type")?.includes("application/json")) {
       const parsed = await request
         .clone()

@@ -121,6 +121,23 @@ describe("Auth.js's own error answers", () => {
     }
   });
 
+  it.each([
+    ["GET", "/api/auth/callback/nonexistent?code=x&state=y"],
+    ["POST", "/api/auth/signin/nonexistent"],
+  ] as const)("%s %s, a provider this app does not have, is 404 not_found and logs no error", async (method, path) => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const response = await authjs(method, path, method === "POST" ? { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "csrfToken=x" } : {});
+      expect(response.status).toBe(404);
+      expect(await response.json()).toStrictEqual({ error: "not_found", message: "no provider nonexistent here" });
+      expect(errors.mock.calls.flat().join("\n")).not.toContain("authjs.error");
+    } finally {
+      errors.mockRestore();
+      warnings.mockRestore();
+    }
+  });
+
   it("passes every other answer unchanged", async () => {
     const csrf = await authjs("GET", "/api/auth/csrf");
     expect(csrf.status).toBe(200);
