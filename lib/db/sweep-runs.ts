@@ -18,8 +18,17 @@ export async function startSweepRun(db: Db): Promise<Pick<SweepRun, "id" | "star
   return run!;
 }
 
-export async function finishSweepRun(db: Db, id: string, counts: SweepCounts & { durationMs: number; error: string | null }): Promise<void> {
-  await db.sweepRun.update({ where: { id }, data: { ...counts, finishedAt: new Date() } });
+/** A run's end, by the database's now() as its start (startSweepRun): never before it. */
+export async function finishSweepRun(
+  db: Db,
+  id: string,
+  { claimed, refreshed, failed, reauthRequired, skipped, durationMs, error }: SweepCounts & { durationMs: number; error: string | null },
+): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "SweepRun"
+       SET claimed = ${claimed}, refreshed = ${refreshed}, failed = ${failed}, "reauthRequired" = ${reauthRequired}, skipped = ${skipped},
+           "durationMs" = ${durationMs}, error = ${error}, "finishedAt" = now()
+     WHERE id = ${id}`;
 }
 
 export function recentSweepRuns(db: Db, take: number): Promise<SweepRun[]> {

@@ -149,6 +149,14 @@ describe("the app's clock and the database's apart", () => {
 });
 
 describe("the sweep with the database's clock apart", () => {
+  it("records a run's end by the clock that recorded its start: it never ends before it began", async () => {
+    await skewDatabaseClock(stack, 60);
+    await sweepOnce(stack);
+    const run = await stack.db.sweepRun.findFirstOrThrow({ orderBy: { startedAt: "desc" } });
+    expect(run.finishedAt).not.toBeNull();
+    expect(run.finishedAt!.getTime()).toBeGreaterThanOrEqual(run.startedAt.getTime());
+  });
+
   it("claims an account once per run while the database's clock runs behind the app's: a failure is retried by the next run", async () => {
     await stack.db.account.updateMany({ data: { nextSweepAt: new Date(Date.now() + 365 * 86_400_000) } });
     await skewDatabaseClock(stack, -1);
