@@ -13,7 +13,10 @@ import { eventsFrom, eventTypeSql, type Outbox } from "./outbox";
  * Where decide() says "refresh" (lib/tokens/token-decision.ts claimCondition): the
  * access token is missing or expires at or before `staleBy` (epoch s), or its version
  * is at most `forceAfterVersion` (a forced refresh), and any back-off has ended by
- * `at`, the instant decide() judged at (the app's clock wrote retryAfter).
+ * `at`, the instant decide() judged at. retryAfter was written by the clock of the
+ * instance whose refresh failed: an instance whose clock runs ahead of that one ends
+ * the back-off early by the difference (the lease, by the database's clock, still
+ * keeps refreshes one at a time).
  */
 export type ClaimCondition = { at: Date; staleBy: number; forceAfterVersion?: number };
 

@@ -311,7 +311,7 @@ export function createTokenEngine(options: EngineOptions) {
    * A claim refused twice running is waited on too: decide() reads a lease's end by
    * the app's clock and the claim by the database's, and while the two disagree
    * asking again at once would only spin.
-   * @throws AppError `refresh_busy` when still waiting on a lease the lease (ms) + 2 s after it began.
+   * @throws AppError `refresh_busy` when a lease is still held (or a claim still refused) leaseMs + 2 s after this call began.
    */
   async function resolveToken(first: AccountRow, force: boolean, skewSeconds = skewFor(first.provider)): Promise<IssuedToken> {
     // A holder's lease ends by then; the margin absorbs clock skew between app and database.
