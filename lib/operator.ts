@@ -7,6 +7,7 @@ import { tokenkeeper } from "./tokenkeeper";
 
 export type OperatorPanel = {
   runs: {
+    id: string;
     startedAt: string;
     finishedAt: string | null;
     claimed: number;
@@ -45,6 +46,7 @@ export async function operatorPanel(now = new Date()): Promise<OperatorPanel> {
   ]);
   return {
     runs: runs.map((run) => ({
+      id: run.id,
       startedAt: run.startedAt.toISOString(),
       finishedAt: run.finishedAt?.toISOString() ?? null,
       claimed: run.claimed,

@@ -63,7 +63,7 @@ export function OperatorPanel({ panel, providerNames }: { panel: Panel; provider
       ) : (
         <Table caption="Last sweep runs" columns={["Started", "Claimed", "Renewed", "Failed", "Sign-in needed", "Skipped", "Took"]}>
           {panel.runs.map((run) => (
-            <tr key={run.startedAt} className={row}>
+            <tr key={run.id} className={row}>
               <td {...cell("Started")}>
                 <span>
                   <LocalTime iso={run.startedAt} />
