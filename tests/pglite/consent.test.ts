@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconnectLink, requestMoreScopes } from "@/lib/accounts";
 import { createApiKey } from "@/lib/api-keys";
-import { signConsentLink } from "@/lib/consent";
+import { CONSENT_MARKER_COOKIE, signConsentLink } from "@/lib/consent";
 import { Agent, loginAtDevProvider, signInThroughApp } from "../../testkit/browserless";
 import { serveApp, type AppServer } from "../../testkit/app-server";
 import { startTestStack, type TestStack } from "../../testkit/stack";
@@ -126,6 +126,7 @@ describe("the same account, every time", () => {
     expect(new URL(done.headers.get("location")!, app.origin).pathname).toBe("/api/v1/consent/refused");
     const page = await owner.request(new URL(done.headers.get("location")!, app.origin).href);
     expect(page.status).toBe(409);
+    expect(page.headers.getSetCookie()).toContainEqual(expect.stringMatching(new RegExp(`^${CONSENT_MARKER_COOKIE.replaceAll(".", "\\.")}=; .*Max-Age=0`)));
     const text = await page.text();
     expect(text).toContain("That was another account");
     expect(text).toContain("twin-a@dev.tokenkeeper.test");
