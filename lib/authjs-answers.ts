@@ -1,6 +1,6 @@
 import "server-only";
 import type { NextRequest } from "next/server";
-import { errorResponse, invalidRequest, notFound } from "./errors";
+import { AppError, errorResponse, invalidRequest, notFound } from "./errors";
 import { tokenkeeper } from "./tokenkeeper";
 
 type AuthjsHandler = (request: NextRequest) => Promise<Response>;
@@ -18,11 +18,17 @@ const PROVIDER_ACTION = /^\/api\/auth\/(?:signin|callback)\/([^/]+)\/?$/;
  * same "Bad request." (@auth/core lib/utils/web.js `getBody`). A provider this app
  * does not have is 404 `not_found` here too: Auth.js throws a plain Error for it
  * (lib/utils/providers.js), logged at error, and redirects to its "Configuration"
- * error page, as if the server were misconfigured. Every other answer (redirects,
+ * error page, as if the server were misconfigured. HEAD, which Next hands to GET, is
+ * 405: a GET here acts (a callback redeems its code). Every other answer (redirects,
  * pages, the session, the CSRF token) passes unchanged.
  */
 export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
   return async (request) => {
+    if (request.method === "HEAD") {
+      const refused = errorResponse(new AppError("method_not_allowed", "HEAD is not served here; use GET, POST"));
+      refused.headers.set("allow", "GET, POST");
+      return refused;
+    }
     const providerId = PROVIDER_ACTION.exec(new URL(request.url).pathname)?.[1];
     if (providerId !== undefined && !tokenkeeper().config.providers.some((provider) => provider.id === providerId)) {
       return errorResponse(notFound(`no provider ${providerId} here`));

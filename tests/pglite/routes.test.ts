@@ -138,6 +138,13 @@ describe("Auth.js's own error answers", () => {
     }
   });
 
+  it("answers HEAD (which Next hands to GET) 405 with Allow, without running the GET: a callback's GET redeems its code", async () => {
+    const { NextRequest } = await import("next/server");
+    const response = await (await routes.auth()).GET(new NextRequest("http://localhost:3999/api/auth/session", { method: "HEAD" }));
+    expect(response.status).toBe(405);
+    expect(response.headers.get("allow")).toBe("GET, POST");
+  });
+
   it("passes every other answer unchanged", async () => {
     const csrf = await authjs("GET", "/api/auth/csrf");
     expect(csrf.status).toBe(200);
