@@ -1,6 +1,7 @@
 import "server-only";
 import type { NextRequest } from "next/server";
-import { AppError, errorResponse, invalidRequest, notFound } from "./errors";
+import { errorResponse, invalidRequest, notFound } from "./errors";
+import { methodNotAllowed } from "./methods";
 import { tokenkeeper } from "./tokenkeeper";
 
 type AuthjsHandler = (request: NextRequest) => Promise<Response>;
@@ -24,12 +25,9 @@ const PROVIDER_ACTION = /^\/api\/auth\/(?:signin|callback)\/([^/]+)\/?$/;
  */
 export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
   return async (request) => {
-    if (request.method === "HEAD") {
-      const refused = errorResponse(new AppError("method_not_allowed", "HEAD is not served here; use GET, POST"));
-      refused.headers.set("allow", "GET, POST");
-      return refused;
-    }
-    const providerId = PROVIDER_ACTION.exec(new URL(request.url).pathname)?.[1];
+    if (request.method === "HEAD") return methodNotAllowed(request, "GET, POST");
+    const { pathname } = request.nextUrl;
+    const providerId = PROVIDER_ACTION.exec(pathname)?.[1];
     if (providerId !== undefined && !tokenkeeper().config.providers.some((provider) => provider.id === providerId)) {
       return errorResponse(notFound(`no provider ${providerId} here`));
     }
@@ -48,7 +46,6 @@ export function withErrorAnswers(handler: AuthjsHandler): AuthjsHandler {
       .json()
       .catch(() => undefined);
     if (body !== "Bad request." && body !== null) return response;
-    const { pathname } = new URL(request.url);
     return errorResponse(invalidRequest(body === null ? "the CSRF token is missing or does not match" : `Auth.js serves no ${request.method} ${pathname}`));
   };
 }

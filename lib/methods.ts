@@ -11,13 +11,16 @@ type MethodHandlers = Record<Method, (request: Request) => Response>;
  */
 export function otherMethods(...served: Method[]): MethodHandlers {
   const allow = served.join(", ");
-  const refuse = (request: Request) => {
-    const response = errorResponse(new AppError("method_not_allowed", `${request.method} is not served here; use ${allow}`));
-    response.headers.set("allow", allow);
-    return response;
-  };
+  const refuse = (request: Request) => methodNotAllowed(request, allow);
   const refused = METHODS.filter((method) => !served.includes(method) && !(method === "HEAD" && served.includes("GET")));
   return Object.fromEntries(refused.map((method) => [method, refuse])) as MethodHandlers;
+}
+
+/** 405 method_not_allowed `{error, message}` for `request`'s method, with Allow: `allow` ("GET, POST"). */
+export function methodNotAllowed(request: Request, allow: string): Response {
+  const response = errorResponse(new AppError("method_not_allowed", `${request.method} is not served here; use ${allow}`));
+  response.headers.set("allow", allow);
+  return response;
 }
 
 /**
