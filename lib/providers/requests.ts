@@ -173,7 +173,7 @@ export const providerCall = <T>(spec: Pick<ProviderSpec, "id">, operation: strin
  * refresh token) to the rotation alone, which the caller must store. Whatever else
  * is odd in a 200 answer is repaired (lib/providers/token-answer.ts); an ID token that
  * fails oauth4webapi's validation is dropped, not the refresh (OpenID Connect Core
- * §12.2 makes it optional on a refresh). Throws a AppError for an error answer
+ * §12.2 makes it optional on a refresh). Throws an AppError for an error answer
  * (classified by lib/providers/error-classes.ts), a timeout or a network failure.
  */
 export function refreshGrant(spec: ProviderSpec, refreshToken: string, options: CallOptions = {}): Promise<RefreshAnswer> {
