@@ -83,6 +83,11 @@ export function postToProvider(stack: Pick<TestStack, "env">, path: string, fiel
   });
 }
 
+/** What the dev provider's userinfo answers `accessToken` (GET /me): 200 while the token is live, 401 once it is not. */
+export async function userinfoStatus(stack: Pick<TestStack, "env">, accessToken: string): Promise<number> {
+  return (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+}
+
 /** `count` accounts with real grants, issued `parallel` at a time; `expiresAt(i)` per account. */
 export async function seedMany(db: Db, stack: TestStack, prefix: string, count: number, expiresAt: (i: number) => number, parallel = 8): Promise<SeededAccount[]> {
   const seeded: SeededAccount[] = new Array(count);

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { claimLease } from "@/lib/db/refresh";
 import { AppError, ProviderUnavailableError } from "@/lib/errors";
 import { claimCondition, decide, type TokenDecision } from "@/lib/tokens/token-decision";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount, userinfoStatus } from "../../testkit/grants";
 import { engineFor, skewDatabaseClock, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
 // decide() (the app's view of a row) and the claim (the database's) must agree: where
@@ -28,7 +28,6 @@ async function seeded(expiresAt = epochNow() - 10): Promise<SeededAccount> {
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt);
 }
 const rowOf = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
-const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 describe("the claim's condition", () => {
   // decide()'s instant, mid-second; E is its whole second. Leases are an hour off it,
@@ -94,7 +93,7 @@ describe("a forced refresh", () => {
     expect(refreshCalls() - before).toBe(1);
     expect(second.accessToken).toBe(first.accessToken);
     expect(second.refreshed).toBe(false);
-    expect(await userinfoStatus(second.accessToken)).toBe(200);
+    expect(await userinfoStatus(stack, second.accessToken)).toBe(200);
   });
 });
 
@@ -123,7 +122,7 @@ describe("the app's clock and the database's apart", () => {
     const before = statements();
     const token = await engine.getAccessToken(account.userId, "oidc").catch((error: unknown) => error);
     expect(token).not.toBeInstanceOf(AppError);
-    expect(await userinfoStatus(token as string)).toBe(200);
+    expect(await userinfoStatus(stack, token as string)).toBe(200);
     expect(refreshCalls() - calls).toBe(1);
     // A read, a claim and the write (a spin, or waiting out the database's back-off, makes dozens).
     expect(statements() - before).toBeLessThan(8);
@@ -142,7 +141,7 @@ describe("the app's clock and the database's apart", () => {
     // To the app the lease ended a minute ago; to the claim 1.5 s after it was taken.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(refreshCalls() - calls).toBe(1);
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
     // 1.5 s at one claim and one read per 100 ms is ~30 statements; a spin makes hundreds.
     expect(statements() - before).toBeLessThan(60);
   });

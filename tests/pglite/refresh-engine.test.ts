@@ -3,7 +3,7 @@ import { callUserinfo, disconnect, refreshNow } from "@/lib/accounts";
 import { claimLease } from "@/lib/db/refresh";
 import { ProviderUnavailableError, ReauthRequiredError } from "@/lib/errors";
 import { decryptToken, encryptToken, parseKeyring } from "@/lib/tokens/crypto";
-import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { epochNow, issueTokens, postToProvider, seedAccount, type SeededAccount, userinfoStatus } from "../../testkit/grants";
 import { eventually, settledCount } from "../support/eventually";
 import { engineFor, startTestStack, sweepOnce, type TestStack } from "../../testkit/stack";
 
@@ -26,7 +26,6 @@ async function seeded(expiresAt = epochNow() - 10): Promise<SeededAccount> {
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), expiresAt);
 }
 const load = (account: SeededAccount) => stack.db.account.findUniqueOrThrow({ where: { id: account.accountId } });
-const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 describe("getAccessToken", () => {
   it("returns a token valid beyond the skew without calling the provider", async () => {
@@ -40,7 +39,7 @@ describe("getAccessToken", () => {
     const account = await seeded();
     const token = await engineFor(stack).getAccessToken(account.userId, "oidc");
     expect(token).not.toBe(account.tokens.accessToken);
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
     const row = await load(account);
     expect(await decryptToken(keyring(), row.access_token!, row, "access_token")).toBe(token);
     expect(await decryptToken(keyring(), row.refresh_token!, row, "refresh_token")).not.toBe(account.tokens.refreshToken);
@@ -109,7 +108,7 @@ describe("getAccessToken", () => {
 
     await new Promise((resolve) => setTimeout(resolve, retryAfter.getTime() - Date.now() + 50));
     const token = await engine.getAccessToken(account.userId, "oidc");
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
     expect(await load(account)).toMatchObject({ failureCount: 0, lastError: null, retryAfter: null });
   });
 
@@ -123,7 +122,7 @@ describe("getAccessToken", () => {
     const token = await engineFor(stack, { leaseMs: 5000, pollMs: 100 }).getAccessToken(account.userId, "oidc");
     expect(askedAt).toHaveLength(1);
     expect(askedAt[0]).toBeGreaterThanOrEqual(lease!.leaseUntil!.getTime());
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
   });
 
   // CI once hung here for 120 s: decide() said refresh at exactly the skew, in the
@@ -195,7 +194,7 @@ describe("account actions", () => {
       where: { id: account.accountId },
       data: { access_token: await encryptToken(keyring(), "no-longer-accepted", { provider: "oidc", providerAccountId: `engine-${seq}` }, "access_token") },
     });
-    expect(await userinfoStatus("no-longer-accepted")).toBe(401);
+    expect(await userinfoStatus(stack, "no-longer-accepted")).toBe(401);
     // Refreshed moments ago: within TOKEN_FORCED_REFRESH_INTERVAL_SECONDS the 401 stands (#16).
     let before = refreshCalls();
     await expect(callUserinfo(account.userId, "oidc")).rejects.toMatchObject({ code: "provider_rejected", providerStatus: 401, status: 502 });
@@ -234,7 +233,7 @@ describe("account actions", () => {
     const account = await seeded(epochNow() + 3600);
     expect(await disconnect(account.userId, "oidc")).toStrictEqual({ provider: "oidc", revoked: true, revocationError: null });
     expect(await stack.db.account.findUnique({ where: { id: account.accountId } })).toBeNull();
-    expect(await userinfoStatus(account.tokens.accessToken)).toBe(401);
+    expect(await userinfoStatus(stack, account.tokens.accessToken)).toBe(401);
     const refresh = await postToProvider(stack, "/token", { grant_type: "refresh_token", refresh_token: account.tokens.refreshToken });
     expect(await refresh.json()).toMatchObject({ error: "invalid_grant" });
   });

@@ -4,6 +4,7 @@ import { reencryptAll } from "@/lib/tokens/reencrypt";
 import { clearUserTokens } from "@/lib/db/accounts";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher, signOutThroughApp } from "../support/app";
+import { userinfoStatus } from "../../testkit/grants";
 import { restartApp, startTestStack, type TestStack } from "../../testkit/stack";
 
 // Sign-in and sign-out through Auth.js's real callback path against the real dev
@@ -26,13 +27,12 @@ const plain = async (login: string) => {
     refreshToken: await decryptToken(keyring(), account.refresh_token!, account, "refresh_token"),
   };
 };
-const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 
 describe("sign-in", () => {
   it("links the account on first sign-in and stores its tokens encrypted", async () => {
     await signInThroughApp(APP_URL, "first-user", fetcher);
     const { account, accessToken, refreshToken } = await plain("first-user");
-    expect(await userinfoStatus(accessToken)).toBe(200); // a real, working token
+    expect(await userinfoStatus(stack, accessToken)).toBe(200); // a real, working token
     expect(account).toMatchObject({ status: "active", type: "oidc" });
     expect(account.expires_at).toBeGreaterThan(Date.now() / 1000);
     // The raw row holds no issued token in plain text.
@@ -50,7 +50,7 @@ describe("sign-in", () => {
     expect(after.accessToken).not.toBe(before.accessToken);
     expect(after.refreshToken).not.toBe(before.refreshToken);
     expect(after.account.tokenVersion).toBeGreaterThan(before.account.tokenVersion);
-    expect(await userinfoStatus(after.accessToken)).toBe(200);
+    expect(await userinfoStatus(stack, after.accessToken)).toBe(200);
   });
 
   it("keeps the stored refresh token when the provider sends none", async () => {
@@ -130,7 +130,7 @@ describe("sign-out", () => {
     const after = await plain("staying-user");
     expect(after.account).toMatchObject({ status: "active", tokenVersion: before.account.tokenVersion });
     expect(after.refreshToken).toBe(before.refreshToken);
-    expect(await userinfoStatus(after.accessToken)).toBe(200);
+    expect(await userinfoStatus(stack, after.accessToken)).toBe(200);
   });
 
   it("is a no-op for a user who has no tokens", async () => {

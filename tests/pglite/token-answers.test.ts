@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { decryptToken, parseKeyring } from "@/lib/tokens/crypto";
 import { signInThroughApp, type Fetcher } from "../../testkit/browserless";
 import { APP_URL, appFetcher } from "../support/app";
-import { epochNow, issueTokens, seedAccount, type SeededAccount } from "../../testkit/grants";
+import { epochNow, issueTokens, seedAccount, type SeededAccount, userinfoStatus } from "../../testkit/grants";
 import { engineFor, startTestStack, type TestStack } from "../../testkit/stack";
 
 // #18: an answer the provider sent with a new refresh token is never thrown away.
@@ -29,7 +29,6 @@ const storedRefreshToken = async (id: string) => {
   const row = await load(id);
   return decryptToken(keyring(), row.refresh_token!, row, "refresh_token");
 };
-const userinfoStatus = async (accessToken: string) => (await fetch(`${stack.env.AUTH_OIDC_ISSUER}/me`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
 async function seeded(): Promise<SeededAccount> {
   const login = `answer-${++seq}`;
   return seedAccount(stack.db, stack, login, await issueTokens(stack, login), epochNow() - 10);
@@ -55,7 +54,7 @@ async function nextRefreshWorks(account: SeededAccount) {
   const invalidGrants = stack.oidc!.stats.invalidGrants;
   await stack.db.account.update({ where: { id: account.accountId }, data: { expires_at: epochNow() - 10, retryAfter: null } });
   const token = await engineFor(stack).getAccessToken(account.userId, "oidc");
-  expect(await userinfoStatus(token)).toBe(200);
+  expect(await userinfoStatus(stack, token)).toBe(200);
   expect(stack.oidc!.stats.invalidGrants).toBe(invalidGrants);
   expect(await load(account.accountId)).toMatchObject({ status: "active", failureCount: 0 });
 }
@@ -84,7 +83,7 @@ describe("a refresh answer as providers really send it (#18)", () => {
     const account = await seeded();
     const issued = rewriteNextRefresh(rewrite);
     const token = await engineFor(stack).getAccessToken(account.userId, "oidc");
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
     expect(issued.refreshToken).toBeDefined();
     expect(await storedRefreshToken(account.accountId)).toBe(issued.refreshToken);
     check(await load(account.accountId));
@@ -97,7 +96,7 @@ describe("a refresh answer as providers really send it (#18)", () => {
     const forged = await forgedIdToken(account.tokens.idToken!);
     const issued = rewriteNextRefresh((body) => ({ ...body, id_token: forged }));
     const token = await engineFor(stack).getAccessToken(account.userId, "oidc");
-    expect(await userinfoStatus(token)).toBe(200);
+    expect(await userinfoStatus(stack, token)).toBe(200);
     expect(await storedRefreshToken(account.accountId)).toBe(issued.refreshToken);
     const row = await load(account.accountId);
     expect(row.id_token).toBe(before.id_token); // the one that validated at sign-in stays
