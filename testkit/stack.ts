@@ -1,7 +1,7 @@
 // Test wiring: a real database behind the local Neon endpoint (PGlite, or a fresh
 // database on the Postgres server named by TEST_POSTGRES_URL), the dev OpenID
 // Connect provider, and a token engine built on them.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -31,13 +31,26 @@ export async function freshPostgresDatabase(): Promise<string> {
 
 export type TestStack = Stack & { home: string; db: Db };
 
+/**
+ * The dev stack in a new temp home (its embedded database, ~40 MB, and the dev
+ * provider's grants), on PGlite or a fresh database of the Postgres server.
+ * `stop()` stops it and removes that home.
+ */
 export async function startTestStack(backend: Backend, env: Record<string, string> = {}, appPort = 3999): Promise<TestStack> {
   const home = mkdtempSync(join(tmpdir(), "tokenkeeper-test-"));
+  const removeHome = () => rmSync(home, { recursive: true, force: true });
   const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
-  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 });
+  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 }).catch((error) => {
+    removeHome();
+    throw error;
+  });
   // What the app's own modules read (lib/env.ts) in this test process.
   Object.assign(process.env, stack.env, { TOKENKEEPER_LOG_LEVEL: "warn" });
-  return { ...stack, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
+  const stop = async () => {
+    await stack.stop();
+    removeHome();
+  };
+  return { ...stack, stop, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
 }
 
 /** The app as this test process configures it (process.env, stack.env on top), over the stack's database. */

@@ -1,16 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startStack } from "@/dev/stack";
 import { configError } from "@/lib/errors";
 import { createDb } from "@/lib/db/client";
 import { issueTokens, postToProvider } from "../../testkit/grants";
+import { scratchDir } from "../../testkit/scratch";
 
 describe("the dev stack", () => {
   it("keeps data, secrets and the provider's grants across a restart", async () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-restart-"));
+    const home = scratchDir("tokenkeeper-restart-");
     const first = await startStack({ home, env: {}, appPort: 3999, oidcPort: 0 });
     const db = createDb(first.env.DATABASE_URL!, first.env.NEON_LOCAL_ENDPOINT);
     await db.user.create({ data: { name: "survivor", email: "survivor@example.test" } });
@@ -34,7 +34,7 @@ describe("the dev stack", () => {
   });
 
   it("lets every set variable win over the generated defaults", async () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-env-"));
+    const home = scratchDir("tokenkeeper-env-");
     const stack = await startStack({ home, env: { CRON_SECRET: "from-the-environment-123", AUTH_OIDC_ISSUER: "https://issuer.example" }, oidcPort: 0 });
     try {
       expect(stack.env.CRON_SECRET).toBe("from-the-environment-123");
@@ -46,7 +46,7 @@ describe("the dev stack", () => {
   });
 
   it("stops with one sentence naming DATABASE_URL when it is malformed or unreachable", async () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-bad-"));
+    const home = scratchDir("tokenkeeper-bad-");
     await expect(startStack({ home, env: { DATABASE_URL: "not a url" } })).rejects.toThrow(
       configError("Invalid configuration: DATABASE_URL is not a valid URL: expected postgresql://user:password@host:port/database."),
     );
@@ -66,7 +66,7 @@ describe("npm run db:migrate (#11)", () => {
     });
 
   it("fails on Vercel without DATABASE_URL instead of migrating a throwaway embedded database", () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-vercel-"));
+    const home = scratchDir("tokenkeeper-vercel-");
     const result = migrate({ VERCEL: "1", TOKENKEEPER_HOME: home });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("db:migrate failed: DATABASE_URL is not set: set it in the Vercel project's environment variables");
@@ -74,7 +74,7 @@ describe("npm run db:migrate (#11)", () => {
   });
 
   it("refuses the embedded database while npm start has it open", async () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-busy-"));
+    const home = scratchDir("tokenkeeper-busy-");
     const stack = await startStack({ home, env: {}, oidcPort: 0 });
     try {
       const result = migrate({ TOKENKEEPER_HOME: home });
@@ -89,7 +89,7 @@ describe("npm run db:migrate (#11)", () => {
 
 describe("npm run keys:create on a fresh clone (#20)", () => {
   it("works before the first npm start: the embedded database is migrated first, as npm start would", () => {
-    const home = mkdtempSync(join(tmpdir(), "tokenkeeper-fresh-"));
+    const home = scratchDir("tokenkeeper-fresh-");
     const keys = (...args: string[]) =>
       spawnSync(process.execPath, [join(import.meta.dirname, "../../node_modules/tsx/dist/cli.mjs"), "--conditions=react-server", "ops/keys.ts", ...args], {
         cwd: join(import.meta.dirname, "../.."),

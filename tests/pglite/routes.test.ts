@@ -1,11 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { errorResponse } from "@/lib/errors";
 import { takeProxyCall } from "@/lib/rate-limit";
 import { issueTokens } from "../../testkit/grants";
+import { scratchDir } from "../../testkit/scratch";
 import { startTestStack, type TestStack } from "../../testkit/stack";
 
 // #16: the account routes' own handlers, called as Next calls them — refusing
@@ -192,7 +192,7 @@ describe("the dev stack's files (#16)", () => {
       ],
     ] as const;
     for (const [webhook, message] of cases) {
-      const home = mkdtempSync(join(tmpdir(), "tokenkeeper-webhook-"));
+      const home = scratchDir("tokenkeeper-webhook-");
       const env: Record<string, string> = {};
       for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !/^(AUTH_|TOKEN_|CRON_|DATABASE_URL|NEON_|TOKENKEEPER_|DEV_OIDC_)/.test(key)) env[key] = value;
       Object.assign(env, webhook, { TOKENKEEPER_HOME: home, DEV_OIDC_PORT: "0", PORT: "3998" });

@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { applyMigrations, MIGRATIONS_DIR } from "@/ops/migrations";
 import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/ops/schema-engine";
 import { openPostgres } from "@/ops/sql-backend";
+import { scratchDir } from "../../testkit/scratch";
 import { freshPostgresDatabase } from "../../testkit/stack";
 
 // Prisma's own schema engine (WebAssembly, through a driver adapter) holds the
@@ -19,9 +19,9 @@ const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .map((entry) => entry.name)
   .sort();
 
-/** A copy of prisma/migrations with `edit` applied to the init migration. */
+/** A copy of prisma/migrations with `edit` applied to the init migration, removed when the test ends. */
 function editedMigrations(edit: (sql: string) => string): string {
-  const dir = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-"));
+  const dir = scratchDir("tokenkeeper-migrations-");
   cpSync(MIGRATIONS_DIR, dir, { recursive: true });
   const file = join(dir, INIT, "migration.sql");
   writeFileSync(file, edit(readFileSync(file, "utf8")));
@@ -45,14 +45,10 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
 
   it("ends with the migration Prisma's engine writes for the newest change, byte for byte", async () => {
     const newest = ALL.at(-1)!;
-    const before = mkdtempSync(join(tmpdir(), "tokenkeeper-migrations-before-"));
+    const before = scratchDir("tokenkeeper-migrations-before-");
     cpSync(MIGRATIONS_DIR, before, { recursive: true });
     rmSync(join(before, newest), { recursive: true });
-    try {
-      expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_DIR, newest, "migration.sql"), "utf8"));
-    } finally {
-      rmSync(before, { recursive: true, force: true });
-    }
+    expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_DIR, newest, "migration.sql"), "utf8"));
   });
 
   it("names exactly what a broken copy lacks: a dropped index, a changed type, a removed default", async () => {
@@ -62,15 +58,11 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
         .replace('"failureCount" INTEGER NOT NULL DEFAULT 0', '"failureCount" INTEGER NOT NULL')
         .replace('"lastError" TEXT', '"lastError" VARCHAR(20)'),
     );
-    try {
-      const drift = await migrationDrift(await freshPostgresDatabase(), broken);
-      expect(drift).toContain(`ALTER COLUMN "failureCount" SET DEFAULT 0`);
-      expect(drift).toContain(`ALTER COLUMN "lastError" SET DATA TYPE TEXT`);
-      expect(drift).toContain(`CREATE INDEX "Account_status_expires_at_idx" ON "Account"("status", "expires_at");`);
-      expect(drift.match(/;$/gm)).toHaveLength(2); // those two statements and nothing else
-    } finally {
-      rmSync(broken, { recursive: true, force: true });
-    }
+    const drift = await migrationDrift(await freshPostgresDatabase(), broken);
+    expect(drift).toContain(`ALTER COLUMN "failureCount" SET DEFAULT 0`);
+    expect(drift).toContain(`ALTER COLUMN "lastError" SET DATA TYPE TEXT`);
+    expect(drift).toContain(`CREATE INDEX "Account_status_expires_at_idx" ON "Account"("status", "expires_at");`);
+    expect(drift.match(/;$/gm)).toHaveLength(2); // those two statements and nothing else
   });
 });
 
