@@ -1,5 +1,3 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AdoptionRefused, adoptDatabase } from "@/ops/adoption";
@@ -10,6 +8,7 @@ import { loadConfig } from "@/lib/env";
 import { createTokenkeeper } from "@/lib/tokenkeeper";
 import { startNeonEndpoint } from "@/ops/neon-endpoint";
 import { createAuthjsDatabase, snapshot, type PlainAccount } from "../support/authjs-database";
+import { scratchDir } from "../../testkit/scratch";
 
 // `npm run db:adopt`'s work on an embedded database built from Auth.js's own Prisma
 // schema (#22). The README's command itself runs in tests/procedures.
@@ -21,13 +20,13 @@ const keyring = parseKeyring(key);
 const COLUMNS: TokenColumn[] = ["access_token", "refresh_token", "id_token"];
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), "tk-adopt-"));
+  // Removed when the test ends, after afterEach, so also when closing a database throws.
+  dir = scratchDir("tk-adopt-");
   backend = await openPglite(join(dir, "pglite"));
   accounts = await createAuthjsDatabase(backend);
 });
 afterEach(async () => {
   await backend.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Columns, indexes and constraints of every table but Auth.js's Authenticator, as text. */
