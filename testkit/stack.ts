@@ -37,9 +37,10 @@ export type TestStack = Stack & { home: string; db: Db };
  * `stop()` stops it and removes that home.
  */
 export async function startTestStack(backend: Backend, env: Record<string, string> = {}, appPort = 3999): Promise<TestStack> {
+  // The database first: a server that refuses leaves no empty home behind.
+  const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
   const home = mkdtempSync(join(tmpdir(), "tokenkeeper-test-"));
   const removeHome = () => rmSync(home, { recursive: true, force: true });
-  const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
   const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 }).catch((error) => {
     removeHome();
     throw error;
