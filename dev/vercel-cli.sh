@@ -13,6 +13,8 @@ if [ "$installed" != "$version" ]; then
   echo "installing vercel@$version into $dir (once)…" >&2
   # Into a fresh folder first, so an interrupted install never looks finished.
   tmp="$(mktemp -d "$dir.XXXXXX" 2>/dev/null || { mkdir -p "$(dirname "$dir")"; mktemp -d "$dir.XXXXXX"; })"
+  # Nor does a failed one stay, up to ~250 MB a try (once moved, there is nothing to remove).
+  trap 'rm -rf "$tmp"' EXIT
   npm install --silent --no-audit --no-fund --no-save --prefix "$tmp" "vercel@$version" >&2
   rm -rf "$dir"
   mv "$tmp" "$dir"
