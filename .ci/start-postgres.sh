@@ -5,6 +5,8 @@ set -euo pipefail
 port="${1:-54329}"
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 dir="$(mktemp -d /tmp/tokenkeeper-pg.XXXXXX)"
+# A cluster that fails to start is removed here: its caller never learns the folder.
+trap 'rm -rf "$dir"' ERR
 chown postgres "$dir"
 runuser -u postgres -- "$bin/initdb" -D "$dir/data" -A trust -U postgres >/dev/null
 runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
