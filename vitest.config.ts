@@ -24,6 +24,8 @@ function project(name: string, include: string[], test: TestProjectInlineConfigu
       // tests/support/eventually.ts does; a refresh behind a page took over 1 s
       // with slow statements. A condition met returns at once.
       expect: { poll: { timeout: 15_000 } },
+      // What an interrupted run left in the temp dir (testkit/left-behind.ts).
+      globalSetup: ["testkit/left-behind.ts"],
       ...test,
     },
   };

@@ -1,9 +1,7 @@
 // Test wiring: a real database behind the local Neon endpoint (PGlite, or a fresh
 // database on the Postgres server named by TEST_POSTGRES_URL), the dev OpenID
 // Connect provider, and a token engine built on them.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import pg from "pg";
 import { startStack, type Stack } from "@/dev/stack";
 import { createDb, type Db } from "@/lib/db/client";
@@ -12,6 +10,7 @@ import { createTokenkeeper, type Tokenkeeper } from "@/lib/tokenkeeper";
 import type { EngineOptions, TokenEngine } from "@/lib/tokens/engine";
 import { sweepExpiringTokens } from "@/lib/tokens/sweep";
 import type { SweepPolicy } from "@/lib/tokens/sweep-policy";
+import { tempDir } from "./left-behind";
 
 export type Backend = "pglite" | "postgres";
 
@@ -39,7 +38,7 @@ export type TestStack = Stack & { home: string; db: Db };
 export async function startTestStack(backend: Backend, env: Record<string, string> = {}, appPort = 3999): Promise<TestStack> {
   // The database first: a server that refuses leaves no empty home behind.
   const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
-  const home = mkdtempSync(join(tmpdir(), "tokenkeeper-test-"));
+  const home = tempDir("tokenkeeper-test-");
   const removeHome = () => rmSync(home, { recursive: true, force: true });
   const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 }).catch((error) => {
     removeHome();

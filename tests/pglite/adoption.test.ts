@@ -21,7 +21,7 @@ const COLUMNS: TokenColumn[] = ["access_token", "refresh_token", "id_token"];
 
 beforeEach(async () => {
   // Removed when the test ends, after afterEach, so also when closing a database throws.
-  dir = scratchDir("tk-adopt-");
+  dir = scratchDir("tokenkeeper-adopt-");
   backend = await openPglite(join(dir, "pglite"));
   accounts = await createAuthjsDatabase(backend);
 });

@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signInThroughApp } from "../../testkit/browserless";
+import { tempDir } from "../../testkit/left-behind";
 
 // `npm run vercel-dev` in a fresh clone of this repository (its committed HEAD),
 // offline, exactly as the README's Set up gives it: the real Vercel CLI's `vercel dev
@@ -36,7 +36,7 @@ function processesIn(dir: string): string[] {
 const vercelDev = (env: Record<string, string> = {}) => spawnSync("npm", ["run", "vercel-dev"], { cwd: clone, env: shellEnv(env), encoding: "utf8", timeout: 120_000 });
 
 beforeAll(() => {
-  clone = mkdtempSync(join(tmpdir(), "tokenkeeper-clone-"));
+  clone = tempDir("tokenkeeper-clone-");
   const cloned = spawnSync("git", ["clone", "--quiet", ROOT, clone], { encoding: "utf8" });
   if (cloned.status !== 0) throw new Error(`git clone failed: ${cloned.stderr}`);
   const installed = spawnSync("npm", ["ci", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: clone, env: shellEnv(), encoding: "utf8" });
