@@ -13,7 +13,7 @@ import { openPostgres } from "@/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
 import { bundleMiddleware } from "../testkit/edge-bundle";
 import { seedMany, type SeededAccount } from "../testkit/grants";
-import { engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
+import { dropPostgresDatabase, engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
 
 const ROOT = join(import.meta.dirname, "..");
@@ -228,6 +228,7 @@ async function benchMillion() {
   await client.end();
   await endpoint.close();
   await backend.close();
+  await dropPostgresDatabase(url); // a million accounts stay on the server's disk otherwise
 }
 
 // ---------------------------------------------------------------- a simulated day

@@ -2,12 +2,12 @@ import { spawnSync } from "node:child_process";
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { applyMigrations, MIGRATIONS_DIR } from "@/ops/migrations";
 import { deployMigrations, EMPTY_MIGRATION, migrationDrift, migrationStatus } from "@/ops/schema-engine";
 import { openPostgres } from "@/ops/sql-backend";
 import { scratchDir } from "../../testkit/scratch";
-import { freshPostgresDatabase } from "../../testkit/stack";
+import { dropPostgresDatabase, freshPostgresDatabase } from "../../testkit/stack";
 
 // Prisma's own schema engine (WebAssembly, through a driver adapter) holds the
 // committed migrations to schema.prisma, and holds our runner (ops/migrations.ts,
@@ -18,6 +18,13 @@ const ALL = readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort();
+
+/** A fresh database of the test server, dropped when the test ends. */
+async function scratchDatabase(): Promise<string> {
+  const url = await freshPostgresDatabase();
+  onTestFinished(() => dropPostgresDatabase(url));
+  return url;
+}
 
 /** A copy of prisma/migrations with `edit` applied to the init migration, removed when the test ends. */
 function editedMigrations(edit: (sql: string) => string): string {
@@ -40,7 +47,7 @@ async function rows(url: string, sql: string): Promise<unknown[][]> {
 
 describe("prisma/migrations against schema.prisma, by Prisma's schema engine", () => {
   it("leaves nothing to migrate", async () => {
-    expect(await migrationDrift(await freshPostgresDatabase())).toBe(EMPTY_MIGRATION);
+    expect(await migrationDrift(await scratchDatabase())).toBe(EMPTY_MIGRATION);
   });
 
   it("ends with the migration Prisma's engine writes for the newest change, byte for byte", async () => {
@@ -48,7 +55,7 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
     const before = scratchDir("tokenkeeper-migrations-before-");
     cpSync(MIGRATIONS_DIR, before, { recursive: true });
     rmSync(join(before, newest), { recursive: true });
-    expect(await migrationDrift(await freshPostgresDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_DIR, newest, "migration.sql"), "utf8"));
+    expect(await migrationDrift(await scratchDatabase(), before)).toBe(readFileSync(join(MIGRATIONS_DIR, newest, "migration.sql"), "utf8"));
   });
 
   it("names exactly what a broken copy lacks: a dropped index, a changed type, a removed default", async () => {
@@ -58,7 +65,7 @@ describe("prisma/migrations against schema.prisma, by Prisma's schema engine", (
         .replace('"failureCount" INTEGER NOT NULL DEFAULT 0', '"failureCount" INTEGER NOT NULL')
         .replace('"lastError" TEXT', '"lastError" VARCHAR(20)'),
     );
-    const drift = await migrationDrift(await freshPostgresDatabase(), broken);
+    const drift = await migrationDrift(await scratchDatabase(), broken);
     expect(drift).toContain(`ALTER COLUMN "failureCount" SET DEFAULT 0`);
     expect(drift).toContain(`ALTER COLUMN "lastError" SET DATA TYPE TEXT`);
     expect(drift).toContain(`CREATE INDEX "Account_status_expires_at_idx" ON "Account"("status", "expires_at");`);
@@ -82,8 +89,8 @@ describe("npm run db:new-migration", () => {
 
 describe("our migration runner next to `prisma migrate deploy`", () => {
   it("leaves a database Prisma's engine finds up to date, with the same bookkeeping", async () => {
-    const ours = await freshPostgresDatabase();
-    const theirs = await freshPostgresDatabase();
+    const ours = await scratchDatabase();
+    const theirs = await scratchDatabase();
     const backend = openPostgres(ours, 2);
     const started = performance.now();
     expect(await applyMigrations(backend)).toStrictEqual(ALL);
@@ -106,7 +113,7 @@ describe("our migration runner next to `prisma migrate deploy`", () => {
   });
 
   it("lets two migrators start at once on a fresh database: one migrates, the other waits and finds nothing to do (#11)", async () => {
-    const url = await freshPostgresDatabase();
+    const url = await scratchDatabase();
     const [a, b] = [openPostgres(url, 2), openPostgres(url, 2)];
     const results = await Promise.all([applyMigrations(a), applyMigrations(b)]);
     await Promise.all([a.close(), b.close()]);
