@@ -1,9 +1,9 @@
 // The edge gate in workerd: the lean check (middleware.ts) next to Auth.js's own
 // NextAuth(authConfig).auth wrapper, on the same valid session cookie. Rounds
 // alternate between the two so warm-up and machine noise hit both alike.
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { encode } from "next-auth/jwt";
-import { bundleMiddleware, type EdgeBundle } from "../testkit/edge-bundle";
+import { bundleMiddleware, type EdgeBundle, startWorker } from "../testkit/edge-bundle";
 import { median, ms, table, timed } from "./stats";
 
 const SECRET = "bench-secret-0123456789abcdefghij";
@@ -20,7 +20,7 @@ export async function benchEdge() {
   const workers: Worker[] = [];
   for (const [name, file] of Object.entries(VARIANTS)) {
     const bundle = await bundleMiddleware(file, { AUTH_SECRET: SECRET });
-    workers.push({ name, bundle, mf: new Miniflare({ modules: true, script: bundle.code, compatibilityDate: "2025-01-01" }), latencies: [], rates: [] });
+    workers.push({ name, bundle, mf: startWorker(bundle.code), latencies: [], rates: [] });
   }
   const call = async (worker: Worker) => {
     const response = await worker.mf.dispatchFetch("http://localhost:3000/dashboard", { headers: { cookie, "x-forwarded-proto": "http" }, redirect: "manual" });

@@ -3,7 +3,7 @@
 // of its own; the database is the PostgreSQL server TEST_POSTGRES_URL names when set.
 import { fork, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { encode } from "next-auth/jwt";
 import pg from "pg";
 import { claimDueAccounts, countDueAccounts } from "@/lib/db/refresh";
@@ -11,7 +11,7 @@ import { createDb } from "@/lib/db/client";
 import { startNeonEndpoint } from "@/ops/neon-endpoint";
 import { openPostgres } from "@/ops/sql-backend";
 import { DEFAULT_SWEEP_POLICY, LAST_USED_GRANULARITY_MS, nextSweepAt, type SweepPolicy } from "@/lib/tokens/sweep-policy";
-import { bundleMiddleware } from "../testkit/edge-bundle";
+import { bundleMiddleware, startWorker } from "../testkit/edge-bundle";
 import { seedMany, type SeededAccount } from "../testkit/grants";
 import { dropPostgresDatabase, engineFor, freshPostgresDatabase, startTestStack, sweepOnce, type TestStack } from "../testkit/stack";
 import { median, ms, table, timed } from "./stats";
@@ -351,7 +351,7 @@ async function benchEdgeCpu() {
   const workers: Record<string, Miniflare> = {};
   for (const [name, file] of Object.entries(variants)) {
     const bundle = await bundleMiddleware(file, { AUTH_SECRET: SECRET }, "many-checks.ts");
-    workers[name] = new Miniflare({ modules: true, script: bundle.code, compatibilityDate: "2025-01-01" });
+    workers[name] = startWorker(bundle.code);
   }
   // `cookies`: one cookie each check, all new to the isolate (POST body); else the same cookie every check.
   const call = async (name: string, checks: number, cookies?: string[]) => {

@@ -1,11 +1,9 @@
 import { hkdfSync } from "node:crypto";
-import { rmSync } from "node:fs";
 import { base64url, calculateJwkThumbprint, EncryptJWT } from "jose";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { decode, encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleMiddleware, type EdgeBundle } from "../../testkit/edge-bundle";
-import { tempDir } from "../../testkit/left-behind";
+import { bundleMiddleware, type EdgeBundle, startWorker } from "../../testkit/edge-bundle";
 
 // The middleware, bundled as an edge bundle and run in workerd (miniflare) without
 // nodejs_compat: any Node API, Prisma or pg in it would fail to load.
@@ -16,30 +14,15 @@ const VARIANTS = {
   authjs: new URL("../../testkit/edge-entries/authjs-middleware.ts", import.meta.url).pathname,
 };
 
-// Miniflare's dispose() starts removing its temp folder without waiting, and this worker
-// exits before that ends (npm test left all four behind): its folders go in one of ours.
-const miniflareTmp = tempDir("tokenkeeper-miniflare-");
-function miniflare(script: string): Miniflare {
-  const tmp = process.env.TMPDIR;
-  process.env.TMPDIR = miniflareTmp; // read by Miniflare's constructor
-  try {
-    return new Miniflare({ modules: true, script, compatibilityDate: "2025-01-01" });
-  } finally {
-    if (tmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = tmp;
-  }
-}
-
 const workers: Record<string, { mf: Miniflare; bundle: EdgeBundle }> = {};
 beforeAll(async () => {
   for (const [name, file] of Object.entries(VARIANTS)) {
     const bundle = await bundleMiddleware(file, { AUTH_SECRET: SECRET });
-    workers[name] = { bundle, mf: miniflare(bundle.code) };
+    workers[name] = { bundle, mf: startWorker(bundle.code) };
   }
 });
 afterAll(async () => {
   for (const worker of Object.values(workers)) await worker.mf.dispose();
-  rmSync(miniflareTmp, { recursive: true, force: true });
 });
 
 const cookieName = (https: boolean) => (https ? "__Secure-authjs.session-token" : "authjs.session-token");
@@ -155,7 +138,7 @@ describe("session secrets rotated (AUTH_SECRET new, AUTH_SECRET_1 old) and rolli
   beforeAll(async () => {
     for (const [name, file] of Object.entries(VARIANTS)) {
       const bundle = await bundleMiddleware(file, { AUTH_SECRET: NEW, AUTH_SECRET_1: SECRET });
-      rotated[name] = miniflare(bundle.code);
+      rotated[name] = startWorker(bundle.code);
     }
   });
   afterAll(async () => {
