@@ -14,29 +14,31 @@ import { tempDir } from "./left-behind";
 
 export type Backend = "pglite" | "postgres";
 
-/** A new empty database on the test server, so suites never see each other's rows. */
-export async function freshPostgresDatabase(): Promise<string> {
+/** Runs one statement as the test server's admin (TEST_POSTGRES_URL), on a connection of its own. */
+async function onTestServer(sql: string): Promise<void> {
   const admin = process.env.TEST_POSTGRES_URL;
   if (!admin) throw new Error("TEST_POSTGRES_URL is not set: the postgres suite needs a server (see .ci/run)");
-  const name = `tk_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(admin);
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new empty database on the test server, so suites never see each other's rows. */
+export async function freshPostgresDatabase(): Promise<string> {
+  const name = `tk_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await onTestServer(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.TEST_POSTGRES_URL!);
   url.pathname = `/${name}`;
   return url.href;
 }
 
 /** Drops a database freshPostgresDatabase made, and any connection left open to it: each is ~8 MB on the server's disk. */
 export async function dropPostgresDatabase(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: process.env.TEST_POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await onTestServer(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
 }
 
 export type TestStack = Stack & { home: string; db: Db };
@@ -50,17 +52,19 @@ export async function startTestStack(backend: Backend, env: Record<string, strin
   // The database first: a server that refuses leaves no empty home behind.
   const databaseUrl = backend === "postgres" ? await freshPostgresDatabase() : undefined;
   const home = tempDir("tokenkeeper-test-");
-  const removeHome = () => rmSync(home, { recursive: true, force: true });
-  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 }).catch((error) => {
-    removeHome();
+  const remove = async () => {
+    rmSync(home, { recursive: true, force: true });
+    if (databaseUrl) await dropPostgresDatabase(databaseUrl);
+  };
+  const stack = await startStack({ home, env: { ...env, DATABASE_URL: databaseUrl }, appPort, oidcPort: 0 }).catch(async (error) => {
+    await remove();
     throw error;
   });
   // What the app's own modules read (lib/env.ts) in this test process.
   Object.assign(process.env, stack.env, { TOKENKEEPER_LOG_LEVEL: "warn" });
   const stop = async () => {
     await stack.stop();
-    removeHome();
-    if (databaseUrl) await dropPostgresDatabase(databaseUrl);
+    await remove();
   };
   return { ...stack, stop, home, db: createDb(stack.env.DATABASE_URL!, stack.env.NEON_LOCAL_ENDPOINT) };
 }
