@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { buildFingerprint, forgetBuild, isBuildCurrent, recordBuild } from "@/dev/build-fingerprint";
+import { scratchDir } from "../../testkit/scratch";
 
 // `npm start` serves the existing build when this fingerprint is unchanged: it must
 // change with anything `next build` reads, and only with that.
@@ -12,14 +12,13 @@ const write = (file: string, content: string) => writeFileSync(join(repo, file),
 const fingerprint = (env: Record<string, string> = {}) => buildFingerprint(repo, env);
 
 beforeEach(() => {
-  repo = mkdtempSync(join(tmpdir(), "tokenkeeper-fingerprint-"));
+  repo = scratchDir("tokenkeeper-fingerprint-");
   execFileSync("git", ["init", "--quiet"], { cwd: repo });
   write(".gitignore", "ignored/\n.next/\n");
   write("page.tsx", "export default 1;\n");
   write("package-lock.json", '{"lockfileVersion":3}\n');
   execFileSync("git", ["add", "-A"], { cwd: repo });
 });
-afterEach(() => rmSync(repo, { recursive: true, force: true }));
 
 describe("buildFingerprint", () => {
   it("is the same for the same sources, and comes back when a change is undone", () => {
@@ -59,13 +58,9 @@ describe("buildFingerprint", () => {
   });
 
   it("is undefined outside a git checkout, and no build is then current", () => {
-    const plain = mkdtempSync(join(tmpdir(), "tokenkeeper-plain-"));
-    try {
-      expect(buildFingerprint(plain, {})).toBeUndefined();
-      expect(isBuildCurrent(plain, undefined)).toBe(false);
-    } finally {
-      rmSync(plain, { recursive: true, force: true });
-    }
+    const plain = scratchDir("tokenkeeper-plain-");
+    expect(buildFingerprint(plain, {})).toBeUndefined();
+    expect(isBuildCurrent(plain, undefined)).toBe(false);
   });
 });
 
